@@ -1,0 +1,167 @@
+/* xlat.h - the public interface of libxlat, the one header the programs include.
+ *
+ * Conventions: every fallible call returns an xlat_status; xlat_last_error() then holds a message a user can act on
+ * (file, line, field, value found, value expected). Whoever calls *_new / *_load calls the matching *_free; every
+ * *_free accepts NULL. The library never prints to stdout and never calls exit. Arrays carry shape comments with the
+ * fixed letters B batch, S source length, T target length, C d_model, H heads, F d_ff, V vocabulary, N hypotheses.
+ *
+ * Token ids are fixed for every xlat SentencePiece model: XLAT_PAD 0, XLAT_UNK 1, XLAT_BOS 2, XLAT_EOS 3.
+ */
+#ifndef XLAT_H
+#define XLAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spm.h"    /* tokenizer/: SentencePiece wrapper */
+#include "corpus.h" /* parallel corpus reading, id cache, token-based batches */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { XLAT_PAD = 0, XLAT_UNK = 1, XLAT_BOS = 2, XLAT_EOS = 3 };
+
+/* ---- status ---------------------------------------------------------------------------------------------------- */
+typedef enum {
+  XLAT_OK = 0,
+  XLAT_ERR_IO,       /* a file could not be opened, read, written or synced */
+  XLAT_ERR_FORMAT,   /* input is not what was expected (bad line, bad checkpoint, checksum mismatch) */
+  XLAT_ERR_NOMEM,    /* an allocation failed */
+  XLAT_ERR_ARG,      /* an argument is out of range */
+  XLAT_ERR_MISMATCH, /* two inputs disagree (line counts, tokenizer checksum, model config) */
+} xlat_status;
+
+const char *xlat_status_str(xlat_status s);
+/* The message of the last failure on this thread; "" when none. */
+const char *xlat_last_error(void);
+
+/* ---- model configuration --------------------------------------------------------------------------------------- */
+typedef enum { XLAT_ACT_RELU = 0, XLAT_ACT_GELU = 1 } xlat_activation;
+
+typedef struct {
+  int32_t vocab_size;        /* V: joint SentencePiece vocabulary */
+  int32_t d_model;           /* C */
+  int32_t n_heads;           /* H; d_model % n_heads == 0 */
+  int32_t d_ff;              /* F */
+  int32_t enc_layers, dec_layers;
+  int32_t max_len;           /* longest source or target sequence in tokens (positions table size) */
+  int32_t pre_norm;          /* 0: post-norm as in the paper; 1: pre-norm with a final layer norm per stack */
+  int32_t activation;        /* xlat_activation */
+  int32_t tied_embeddings;   /* 1: source, target and output projection share one (V,C) matrix */
+  int32_t learned_positions; /* 0: sinusoidal; 1: learned (max_len,C) table */
+  float dropout;             /* on embeddings, residual branches and the FFN inner activation */
+  float attn_dropout;        /* on attention probabilities */
+} xlat_config;
+
+/* Fills *out with preset "tiny" (d 128, 2+2, 4 heads, FFN 512), "small" (256, 3+3, 4, 1024),
+ * "base" (512, 6+6, 8, 2048) or "big" (1024, 6+6, 16, 4096); post-norm, ReLU, tied, sinusoidal, dropout 0.1,
+ * attn_dropout 0.0, max_len 256, vocab_size 8000. XLAT_ERR_ARG for an unknown name. */
+xlat_status xlat_config_preset(const char *name, xlat_config *out);
+/* XLAT_ERR_ARG naming the first field out of range. */
+xlat_status xlat_config_check(const xlat_config *cfg);
+
+/* ---- model (weights only; shareable between threads as const) -------------------------------------------------- */
+typedef struct xlat_model xlat_model;
+
+/* New model with freshly initialized weights (Xavier-uniform matrices, N(0, C^-1/2) embeddings, unit layer norms),
+ * drawn from a generator seeded with seed. */
+xlat_status xlat_model_new(const xlat_config *cfg, uint64_t seed, xlat_model **out);
+void xlat_model_free(xlat_model *m);
+const xlat_config *xlat_model_config(const xlat_model *m);
+size_t xlat_model_num_params(const xlat_model *m);
+/* Checksum of the SentencePiece model the weights were trained with (xlat_spm_checksum), 0 when unset. */
+uint64_t xlat_model_tokenizer_checksum(const xlat_model *m);
+void xlat_model_set_tokenizer_checksum(xlat_model *m, uint64_t checksum);
+
+/* ---- training -------------------------------------------------------------------------------------------------- */
+/* One batch of sentence pairs, padded with XLAT_PAD. tgt_in is BOS y1..y(n-1), tgt_out is y1..yn EOS. */
+typedef struct {
+  int32_t B, S, T;
+  const int32_t *src;     /* (B,S) */
+  const int32_t *tgt_in;  /* (B,T) */
+  const int32_t *tgt_out; /* (B,T) */
+} xlat_batch;
+
+typedef struct {
+  float lr;              /* peak learning rate, reached after warmup_steps */
+  int32_t warmup_steps;  /* linear warmup, then lr * sqrt(warmup / step) */
+  float beta1, beta2, eps;
+  float clip_norm;       /* global gradient-norm clipping; 0 disables */
+  float weight_decay;    /* decoupled (AdamW); 0 disables */
+  float label_smoothing; /* 0.1 default */
+  float ema_decay;       /* exponential moving average of the weights (Marian's exponential smoothing); 0 disables */
+  int32_t max_tokens;    /* largest batch the arena is sized for: B*max(S,T) tokens */
+  int32_t max_len;       /* longest S or T a batch may have (<= config max_len) */
+} xlat_train_options;
+
+void xlat_train_options_default(xlat_train_options *o); /* lr 7e-4, warmup 4000, Adam 0.9/0.98/1e-9, clip 0,
+                                                            wd 0, ls 0.1, ema 0, max_tokens 4096, max_len 256 */
+
+/* Counters the trainer program keeps across a resume; the library stores them in checkpoints untouched. */
+typedef struct {
+  int64_t epoch, batch_in_epoch, sentences_seen, target_tokens_seen;
+  int64_t validations, bad_validations; /* bad_validations: since the best dev BLEU (early stopping) */
+  double best_bleu, best_dev_loss, train_seconds;
+} xlat_progress;
+
+/* Per-run training state: gradients, Adam moments, step, RNG for dropout, activation arena, progress counters.
+ * Holds a pointer to the model it updates (the model must outlive it). Nothing is allocated after _new. */
+typedef struct xlat_trainer xlat_trainer;
+
+xlat_status xlat_trainer_new(xlat_model *m, const xlat_train_options *opt, uint64_t seed, xlat_trainer **out);
+void xlat_trainer_free(xlat_trainer *t);
+/* Forward and backward with dropout; accumulates gradients (update frequency = calls before an update).
+ * Adds the label-smoothed loss summed over non-pad target tokens to *loss_sum and their count to *ntokens. */
+xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double *loss_sum, int64_t *ntokens);
+/* Gradients divided by the accumulated token count, clipped, one Adam step at the scheduled rate, gradients zeroed,
+ * step + 1. Returns the rate used in *lr_used and the gradient norm before clipping in *grad_norm (either NULL). */
+xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_norm);
+/* Loss without dropout and without touching gradients: summed cross entropy (no smoothing) and token count. */
+xlat_status xlat_trainer_eval_loss(xlat_trainer *t, const xlat_batch *b, double *nll_sum, int64_t *ntokens);
+int64_t xlat_trainer_step(const xlat_trainer *t);
+float xlat_trainer_lr(const xlat_trainer *t, int64_t step); /* the schedule, for logs */
+xlat_progress *xlat_trainer_progress(xlat_trainer *t);
+/* Replace the optimizer options (fine-tuning: fresh schedule); resets step, moments and progress when reset != 0. */
+xlat_status xlat_trainer_reset(xlat_trainer *t, const xlat_train_options *opt, int reset);
+/* The model holding the EMA weights (for validation and saving), or the trained model when EMA is off. */
+const xlat_model *xlat_trainer_ema_model(const xlat_trainer *t);
+
+/* ---- checkpoints ----------------------------------------------------------------------------------------------- */
+/* Versioned binary: magic, version, config, tokenizer checksum, every tensor, optimizer state, step, RNG state and
+ * progress when t != NULL; each section CRC32-checked. Written to path.tmp, fsynced, renamed over path, directory
+ * fsynced: a crash or a full disk leaves the previous file intact. The same state always gives the same bytes. */
+xlat_status xlat_checkpoint_save(const char *path, const xlat_model *m, const xlat_trainer *t);
+/* Loads the weights (and config); a truncated, corrupted or wrong-version file is refused naming which. */
+xlat_status xlat_model_load(const char *path, xlat_model **out);
+/* Restores optimizer state, step, RNG and progress saved with t's model config into t. */
+xlat_status xlat_trainer_restore(xlat_trainer *t, const char *path);
+/* Element-wise mean of the weights of n checkpoints with one config, written as a weights-only checkpoint. */
+xlat_status xlat_checkpoint_average(const char *const *paths, int n, const char *out_path);
+
+/* ---- decoding -------------------------------------------------------------------------------------------------- */
+/* Per-run decoding state: encoder memory, cross-attention K/V per sentence, self-attention K/V cache per hypothesis,
+ * scratch. One per thread; the model is shared read-only. */
+typedef struct xlat_decoder xlat_decoder;
+
+/* Sized for up to max_sentences source sentences of up to max_src tokens, max_hyps live hypotheses, and outputs of
+ * up to max_tgt tokens. */
+xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t max_src, int32_t max_hyps,
+                             int32_t max_tgt, xlat_decoder **out);
+void xlat_decoder_free(xlat_decoder *d);
+/* Runs the encoder once on a padded batch and computes every layer's cross-attention K/V per sentence; clears the
+ * hypothesis cache. src: (B,S) padded with XLAT_PAD. */
+xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, int32_t S);
+/* One decoder step for N hypotheses at target position pos (0 for the first token, BOS): hyp_sent (N) says which
+ * encoded sentence each hypothesis translates, tokens (N) is each one's last token. Writes log-probabilities (N,V)
+ * and, when attn != NULL, the last layer's cross-attention averaged over heads (N,S). Hypothesis i's self-attention
+ * cache row is i. */
+xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sent, const int32_t *tokens,
+                              int32_t pos, float *logprobs, float *attn);
+/* After a step, keeps hypotheses parent[0..N-1] (indices into the previous step's rows) as rows 0..N-1. */
+xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *parent);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

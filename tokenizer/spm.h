@@ -1,0 +1,58 @@
+/* spm.h - a small C interface to SentencePiece (the only C++ in xlat lives behind it, in spm.cc).
+ *
+ * No C++ exception crosses this boundary: every call that can fail returns 0 on success or -1 with a message in
+ * xlat_spm_last_error() (thread-local). Models are ordinary SentencePiece .model files (BPE), so spm_encode gives
+ * the same ids. Special ids are fixed for every model xlat trains: pad 0 "<pad>", unk 1 "<unk>", bos 2 "<s>",
+ * eos 3 "</s>".
+ */
+#ifndef XLAT_SPM_H
+#define XLAT_SPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct xlat_spm xlat_spm;
+
+typedef struct {
+  const char *const *inputs;  /* text files, one sentence per line (plain or .gz) */
+  int n_inputs;
+  const char *model_prefix;   /* writes PREFIX.model and PREFIX.vocab */
+  int32_t vocab_size;         /* 8000 default */
+  float character_coverage;   /* 1.0 default */
+  uint32_t seed;              /* fixed seed for SentencePiece's sampling */
+  int32_t input_sentence_size;/* lines sampled for training, 0 = all */
+  int32_t num_threads;        /* 2 default */
+} xlat_spm_train_options;
+
+void xlat_spm_train_options_default(xlat_spm_train_options *o);
+int xlat_spm_train(const xlat_spm_train_options *o);
+
+int xlat_spm_load(const char *path, xlat_spm **out);
+void xlat_spm_free(xlat_spm *s);
+/* 64-bit checksum of the serialized model: equal for equal models, stored in xlat checkpoints. */
+uint64_t xlat_spm_checksum(const xlat_spm *s);
+int32_t xlat_spm_vocab_size(const xlat_spm *s);
+/* Piece text of id (valid until s is freed); NULL when out of range. */
+const char *xlat_spm_id_to_piece(const xlat_spm *s, int32_t id);
+/* Id of piece, or the unk id (1). */
+int32_t xlat_spm_piece_to_id(const xlat_spm *s, const char *piece);
+
+/* Encodes len bytes of text (no BOS/EOS added) into a malloc'ed array; caller frees *ids. */
+int xlat_spm_encode_ids(const xlat_spm *s, const char *text, size_t len, int32_t **ids, size_t *n);
+/* Encodes into pieces joined by single spaces, malloc'ed and NUL-terminated; caller frees *out. */
+int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char **out);
+/* Decodes ids into malloc'ed NUL-terminated text; caller frees *text. */
+int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **text);
+/* Decodes space-separated pieces into malloc'ed NUL-terminated text; caller frees *text. */
+int xlat_spm_decode_pieces(const xlat_spm *s, const char *pieces, size_t len, char **text);
+
+const char *xlat_spm_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
