@@ -1,0 +1,273 @@
+// spm.cc - the C interface to SentencePiece (see spm.h); the only C++ file in xlat.
+//
+// Every entry point catches all exceptions and turns util::Status failures into -1 plus a thread-local message,
+// so nothing C++ crosses into the C code. Training reads its inputs through zlib, so .gz files work like plain ones.
+#include "spm.h"
+
+#include <zlib.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+struct xlat_spm {
+  sentencepiece::SentencePieceProcessor proc;
+  uint64_t checksum;
+};
+
+namespace {
+
+thread_local char last_error[1024];
+
+int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+// FNV-1a over the serialized model: cheap, stable across runs and machines.
+uint64_t fnv1a(const std::string &bytes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// Feeds SentencePiece's trainer the lines of several plain or gzip files, in order.
+class GzLines : public sentencepiece::SentenceIterator {
+ public:
+  explicit GzLines(const std::vector<std::string> &paths) : paths_(paths) { Next(); }
+  ~GzLines() override {
+    if (f_) gzclose(f_);
+  }
+  bool done() const override { return done_; }
+  const std::string &value() const override { return line_; }
+  sentencepiece::util::Status status() const override { return status_; }
+  void Next() override {
+    char buf[65536];
+    for (;;) {
+      if (!f_) {
+        if (next_ >= paths_.size()) {
+          done_ = true;
+          return;
+        }
+        f_ = gzopen(paths_[next_].c_str(), "rb");
+        if (!f_) {
+          status_ = sentencepiece::util::Status(sentencepiece::util::StatusCode::kNotFound,
+                                                "cannot open " + paths_[next_]);
+          done_ = true;
+          return;
+        }
+        next_++;
+      }
+      line_.clear();
+      bool got = false;
+      while (gzgets(f_, buf, sizeof buf)) {
+        got = true;
+        line_ += buf;
+        if (!line_.empty() && line_.back() == '\n') break;
+      }
+      if (got) {
+        while (!line_.empty() && (line_.back() == '\n' || line_.back() == '\r')) line_.pop_back();
+        return;
+      }
+      gzclose(f_);
+      f_ = nullptr;
+    }
+  }
+
+ private:
+  std::vector<std::string> paths_;
+  size_t next_ = 0;
+  gzFile f_ = nullptr;
+  std::string line_;
+  bool done_ = false;
+  sentencepiece::util::Status status_;
+};
+
+char *dup_string(const std::string &s) {
+  char *p = static_cast<char *>(malloc(s.size() + 1));
+  if (!p) return nullptr;
+  memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  return p;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char *xlat_spm_last_error(void) { return last_error; }
+
+void xlat_spm_train_options_default(xlat_spm_train_options *o) {
+  memset(o, 0, sizeof *o);
+  o->vocab_size = 8000;
+  o->character_coverage = 1.0f;
+  o->seed = 1;
+  o->num_threads = 2;
+}
+
+int xlat_spm_train(const xlat_spm_train_options *o) {
+  try {
+    if (!o->model_prefix || o->n_inputs < 1) return fail("spm train: need at least one input and a model prefix");
+    std::vector<std::string> paths(o->inputs, o->inputs + o->n_inputs);
+    for (const std::string &p : paths) {
+      gzFile f = gzopen(p.c_str(), "rb");
+      if (!f) return fail("%s: cannot open for reading", p.c_str());
+      gzclose(f);
+    }
+    // Fixed special ids (spm.h); BPE; split digits off so numbers tokenize predictably. SentencePiece's own
+    // sampling uses the seed below.
+    sentencepiece::SetRandomGeneratorSeed(o->seed);
+    std::string args = "--model_prefix=" + std::string(o->model_prefix) +
+                       " --model_type=bpe --vocab_size=" + std::to_string(o->vocab_size) +
+                       " --character_coverage=" + std::to_string(o->character_coverage) +
+                       " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3" +
+                       " --pad_piece=<pad> --unk_piece=<unk> --bos_piece=<s> --eos_piece=</s>" +
+                       " --num_threads=" + std::to_string(o->num_threads > 0 ? o->num_threads : 1) +
+                       " --minloglevel=2";
+    if (o->input_sentence_size > 0)
+      args += " --input_sentence_size=" + std::to_string(o->input_sentence_size) + " --shuffle_input_sentence=true";
+    GzLines lines(paths);
+    auto st = sentencepiece::SentencePieceTrainer::Train(args, &lines);
+    if (!st.ok()) return fail("spm train: %s", st.ToString().c_str());
+    return 0;
+  } catch (const std::exception &e) {
+    return fail("spm train: %s", e.what());
+  } catch (...) {
+    return fail("spm train: unknown C++ exception");
+  }
+}
+
+int xlat_spm_load(const char *path, xlat_spm **out) {
+  *out = nullptr;
+  try {
+    xlat_spm *s = new xlat_spm();
+    auto st = s->proc.Load(path);
+    if (!st.ok()) {
+      delete s;
+      return fail("%s: not a SentencePiece model (%s)", path, st.ToString().c_str());
+    }
+    s->checksum = fnv1a(s->proc.serialized_model_proto());
+    *out = s;
+    return 0;
+  } catch (const std::exception &e) {
+    return fail("%s: %s", path, e.what());
+  } catch (...) {
+    return fail("%s: unknown C++ exception", path);
+  }
+}
+
+void xlat_spm_free(xlat_spm *s) { delete s; }
+
+uint64_t xlat_spm_checksum(const xlat_spm *s) { return s->checksum; }
+
+int32_t xlat_spm_vocab_size(const xlat_spm *s) { return s->proc.GetPieceSize(); }
+
+const char *xlat_spm_id_to_piece(const xlat_spm *s, int32_t id) {
+  if (id < 0 || id >= s->proc.GetPieceSize()) return nullptr;
+  // IdToPiece returns a reference into the loaded model, so the pointer lives as long as s.
+  return s->proc.IdToPiece(id).c_str();
+}
+
+int32_t xlat_spm_piece_to_id(const xlat_spm *s, const char *piece) {
+  try {
+    return s->proc.PieceToId(piece);
+  } catch (...) {
+    return s->proc.unk_id();
+  }
+}
+
+int xlat_spm_encode_ids(const xlat_spm *s, const char *text, size_t len, int32_t **ids, size_t *n) {
+  *ids = nullptr;
+  *n = 0;
+  try {
+    std::vector<int> v;
+    auto st = s->proc.Encode(absl::string_view(text, len), &v);
+    if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
+    int32_t *p = static_cast<int32_t *>(malloc((v.size() ? v.size() : 1) * sizeof *p));
+    if (!p) return fail("spm encode: out of memory");
+    for (size_t i = 0; i < v.size(); i++) p[i] = v[i];
+    *ids = p;
+    *n = v.size();
+    return 0;
+  } catch (const std::exception &e) {
+    return fail("spm encode: %s", e.what());
+  } catch (...) {
+    return fail("spm encode: unknown C++ exception");
+  }
+}
+
+int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char **out) {
+  *out = nullptr;
+  try {
+    std::vector<std::string> v;
+    auto st = s->proc.Encode(absl::string_view(text, len), &v);
+    if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
+    std::string joined;
+    for (size_t i = 0; i < v.size(); i++) {
+      if (i) joined += ' ';
+      joined += v[i];
+    }
+    if (!(*out = dup_string(joined))) return fail("spm encode: out of memory");
+    return 0;
+  } catch (const std::exception &e) {
+    return fail("spm encode: %s", e.what());
+  } catch (...) {
+    return fail("spm encode: unknown C++ exception");
+  }
+}
+
+int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **text) {
+  *text = nullptr;
+  try {
+    std::vector<int> v(ids, ids + n);
+    std::string t;
+    auto st = s->proc.Decode(v, &t);
+    if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
+    if (!(*text = dup_string(t))) return fail("spm decode: out of memory");
+    return 0;
+  } catch (const std::exception &e) {
+    return fail("spm decode: %s", e.what());
+  } catch (...) {
+    return fail("spm decode: unknown C++ exception");
+  }
+}
+
+int xlat_spm_decode_pieces(const xlat_spm *s, const char *pieces, size_t len, char **text) {
+  *text = nullptr;
+  try {
+    std::vector<std::string> v;
+    size_t i = 0;
+    while (i < len) {
+      while (i < len && pieces[i] == ' ') i++;
+      size_t j = i;
+      while (j < len && pieces[j] != ' ') j++;
+      if (j > i) v.emplace_back(pieces + i, j - i);
+      i = j;
+    }
+    std::string t;
+    auto st = s->proc.Decode(v, &t);
+    if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
+    if (!(*text = dup_string(t))) return fail("spm decode: out of memory");
+    return 0;
+  } catch (const std::exception &e) {
+    return fail("spm decode: %s", e.what());
+  } catch (...) {
+    return fail("spm decode: unknown C++ exception");
+  }
+}
+
+}  // extern "C"
