@@ -13,8 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spm.h"    /* tokenizer/: SentencePiece wrapper */
-#include "corpus.h" /* parallel corpus reading, id cache, token-based batches */
+#include "spm.h" /* tokenizer/: SentencePiece wrapper */
 
 #ifdef __cplusplus
 extern "C" {
@@ -164,4 +163,7 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
 #ifdef __cplusplus
 }
 #endif
+
+/* Parallel corpus reading, id cache, token-based batches; needs xlat_status and xlat_batch from above. */
+#include "corpus.h"
 #endif
