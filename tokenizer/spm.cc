@@ -13,6 +13,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <sentencepiece_processor.h>
@@ -83,6 +84,15 @@ class GzLines : public sentencepiece::SentenceIterator {
         while (!line_.empty() && (line_.back() == '\n' || line_.back() == '\r')) line_.pop_back();
         return;
       }
+      int err = Z_OK;
+      const char *msg = gzerror(f_, &err);
+      if (err != Z_OK && err != Z_STREAM_END) {
+        // A truncated or corrupt .gz must not silently train on part of the data.
+        status_ = sentencepiece::util::Status(sentencepiece::util::StatusCode::kDataLoss,
+                                              paths_[next_ - 1] + ": " + msg);
+        done_ = true;
+        return;
+      }
       gzclose(f_);
       f_ = nullptr;
     }
@@ -117,31 +127,49 @@ void xlat_spm_train_options_default(xlat_spm_train_options *o) {
   o->character_coverage = 1.0f;
   o->seed = 1;
   o->num_threads = 2;
+  o->normalization = "identity";
 }
 
 int xlat_spm_train(const xlat_spm_train_options *o) {
   try {
-    if (!o->model_prefix || o->n_inputs < 1) return fail("spm train: need at least one input and a model prefix");
+    if (!o->model_prefix || !o->inputs || o->n_inputs < 1)
+      return fail("spm train: need at least one input file and a model prefix");
+    if (o->vocab_size < 5) return fail("spm train: vocabulary size %d, expected at least 5", (int)o->vocab_size);
+    if (!(o->character_coverage > 0.0f && o->character_coverage <= 1.0f))
+      return fail("spm train: character coverage %g, expected a value in (0, 1]", (double)o->character_coverage);
     std::vector<std::string> paths(o->inputs, o->inputs + o->n_inputs);
     for (const std::string &p : paths) {
       gzFile f = gzopen(p.c_str(), "rb");
       if (!f) return fail("%s: cannot open for reading", p.c_str());
       gzclose(f);
     }
-    // Fixed special ids (spm.h); BPE; split digits off so numbers tokenize predictably. SentencePiece's own
-    // sampling uses the seed below.
+    // A map rather than a command line, so paths with spaces work. Fixed special ids (spm.h), BPE, identity
+    // normalization unless asked otherwise; SentencePiece's own sampling uses the seed.
     sentencepiece::SetRandomGeneratorSeed(o->seed);
-    std::string args = "--model_prefix=" + std::string(o->model_prefix) +
-                       " --model_type=bpe --vocab_size=" + std::to_string(o->vocab_size) +
-                       " --character_coverage=" + std::to_string(o->character_coverage) +
-                       " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3" +
-                       " --pad_piece=<pad> --unk_piece=<unk> --bos_piece=<s> --eos_piece=</s>" +
-                       " --num_threads=" + std::to_string(o->num_threads > 0 ? o->num_threads : 1) +
-                       " --minloglevel=2";
-    if (o->input_sentence_size > 0)
-      args += " --input_sentence_size=" + std::to_string(o->input_sentence_size) + " --shuffle_input_sentence=true";
+    std::unordered_map<std::string, std::string> kw = {
+        {"model_prefix", o->model_prefix},
+        {"model_type", "bpe"},
+        {"vocab_size", std::to_string(o->vocab_size)},
+        {"character_coverage", std::to_string(o->character_coverage)},
+        {"pad_id", "0"},
+        {"unk_id", "1"},
+        {"bos_id", "2"},
+        {"eos_id", "3"},
+        {"pad_piece", "<pad>"},
+        {"unk_piece", "<unk>"},
+        {"bos_piece", "<s>"},
+        {"eos_piece", "</s>"},
+        {"normalization_rule_name", o->normalization ? o->normalization : "identity"},
+        {"remove_extra_whitespaces", o->remove_extra_whitespaces ? "true" : "false"},
+        {"num_threads", std::to_string(o->num_threads > 0 ? o->num_threads : 1)},
+        {"minloglevel", "2"},
+    };
+    if (o->input_sentence_size > 0) {
+      kw["input_sentence_size"] = std::to_string(o->input_sentence_size);
+      kw["shuffle_input_sentence"] = "true";
+    }
     GzLines lines(paths);
-    auto st = sentencepiece::SentencePieceTrainer::Train(args, &lines);
+    auto st = sentencepiece::SentencePieceTrainer::Train(kw, &lines);
     if (!st.ok()) return fail("spm train: %s", st.ToString().c_str());
     return 0;
   } catch (const std::exception &e) {

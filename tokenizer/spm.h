@@ -26,6 +26,10 @@ typedef struct {
   uint32_t seed;              /* fixed seed for SentencePiece's sampling */
   int32_t input_sentence_size;/* lines sampled for training, 0 = all */
   int32_t num_threads;        /* 2 default */
+  /* SentencePiece normalization rule: NULL or "identity" (default: text passes unchanged, so text->ids->text is
+   * lossless), or "nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf". */
+  const char *normalization;
+  int32_t remove_extra_whitespaces; /* 1: collapse runs of spaces and trim (lossy); 0 default */
 } xlat_spm_train_options;
 
 void xlat_spm_train_options_default(xlat_spm_train_options *o);
