@@ -34,6 +34,8 @@ void xlat_lines_close(xlat_lines *r);
 
 /* 1 when the len bytes are valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), else 0. */
 int xlat_utf8_valid(const char *s, size_t len);
+/* Offset of the first byte that does not start a valid UTF-8 sequence; len when all are valid. */
+size_t xlat_utf8_invalid_at(const char *s, size_t len);
 
 /* ---- encoded parallel corpus ----------------------------------------------------------------------------------- */
 typedef struct {
@@ -102,7 +104,7 @@ xlat_status xlat_batch_make(xlat_batch_buffer *buf, int32_t B, const int32_t *co
  * (which must outlive it); all storage is allocated in _new. */
 typedef struct xlat_batcher xlat_batcher;
 
-/* XLAT_ERR_ARG when max_len < 1 or max_tokens < max_len. */
+/* XLAT_ERR_ARG when max_len < 2 or max_tokens < max_len. */
 xlat_status xlat_batcher_new(const xlat_corpus *c, int32_t max_tokens, int32_t max_len, uint64_t seed,
                              xlat_batcher **out);
 void xlat_batcher_free(xlat_batcher *b);
