@@ -166,4 +166,6 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
 
 /* Parallel corpus reading, id cache, token-based batches; needs xlat_status and xlat_batch from above. */
 #include "corpus.h"
+/* Beam search, forced decoding and ensembles over the decoder API above. */
+#include "beam.h"
 #endif
