@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -36,12 +37,66 @@ int fail(const char *fmt, ...) {
   return -1;
 }
 
-// FNV-1a over the serialized model: cheap, stable across runs and machines.
-uint64_t fnv1a(const std::string &bytes) {
+// FNV-1a: cheap, stable across runs and machines.
+void fnv1a(uint64_t *h, const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) *h = (*h ^ p[i]) * 1099511628211ULL;
+}
+
+bool read_varint(const unsigned char *p, size_t n, size_t *i, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; *i < n && shift < 64; shift += 7) {
+    unsigned char c = p[(*i)++];
+    *v |= (uint64_t)(c & 0x7f) << shift;
+    if (c < 0x80) return true;
+  }
+  return false;
+}
+
+// Hashes the protobuf fields of [p, p+n) in order, skipping the field numbers in skip; descends into field `nested`
+// (a message) with skip_nested. Returns false on malformed input.
+bool hash_fields(uint64_t *h, const unsigned char *p, size_t n, std::initializer_list<uint64_t> skip, uint64_t nested,
+                 std::initializer_list<uint64_t> skip_nested) {
+  size_t i = 0;
+  while (i < n) {
+    size_t start = i;
+    uint64_t key, len = 0;
+    if (!read_varint(p, n, &i, &key)) return false;
+    uint64_t field = key >> 3, wire = key & 7;
+    size_t body = i;
+    if (wire == 0) {
+      if (!read_varint(p, n, &i, &len)) return false;
+    } else if (wire == 1 || wire == 5) {
+      i += wire == 1 ? 8 : 4;
+    } else if (wire == 2) {
+      if (!read_varint(p, n, &i, &len) || len > n - i) return false;
+      body = i;
+      i += len;
+    } else {
+      return false;
+    }
+    if (i > n) return false;
+    bool skipped = false;
+    for (uint64_t f : skip) skipped |= f == field;
+    if (skipped) continue;
+    if (field == nested && wire == 2) {
+      fnv1a(h, p + start, body - start);
+      if (!hash_fields(h, p + body, len, skip_nested, 0, {})) return false;
+    } else {
+      fnv1a(h, p + start, i - start);
+    }
+  }
+  return true;
+}
+
+// The model's identity for checkpoints: every byte of the serialized ModelProto (pieces, scores, normalizer, model
+// type, special ids) except the TrainerSpec fields that never change how text is encoded: input (1), model_prefix
+// (2) and num_threads (16). So one model trained twice into different paths has one checksum.
+uint64_t model_checksum(const std::string &proto) {
   uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
+  const unsigned char *p = reinterpret_cast<const unsigned char *>(proto.data());
+  if (!hash_fields(&h, p, proto.size(), {}, 2, {1, 2, 16})) {
+    h = 1469598103934665603ULL;
+    fnv1a(&h, p, proto.size());
   }
   return h;
 }
@@ -188,7 +243,7 @@ int xlat_spm_load(const char *path, xlat_spm **out) {
       delete s;
       return fail("%s: not a SentencePiece model (%s)", path, st.ToString().c_str());
     }
-    s->checksum = fnv1a(s->proc.serialized_model_proto());
+    s->checksum = model_checksum(s->proc.serialized_model_proto());
     *out = s;
     return 0;
   } catch (const std::exception &e) {
@@ -261,6 +316,10 @@ int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char
 int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **text) {
   *text = nullptr;
   try {
+    const int size = s->proc.GetPieceSize();
+    for (size_t i = 0; i < n; i++)
+      if (ids[i] < 0 || ids[i] >= size)
+        return fail("spm decode: id %ld at position %zu is outside the vocabulary [0, %d)", (long)ids[i], i, size);
     std::vector<int> v(ids, ids + n);
     std::string t;
     auto st = s->proc.Decode(v, &t);

@@ -37,7 +37,8 @@ int xlat_spm_train(const xlat_spm_train_options *o);
 
 int xlat_spm_load(const char *path, xlat_spm **out);
 void xlat_spm_free(xlat_spm *s);
-/* 64-bit checksum of the serialized model: equal for equal models, stored in xlat checkpoints. */
+/* 64-bit checksum of the serialized model, stored in xlat checkpoints: equal for equal models, also when trained into
+ * different paths or with other thread counts (those training-only fields are left out). */
 uint64_t xlat_spm_checksum(const xlat_spm *s);
 int32_t xlat_spm_vocab_size(const xlat_spm *s);
 /* Piece text of id (valid until s is freed); NULL when out of range. */
