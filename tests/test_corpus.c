@@ -313,6 +313,7 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   char cache_dir[128];
   snprintf(cache_dir, sizeof cache_dir, "%s", tmp("cache")); /* tmp()'s buffers get reused */
   o.cache_dir = cache_dir;
+  char en_buf[600], de_buf[600], cache_buf[600];
   const char *en = test_path("corpora/multi30k/train.en.gz"), *de = test_path("corpora/multi30k/train.de.gz");
   xlat_corpus *c1, *c2, *c3;
   double t0 = now();
@@ -328,6 +329,16 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   const char *cache = tmp("cache/train.en.gz+train.de.gz.ids");
   CHECK(file_exists(cache) && !file_exists(tmp("cache/train.en.gz+train.de.gz.ids.tmp")));
   xlat_corpus_free(c2);
+  xlat_corpus_free(c1);
+
+  /* The rest on the 3001-line training subset, to keep the test short. */
+  snprintf(en_buf, sizeof en_buf, "%s", tmp("sub.en")); /* tmp()'s buffers get reused */
+  snprintf(de_buf, sizeof de_buf, "%s", tmp("sub.de"));
+  snprintf(cache_buf, sizeof cache_buf, "%s", tmp("cache/sub.en+sub.de.ids"));
+  en = en_buf;
+  de = de_buf;
+  cache = cache_buf;
+  CHECK(load(en, de, spm, &o, &c1) == XLAT_OK && !xlat_corpus_get_stats(c1)->cache_hit);
 
   /* Another tokenizer: a miss, and the cache now holds its ids. */
   CHECK(load(en, de, spm2, &o, &c2) == XLAT_OK && !xlat_corpus_get_stats(c2)->cache_hit);
