@@ -23,7 +23,7 @@ extern "C" {
  * every other byte (TAB, NUL, U+00A0, invalid UTF-8) passes through unchanged. */
 typedef struct xlat_lines xlat_lines;
 
-/* XLAT_ERR_IO naming the path when it cannot be opened. */
+/* path "-" reads standard input. XLAT_ERR_IO naming the path when it cannot be opened. */
 xlat_status xlat_lines_open(const char *path, xlat_lines **out);
 /* Next line in *line (valid until the next call, NUL-terminated) and *len; at the end of the file *line is NULL.
  * XLAT_ERR_IO / XLAT_ERR_FORMAT (truncated or corrupt gzip) naming the file and the line. */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -33,7 +34,13 @@ xlat_status xlat_lines_open(const char *path, xlat_lines **out) {
   }
   strcpy(r->path, path);
   errno = 0;
-  r->f = gzopen(path, "rb");
+  if (strcmp(path, "-") == 0) {
+    int fd = dup(STDIN_FILENO); /* gzclose closes its descriptor; stdin stays open */
+    r->f = fd >= 0 ? gzdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !r->f) close(fd);
+  } else {
+    r->f = gzopen(path, "rb");
+  }
   if (!r->f) {
     int e = errno;
     xlat_lines_close(r);

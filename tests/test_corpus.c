@@ -2,6 +2,7 @@
  * the UTF-8 check, the corpus loader (line-count mismatch, invalid UTF-8, filters, Multi30k's TAB and no-break
  * spaces) and the id cache (hit, speed, invalidation by corpus and tokenizer, corruption, atomic write).
  * Trains one small SentencePiece model for the whole file. */
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +99,14 @@ static void test_lines(void) {
   /* Only a CR right before the newline is a line end; others stay. */
   write_str(tmp("cr.txt"), "a\rb\n");
   CHECK(slurp(tmp("cr.txt"), b, sizeof b) == 1 && strcmp(b, "a\rb|") == 0);
+
+  /* "-" is standard input, plain or gzip. */
+  int saved = dup(0), fd = open(tmp("zipped.txt.gz"), O_RDONLY);
+  CHECK(saved >= 0 && fd >= 0 && dup2(fd, 0) == 0);
+  close(fd);
+  CHECK(slurp("-", b, sizeof b) == 5 && strcmp(a, b) == 0);
+  CHECK(dup2(saved, 0) == 0);
+  close(saved);
 
   write_str(tmp("empty.txt"), "");
   CHECK(slurp(tmp("empty.txt"), b, sizeof b) == 0 && b[0] == '\0');

@@ -28,7 +28,8 @@ static const char usage_text[] =
     "        (text -> ids -> text is lossless), whitespace kept. Special ids: <pad> 0, <unk> 1, <s> 2, </s> 3.\n"
     "encode  one line of text in, one line of space-separated pieces (default) or ids out.\n"
     "decode  one line of space-separated pieces (default) or ids in, one line of text out.\n"
-    "Input files default to stdin, output to stdout. Exit status: 0 ok, 1 runtime failure, 2 usage error.\n";
+    "Input files (plain text; CRLF line ends read like LF) default to stdin, output to stdout.\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n";
 
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "xlat-spm: ");
@@ -197,6 +198,7 @@ static int process(FILE *in, const char *name, FILE *out, const xlat_spm *s, int
   while ((len = getline(&line, &cap, in)) >= 0) {
     lineno++;
     if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+    if (len > 0 && line[len - 1] == '\r') line[--len] = '\0'; /* CRLF reads like LF, as in the corpus reader */
     if (fn(s, ids, line, (size_t)len, &res, err, sizeof err) != 0) {
       fprintf(stderr, "xlat-spm: %s:%lld: %s\n", name, lineno, err);
       rc = 1;
