@@ -338,13 +338,13 @@ miss:
   fclose(f);
 }
 
-/* Writes the block and its CRC32 to path.tmp, fsyncs, renames over path and fsyncs the directory, so a crash leaves
+/* Writes the block and its CRC32 to path.tmpPID, fsyncs, renames over path and fsyncs the directory, so a crash leaves
  * either the old cache or the new one. */
 static xlat_status cache_write(const char *path, const char *dir, const xlat_corpus *c) {
-  size_t n = strlen(path) + 8;
+  size_t n = strlen(path) + 32;
   char *tmp = malloc(n);
   if (!tmp) return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(tmp, n, "%s.tmp", path);
+  snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid()); /* two processes filling one cache do not collide */
   uint32_t crc = (uint32_t)crc32_z(0, c->block, c->block_size);
   FILE *f = fopen(tmp, "wb");
   int ok = f && fwrite(c->block, 1, c->block_size, f) == c->block_size && fwrite(&crc, 4, 1, f) == 1 &&
