@@ -61,7 +61,8 @@ static xlat_status attach(xlat_corpus *c) {
   c->tgt_ids = (const int32_t *)p;
   c->src_off = malloc((size_t)(c->n + 1) * sizeof *c->src_off);
   c->tgt_off = malloc((size_t)(c->n + 1) * sizeof *c->tgt_off);
-  if (!c->src_off || !c->tgt_off) return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory for %lld pairs", (long long)c->n);
+  if (!c->src_off || !c->tgt_off)
+    return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory for %lld pairs", (long long)c->n);
   c->src_off[0] = c->tgt_off[0] = 0;
   for (int64_t i = 0; i < c->n; i++) {
     c->src_off[i + 1] = c->src_off[i] + c->src_len[i];
@@ -168,7 +169,7 @@ void xlat_corpus_describe(const xlat_corpus *c, char *buf, size_t n) {
            s->cache_hit ? ", from the cache" : "");
 }
 
-/* ---- reading and encoding ---------------------------------------------------------------------------------------- */
+/* ---- reading and encoding -------------------------------------------------------------------------------------- */
 
 /* Growable array of fixed-size elements. */
 typedef struct {
@@ -303,7 +304,7 @@ static xlat_status encode_pairs(const char *src_path, const char *tgt_path, cons
   return st;
 }
 
-/* ---- the cache file ------------------------------------------------------------------------------------------------ */
+/* ---- the cache file -------------------------------------------------------------------------------------------- */
 
 static const char *base_name(const char *path) {
   const char *s = strrchr(path, '/');
@@ -397,8 +398,8 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
   char *cache_path = NULL;
   xlat_status st;
   if (opt->cache_dir) {
-    if ((st = file_checksum(src_path, &h[H_SRC_SUM])) != XLAT_OK || (st = file_checksum(tgt_path, &h[H_TGT_SUM])) != XLAT_OK)
-      return st;
+    if ((st = file_checksum(src_path, &h[H_SRC_SUM])) != XLAT_OK) return st;
+    if ((st = file_checksum(tgt_path, &h[H_TGT_SUM])) != XLAT_OK) return st;
     if (mkdir(opt->cache_dir, 0777) != 0 && errno != EEXIST)
       return xlat_fail(XLAT_ERR_IO, "%s: cannot create the cache directory: %s", opt->cache_dir, strerror(errno));
     size_t n = strlen(opt->cache_dir) + strlen(src_path) + strlen(tgt_path) + 16;

@@ -190,7 +190,9 @@ static int same_corpus(const xlat_corpus *a, const xlat_corpus *b) {
 
 static void test_corpus_load(const xlat_spm *spm) {
   const char en[] = "A dog runs.\nTwo men\xc2\xa0talk.\nA girl\tsmiles.\n\nA cat.\n";
-  const char de[] = "Ein Hund rennt.\nZwei M\xc3\xa4nner reden.\nEin M\xc3\xa4" "dchen l\xc3\xa4" "chelt.\n\nEine Katze.\n";
+  const char de[] = "Ein Hund rennt.\nZwei M\xc3\xa4nner reden.\nEin M\xc3\xa4"
+                    "dchen l\xc3\xa4"
+                    "chelt.\n\nEine Katze.\n";
   write_file(tmp("a.en"), en, sizeof en - 1);
   write_file(tmp("a.de"), de, sizeof de - 1);
   write_gz(tmp("a.en.gz"), en, sizeof en - 1);

@@ -65,8 +65,9 @@ static void check_lossless(const xlat_spm *s, const char *rel, const char *plain
   CHECK(xlat_lines_number(r) == 1014);
   xlat_lines_close(r);
   fclose(f);
-  if (bad_ids || bad_pieces || unk) fprintf(stderr, "%s: %lld lines differ through ids, %lld through pieces, %lld <unk>\n", rel,
-                                     (long long)bad_ids, (long long)bad_pieces, (long long)unk);
+  if (bad_ids || bad_pieces || unk)
+    fprintf(stderr, "%s: %lld lines differ through ids, %lld through pieces, %lld <unk>\n", rel, (long long)bad_ids,
+            (long long)bad_pieces, (long long)unk);
   CHECK(bad_ids == 0 && bad_pieces == 0 && unk == 0);
 }
 

@@ -24,8 +24,9 @@ static const char usage_text[] =
     "\n"
     "train   learns a joint BPE vocabulary from the text files (plain or .gz, one sentence per line) and writes\n"
     "        PREFIX.model and PREFIX.vocab: ordinary SentencePiece files (spm_encode gives the same ids). Defaults:\n"
-    "        vocabulary 8000, character coverage 1.0, seed 1, all sentences, 2 threads, identity normalization\n"
-    "        (text -> ids -> text is lossless), whitespace kept. Special ids: <pad> 0, <unk> 1, <s> 2, </s> 3.\n"
+    "        vocabulary 8000, character coverage 1.0, seed 1, all sentences, 2 threads, identity normalization and\n"
+    "        whitespace kept (text -> ids -> text is lossless for characters in the vocabulary; TAB never is).\n"
+    "        Special ids: <pad> 0, <unk> 1, <s> 2, </s> 3.\n"
     "encode  one line of text in, one line of space-separated pieces (default) or ids out.\n"
     "decode  one line of space-separated pieces (default) or ids in, one line of text out.\n"
     "Input files (plain text; CRLF line ends read like LF) default to stdin, output to stdout.\n"
@@ -70,9 +71,12 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 }
 
 static int parse_bool(const char *s, int *out) {
-  if (!strcmp(s, "true") || !strcmp(s, "1")) *out = 1;
-  else if (!strcmp(s, "false") || !strcmp(s, "0")) *out = 0;
-  else return 0;
+  if (!strcmp(s, "true") || !strcmp(s, "1"))
+    *out = 1;
+  else if (!strcmp(s, "false") || !strcmp(s, "0"))
+    *out = 0;
+  else
+    return 0;
   return 1;
 }
 
@@ -99,28 +103,40 @@ static int cmd_train(int argc, char **argv) {
       if (r < 0) return usage_error("%s needs a value", argv[i]);
       o.model_prefix = v;
     } else if ((r = flag(argc, argv, &i, "vocab-size", &v))) {
-      if (r < 0 || !parse_int(v, 5, 1 << 24, &n)) return usage_error("--vocab-size: expected an integer >= 5, got %s", v ? v : "nothing");
+      if (r < 0 || !parse_int(v, 5, 1 << 24, &n))
+        return usage_error("--vocab-size: expected an integer >= 5, got %s", v ? v : "nothing");
       o.vocab_size = (int32_t)n;
     } else if ((r = flag(argc, argv, &i, "character-coverage", &v))) {
       char *end;
       double x = r < 0 ? 0 : strtod(v, &end);
-      if (r < 0 || *end || !(x > 0.0 && x <= 1.0)) return usage_error("--character-coverage: expected a number in (0, 1], got %s", v ? v : "nothing");
+      if (r < 0 || *end || !(x > 0.0 && x <= 1.0))
+        return usage_error("--character-coverage: expected a number in (0, 1], got %s", v ? v : "nothing");
       o.character_coverage = (float)x;
     } else if ((r = flag(argc, argv, &i, "seed", &v))) {
-      if (r < 0 || !parse_int(v, 0, 4294967295L, &n)) return usage_error("--seed: expected an integer >= 0, got %s", v ? v : "nothing");
+      if (r < 0 || !parse_int(v, 0, 4294967295L, &n))
+        return usage_error("--seed: expected an integer >= 0, got %s", v ? v : "nothing");
       o.seed = (uint32_t)n;
     } else if ((r = flag(argc, argv, &i, "input-sentence-size", &v))) {
-      if (r < 0 || !parse_int(v, 0, 2147483647L, &n)) return usage_error("--input-sentence-size: expected an integer >= 0, got %s", v ? v : "nothing");
+      if (r < 0 || !parse_int(v, 0, 2147483647L, &n))
+        return usage_error("--input-sentence-size: expected an integer >= 0, got %s", v ? v : "nothing");
       o.input_sentence_size = (int32_t)n;
     } else if ((r = flag(argc, argv, &i, "num-threads", &v))) {
-      if (r < 0 || !parse_int(v, 1, 1024, &n)) return usage_error("--num-threads: expected an integer >= 1, got %s", v ? v : "nothing");
+      if (r < 0 || !parse_int(v, 1, 1024, &n))
+        return usage_error("--num-threads: expected an integer >= 1, got %s", v ? v : "nothing");
       o.num_threads = (int32_t)n;
     } else if ((r = flag(argc, argv, &i, "normalization-rule-name", &v))) {
-      if (r < 0) return usage_error("%s needs a value", argv[i]);
+      static const char *const rules[] = {"identity", "nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf"};
+      int known = 0;
+      for (size_t k = 0; r > 0 && k < sizeof rules / sizeof rules[0]; k++) known |= !strcmp(v, rules[k]);
+      if (!known)
+        return usage_error(
+            "--normalization-rule-name: expected identity, nmt_nfkc, nfkc, nmt_nfkc_cf or nfkc_cf, got %s",
+            v ? v : "nothing");
       o.normalization = v;
     } else if ((r = flag(argc, argv, &i, "remove-extra-whitespaces", &v))) {
       int b;
-      if (r < 0 || !parse_bool(v, &b)) return usage_error("--remove-extra-whitespaces: expected true or false, got %s", v ? v : "nothing");
+      if (r < 0 || !parse_bool(v, &b))
+        return usage_error("--remove-extra-whitespaces: expected true or false, got %s", v ? v : "nothing");
       o.remove_extra_whitespaces = b;
     } else {
       return usage_error("train: unknown argument %s", argv[i]);
