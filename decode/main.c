@@ -1,0 +1,253 @@
+/* xlat-decode - translate text with trained xlat models: flags -> options -> doc_translate (document.c).
+ *
+ * Flags accept "--flag VALUE" and "--flag=VALUE". Exit status: 0 success, 1 runtime failure, 2 usage error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "document.h"
+
+#define MAX_MODELS 16
+
+static const char usage_text[] =
+    "usage: xlat-decode --model M.xlat [--model M2.xlat ...] [--spm S.model] [options] [< input] [> output]\n"
+    "\n"
+    "Translates one input line to one output line (blank lines stay blank), in input order.\n"
+    "  --model FILE            model (repeat for an ensemble: log-probabilities averaged)\n"
+    "  --spm FILE              SentencePiece model (default: spm.model, or the only *.model, beside the model)\n"
+    "  --input FILE            plain or gzip text, one sentence or paragraph per line (default: stdin)\n"
+    "  --output FILE           written to FILE.tmp.PID and renamed when complete (default: stdout)\n"
+    "  --beam N                beam size, 1 = greedy (default 5)\n"
+    "  --n-best K              print the K best as Moses n-best lines: LINE ||| TEXT ||| SCORE (default 1)\n"
+    "  --length-penalty A      GNMT length penalty alpha: score = logprob / ((5 + len) / 6)^A (default 0.6)\n"
+    "  --max-length-a A        outputs have at most A * source tokens + B tokens (default 2)\n"
+    "  --max-length-b B        (default 10)\n"
+    "  --format F              text | scores (SCORE<TAB>TEXT) | ids | align (TEXT ||| s-t pairs) | json\n"
+    "  --split-sentences       translate each sentence of a line separately, join them back into the line\n"
+    "  --max-input-tokens N    longer lines are split at sentence ends, or cut (default: the model's max length)\n"
+    "  --score FILE            forced decoding: print the score of each line of FILE as translation of the input\n"
+    "  --threads N             worker threads, one BLAS thread each (default 2)\n"
+    "  --batch-size N          sentences per mini-batch (default 32)\n"
+    "  --batch-tokens N        padded source tokens per mini-batch (default 2048)\n"
+    "  --window N              input lines sorted by length together (default 1024)\n"
+    "  --state-mb N            decoding state per thread and model, in MB (default 96)\n"
+    "  --quiet                 no warnings\n"
+    "  --help, --version\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n";
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "xlat-decode: %s%s\n(xlat-decode --help shows the usage)\n", what, arg ? arg : "");
+  return 2;
+}
+
+/* Matches "--name" or "--name=value"; sets *value (from "=value" or the next argument). Returns 1 on a match, -1
+ * when the value is missing, 0 otherwise. */
+static int flag(int argc, char **argv, int *i, const char *name, const char **value) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return 0;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) return -1;
+  *value = argv[++*i];
+  return 1;
+}
+
+static int parse_int(const char *s, long lo, long hi, int32_t *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) return 0;
+  *out = (int32_t)v;
+  return 1;
+}
+
+static int parse_float(const char *s, float lo, float hi, float *out) {
+  char *end;
+  errno = 0;
+  float v = strtof(s, &end);
+  if (errno || end == s || *end || !(v >= lo && v <= hi)) return 0;
+  *out = v;
+  return 1;
+}
+
+/* The SentencePiece model saved beside the model: DIR/spm.model, else the only DIR/ *.model. malloc'ed or NULL. */
+static char *spm_beside(const char *model_path) {
+  char *copy = strdup(model_path);
+  if (!copy) return NULL;
+  const char *dir = dirname(copy);
+  size_t n = strlen(dir) + 300;
+  char *path = malloc(n);
+  if (!path) {
+    free(copy);
+    return NULL;
+  }
+  snprintf(path, n, "%s/spm.model", dir);
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    fclose(f);
+    free(copy);
+    return path;
+  }
+  DIR *d = opendir(dir);
+  int found = 0;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    size_t l = strlen(e->d_name);
+    if (l > 6 && strcmp(e->d_name + l - 6, ".model") == 0 && strlen(e->d_name) < 250) {
+      snprintf(path, n, "%s/%s", dir, e->d_name);
+      found++;
+    }
+  }
+  if (d) closedir(d);
+  free(copy);
+  if (found == 1) return path;
+  free(path);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  doc_options o;
+  memset(&o, 0, sizeof o);
+  xlat_beam_options_default(&o.beam);
+  o.threads = 2;
+  o.batch_size = 32;
+  o.batch_tokens = 2048;
+  o.window = 1024;
+  o.format = FORMAT_TEXT;
+  const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL;
+  int n_models = 0;
+  int32_t max_input = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *v = NULL;
+    int r;
+#define FLAG(name) ((r = flag(argc, argv, &i, name, &v)) != 0)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(usage_text, stdout);
+      return 0;
+    } else if (!strcmp(argv[i], "--version")) {
+      printf("xlat-decode %s\n", XLAT_VERSION);
+      return 0;
+    } else if (!strcmp(argv[i], "--split-sentences")) {
+      o.split_sentences = 1;
+      continue;
+    } else if (!strcmp(argv[i], "--quiet")) {
+      o.quiet = 1;
+      continue;
+    } else if (FLAG("--model")) {
+      if (r > 0 && n_models == MAX_MODELS) return usage_error("too many models, at most 16", NULL);
+      if (r > 0) model_paths[n_models++] = v;
+    } else if (FLAG("--spm")) {
+      spm_path = v;
+    } else if (FLAG("--input")) {
+      o.input = v;
+    } else if (FLAG("--output")) {
+      o.output = v;
+    } else if (FLAG("--score")) {
+      o.score_path = v;
+    } else if (FLAG("--format")) {
+      format = v;
+    } else if (FLAG("--beam")) {
+      if (r > 0 && !parse_int(v, 1, 1024, &o.beam.beam_size)) return usage_error("--beam expects 1..1024, got ", v);
+    } else if (FLAG("--n-best")) {
+      if (r > 0 && !parse_int(v, 1, 1024, &o.beam.n_best)) return usage_error("--n-best expects 1..1024, got ", v);
+    } else if (FLAG("--length-penalty")) {
+      if (r > 0 && !parse_float(v, 0.0f, 10.0f, &o.beam.length_penalty))
+        return usage_error("--length-penalty expects 0..10, got ", v);
+    } else if (FLAG("--max-length-a")) {
+      if (r > 0 && !parse_float(v, 0.0f, 1000.0f, &o.beam.max_len_a))
+        return usage_error("--max-length-a expects 0..1000, got ", v);
+    } else if (FLAG("--max-length-b")) {
+      if (r > 0 && !parse_float(v, -1000.0f, 100000.0f, &o.beam.max_len_b))
+        return usage_error("--max-length-b expects a number, got ", v);
+    } else if (FLAG("--max-input-tokens")) {
+      if (r > 0 && !parse_int(v, 1, 1 << 20, &max_input)) return usage_error("--max-input-tokens expects >= 1, got ", v);
+    } else if (FLAG("--threads")) {
+      if (r > 0 && !parse_int(v, 1, 256, &o.threads)) return usage_error("--threads expects 1..256, got ", v);
+    } else if (FLAG("--batch-size")) {
+      if (r > 0 && !parse_int(v, 1, 1 << 16, &o.batch_size)) return usage_error("--batch-size expects >= 1, got ", v);
+    } else if (FLAG("--batch-tokens")) {
+      if (r > 0 && !parse_int(v, 1, 1 << 24, &o.batch_tokens))
+        return usage_error("--batch-tokens expects >= 1, got ", v);
+    } else if (FLAG("--window")) {
+      if (r > 0 && !parse_int(v, 1, 1 << 24, &o.window)) return usage_error("--window expects >= 1, got ", v);
+    } else if (FLAG("--state-mb")) {
+      if (r > 0 && !parse_int(v, 1, 1 << 20, &o.beam.max_state_mb)) return usage_error("--state-mb expects >= 1, got ", v);
+    } else {
+      return usage_error("unknown argument ", argv[i]);
+    }
+    if (r < 0) return usage_error("missing value after ", argv[i]);
+#undef FLAG
+  }
+  if (n_models == 0) return usage_error("--model is required", NULL);
+  if (o.beam.n_best > o.beam.beam_size) return usage_error("--n-best must not exceed --beam", NULL);
+  if (format) {
+    static const char *const names[] = {"text", "scores", "ids", "align", "json"};
+    int k = 0;
+    while (k < 5 && strcmp(format, names[k])) k++;
+    if (k == 5) return usage_error("--format expects text, scores, ids, align or json, got ", format);
+    o.format = (out_format)k;
+  }
+  if (o.beam.n_best > 1 && o.format != FORMAT_JSON) {
+    if (format && o.format != FORMAT_TEXT) return usage_error("--n-best prints Moses n-best lines; use it with --format json or none", NULL);
+    o.format = FORMAT_NBEST;
+  }
+  if (o.score_path && (o.split_sentences || o.beam.n_best > 1))
+    return usage_error("--score scores whole lines: it takes no --split-sentences or --n-best", NULL);
+  o.beam.alignments = o.format == FORMAT_ALIGN || o.format == FORMAT_JSON;
+
+  int rc = 1;
+  xlat_model *models[MAX_MODELS] = {0};
+  xlat_spm *spm = NULL;
+  char *spm_found = NULL;
+  for (int m = 0; m < n_models; m++)
+    if (xlat_model_load(model_paths[m], &models[m]) != XLAT_OK) {
+      fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
+      goto done;
+    }
+  if (!spm_path) {
+    spm_path = spm_found = spm_beside(model_paths[0]);
+    if (!spm_path) {
+      fprintf(stderr, "xlat-decode: no spm.model (or single *.model) beside %s: give --spm\n", model_paths[0]);
+      rc = 2;
+      goto done;
+    }
+  }
+  if (xlat_spm_load(spm_path, &spm) != 0) {
+    fprintf(stderr, "xlat-decode: %s\n", xlat_spm_last_error());
+    goto done;
+  }
+  for (int m = 0; m < n_models; m++) {
+    uint64_t want = xlat_model_tokenizer_checksum(models[m]);
+    if (want != 0 && want != xlat_spm_checksum(spm)) {
+      fprintf(stderr, "xlat-decode: %s was trained with another SentencePiece model than %s (checksum %016llx, "
+                      "expected %016llx)\n", model_paths[m], spm_path, (unsigned long long)xlat_spm_checksum(spm),
+              (unsigned long long)want);
+      goto done;
+    }
+    if (xlat_spm_vocab_size(spm) != xlat_model_config(models[m])->vocab_size) {
+      fprintf(stderr, "xlat-decode: %s has %d pieces but %s expects a vocabulary of %d\n", spm_path,
+              xlat_spm_vocab_size(spm), model_paths[m], xlat_model_config(models[m])->vocab_size);
+      goto done;
+    }
+  }
+  o.models = (const xlat_model *const *)models;
+  o.n_models = n_models;
+  o.spm = spm;
+  int32_t longest = xlat_model_config(models[0])->max_len;
+  for (int m = 1; m < n_models; m++)
+    if (xlat_model_config(models[m])->max_len < longest) longest = xlat_model_config(models[m])->max_len;
+  o.max_input = max_input && max_input < longest ? max_input : longest;
+  rc = doc_translate(&o);
+done:
+  for (int m = 0; m < n_models; m++) xlat_model_free(models[m]);
+  xlat_spm_free(spm);
+  free(spm_found);
+  return rc;
+}

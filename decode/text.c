@@ -1,0 +1,143 @@
+/* text.c - UTF-8 clean-up and a rule-based sentence splitter for xlat-decode.
+ *
+ * The splitter is deliberately simple (in the spirit of the Moses/Europarl splitter, not a copy of it): it only has
+ * to cut paragraphs into units the model translates well; joining the translations back is done by the caller.
+ */
+#include "text.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Decodes one well-formed UTF-8 sequence at s[0..len) (Unicode table 3-7) into *cp; returns its byte count, or 0
+ * when the byte at s is not the start of one. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp) {
+  unsigned c = s[0];
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 1, c &= 0x1F;
+  else if (c == 0xE0) n = 2, lo = 0xA0, c &= 0x0F;
+  else if (c >= 0xE1 && c <= 0xEC) n = 2, c &= 0x0F;
+  else if (c == 0xED) n = 2, hi = 0x9F, c &= 0x0F;
+  else if (c >= 0xEE && c <= 0xEF) n = 2, c &= 0x0F;
+  else if (c == 0xF0) n = 3, lo = 0x90, c &= 0x07;
+  else if (c >= 0xF1 && c <= 0xF3) n = 3, c &= 0x07;
+  else if (c == 0xF4) n = 3, hi = 0x8F, c &= 0x07;
+  else return 0;
+  if (n >= len) return 0;
+  if (s[1] < lo || s[1] > hi) return 0;
+  uint32_t v = c;
+  for (size_t k = 1; k <= n; k++) {
+    if (s[k] < 0x80 || s[k] > 0xBF) return 0;
+    v = (v << 6) | (s[k] & 0x3F);
+  }
+  *cp = v;
+  return n + 1;
+}
+
+static int is_control(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
+}
+
+size_t text_sanitize(const char *in, size_t len, char *out, size_t *n_invalid) {
+  const unsigned char *s = (const unsigned char *)in;
+  size_t i = 0, o = 0, bad = 0;
+  while (i < len) {
+    uint32_t cp;
+    size_t n = utf8_decode(s + i, len - i, &cp);
+    if (n == 0) {
+      memcpy(out + o, "\xEF\xBF\xBD", 3); /* U+FFFD REPLACEMENT CHARACTER */
+      o += 3;
+      i++;
+      bad++;
+    } else if (is_control(cp)) {
+      out[o++] = ' ';
+      i += n;
+    } else {
+      memcpy(out + o, s + i, n);
+      o += n;
+      i += n;
+    }
+  }
+  out[o] = '\0';
+  if (n_invalid) *n_invalid = bad;
+  return o;
+}
+
+static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+int text_blank(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!is_space((unsigned char)s[i])) return 0;
+  return 1;
+}
+
+static int is_terminator(uint32_t cp) { return cp == '.' || cp == '!' || cp == '?' || cp == 0x2026; }
+static int is_cjk_terminator(uint32_t cp) { return cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F; }
+static int is_closing(uint32_t cp) {
+  return cp == '"' || cp == '\'' || cp == ')' || cp == ']' || cp == '}' || cp == 0xBB || cp == 0x201D ||
+         cp == 0x2019 || cp == 0x300D || cp == 0x300F || cp == 0xFF09;
+}
+/* Lowercase letters of ASCII and Latin-1: a sentence rarely starts with one. */
+static int is_lower(uint32_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= 0xDF && cp <= 0xFF && cp != 0xF7); }
+
+/* Words that end in a period without ending a sentence (English and German). */
+static const char *const abbreviations[] = {"Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Jr", "Sr", "vs", "No", "Nr",
+                                            "Fig", "Hr", "Fr", "ca", "bzw", "z.B", "e.g", "i.e", "Inc", "Ltd", "Mt"};
+
+/* 1 when the word ending right before the period at s[dot] is an abbreviation or a single letter (an initial). */
+static int abbreviation_before(const char *s, size_t dot) {
+  size_t b = dot;
+  while (b > 0 && !is_space((unsigned char)s[b - 1]) && s[b - 1] != '(' && s[b - 1] != '"') b--;
+  size_t n = dot - b;
+  if (n == 1 && ((s[b] >= 'A' && s[b] <= 'Z') || (s[b] >= 'a' && s[b] <= 'z'))) return 1;
+  for (size_t k = 0; k < sizeof abbreviations / sizeof *abbreviations; k++)
+    if (strlen(abbreviations[k]) == n && memcmp(abbreviations[k], s + b, n) == 0) return 1;
+  return 0;
+}
+
+static size_t emit(const char *s, size_t from, size_t to, text_span *spans, size_t max, size_t count) {
+  while (from < to && is_space((unsigned char)s[from])) from++;
+  while (to > from && is_space((unsigned char)s[to - 1])) to--;
+  if (to == from) return count;
+  if (count < max) spans[count] = (text_span){from, to - from};
+  return count + 1;
+}
+
+size_t text_split_sentences(const char *s, size_t len, text_span *spans, size_t max) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t count = 0, start = 0, i = 0;
+  while (i < len) {
+    uint32_t cp;
+    size_t n = utf8_decode(u + i, len - i, &cp);
+    if (n == 0) n = 1, cp = 0xFFFD;
+    if (!is_terminator(cp) && !is_cjk_terminator(cp)) {
+      i += n;
+      continue;
+    }
+    int cjk = is_cjk_terminator(cp), period = cp == '.';
+    size_t dot = i, j = i + n;
+    while (j < len) { /* more terminators and closing quotes or brackets belong to this sentence */
+      size_t m = utf8_decode(u + j, len - j, &cp);
+      if (m == 0 || !(is_terminator(cp) || is_cjk_terminator(cp) || is_closing(cp))) break;
+      if (cp != '.') period = 0;
+      j += m;
+    }
+    i = j;
+    if (j >= len) break;
+    if (!cjk) {
+      if (!is_space(u[j])) continue;
+      size_t k = j;
+      while (k < len && is_space(u[k])) k++;
+      if (k >= len) break;
+      if (utf8_decode(u + k, len - k, &cp) && is_lower(cp)) continue;
+      if (period && j == dot + 1 && abbreviation_before(s, dot)) continue;
+    }
+    count = emit(s, start, j, spans, max, count);
+    start = j;
+  }
+  return emit(s, start, len, spans, max, count);
+}
