@@ -1,0 +1,18 @@
+/* tokenize.h - internal: the BLEU tokenizers (tokenize.c) with their reusable scratch buffers. */
+#ifndef XLAT_EVAL_TOKENIZE_H
+#define XLAT_EVAL_TOKENIZE_H
+
+#include "metrics.h"
+#include "unicode.h"
+
+typedef struct {
+  xm_cps raw, low, s1, s2;
+} xm_tokenizer;
+
+/* sacreBLEU's BLEU preprocessing of one segment s[0..n): UTF-8 decode, optional str.lower(), str.rstrip(), then
+ * the tokenizer and str.split(); the tokens replace out. what names the segment in an error (invalid UTF-8). */
+int xm_tokenize(xm_tokenizer *z, const char *s, size_t n, xlat_bleu_tokenizer kind, int lowercase, xm_toks *out,
+                const char *what);
+void xm_tokenizer_free(xm_tokenizer *z);
+
+#endif

@@ -1,0 +1,254 @@
+/* utf8.c - UTF-8 decoding and the Python str operations sacreBLEU's results depend on: isspace-based rstrip/strip/
+ * split and str.lower() (full mapping, U+0130 -> "i" + U+0307, and the final-sigma rule of Unicode SpecialCasing,
+ * decided the way CPython decides it). Also the library's thread-local error text. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "unicode.h"
+
+static _Thread_local char xm_error_text[1024];
+
+int xm_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(xm_error_text, sizeof xm_error_text, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+const char *xlat_metrics_error(void) { return xm_error_text; }
+
+int xm_in_ranges(const uint32_t (*r)[2], int n, uint32_t c) {
+  int lo = 0, hi = n - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    if (c < r[mid][0]) hi = mid - 1;
+    else if (c > r[mid][1]) lo = mid + 1;
+    else return 1;
+  }
+  return 0;
+}
+
+int xm_cps_reserve(xm_cps *a, size_t n) {
+  if (n <= a->cap) return 0;
+  size_t cap = a->cap ? a->cap : 64;
+  while (cap < n) cap *= 2;
+  uint32_t *c = realloc(a->c, cap * sizeof *c);
+  if (!c) return xm_fail("metrics: out of memory (%zu code points)", cap);
+  a->c = c;
+  a->cap = cap;
+  return 0;
+}
+
+int xm_cps_push(xm_cps *a, uint32_t c) {
+  if (a->n == a->cap && xm_cps_reserve(a, a->n + 1)) return -1;
+  a->c[a->n++] = c;
+  return 0;
+}
+
+void xm_cps_free(xm_cps *a) {
+  free(a->c);
+  memset(a, 0, sizeof *a);
+}
+
+void xm_toks_free(xm_toks *t) {
+  free(t->text);
+  free(t->off);
+  free(t->len);
+  free(t->hash);
+  memset(t, 0, sizeof *t);
+}
+
+void xm_toks_clear(xm_toks *t) { t->n = t->text_n = 0; }
+
+/* Decodes one code point at s[i..n); returns its length, or 0 when the bytes there are not valid UTF-8. */
+static int decode1(const unsigned char *s, size_t i, size_t n, uint32_t *out) {
+  unsigned b = s[i];
+  if (b < 0x80) {
+    *out = b;
+    return 1;
+  }
+  int len;
+  uint32_t c, min;
+  if (b >= 0xc2 && b <= 0xdf) len = 2, c = b & 0x1f, min = 0x80;
+  else if (b >= 0xe0 && b <= 0xef) len = 3, c = b & 0x0f, min = 0x800;
+  else if (b >= 0xf0 && b <= 0xf4) len = 4, c = b & 0x07, min = 0x10000;
+  else return 0;
+  if (i + (size_t)len > n) return 0;
+  for (int k = 1; k < len; k++) {
+    unsigned cb = s[i + (size_t)k];
+    if ((cb & 0xc0) != 0x80) return 0;
+    c = (c << 6) | (cb & 0x3f);
+  }
+  if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+  *out = c;
+  return len;
+}
+
+long xm_utf8_invalid_at(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  uint32_t c;
+  while (i < n) {
+    if (u[i] < 0x80) {
+      i++;
+      continue;
+    }
+    int len = decode1(u, i, n, &c);
+    if (!len) return (long)i;
+    i += (size_t)len;
+  }
+  return -1;
+}
+
+int xm_utf8_decode(xm_cps *out, const char *s, size_t n, const char *what) {
+  const unsigned char *u = (const unsigned char *)s;
+  out->n = 0;
+  if (xm_cps_reserve(out, n + 1)) return -1;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t c;
+    int len = decode1(u, i, n, &c);
+    if (!len) return xm_fail("%s: invalid UTF-8 at byte %zu (0x%02x)", what, i, u[i]);
+    out->c[out->n++] = c;
+    i += (size_t)len;
+  }
+  return 0;
+}
+
+int xm_utf8_put(char *out, uint32_t c) {
+  if (c < 0x80) {
+    out[0] = (char)c;
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = (char)(0xc0 | (c >> 6));
+    out[1] = (char)(0x80 | (c & 0x3f));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = (char)(0xe0 | (c >> 12));
+    out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+    out[2] = (char)(0x80 | (c & 0x3f));
+    return 3;
+  }
+  out[0] = (char)(0xf0 | (c >> 18));
+  out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+  out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+  out[3] = (char)(0x80 | (c & 0x3f));
+  return 4;
+}
+
+static uint32_t lower1(uint32_t c) {
+  if (c < 128) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  int lo = 0, hi = xm_lower_map_n - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    if (c < xm_lower_map[mid][0]) hi = mid - 1;
+    else if (c > xm_lower_map[mid][0]) lo = mid + 1;
+    else return xm_lower_map[mid][1];
+  }
+  return c;
+}
+
+static int cased(uint32_t c) { return xm_in_ranges(xm_cased_ranges, xm_cased_ranges_n, c); }
+static int case_ignorable(uint32_t c) {
+  return xm_in_ranges(xm_case_ignorable_ranges, xm_case_ignorable_ranges_n, c);
+}
+
+/* CPython's rule for U+03A3: final sigma when preceded by a cased letter and not followed by one, skipping
+ * case-ignorable characters in both directions. */
+static int final_sigma(const uint32_t *a, size_t n, size_t i) {
+  size_t j = i;
+  while (j > 0 && case_ignorable(a[j - 1])) j--;
+  if (j == 0 || !cased(a[j - 1])) return 0;
+  j = i + 1;
+  while (j < n && case_ignorable(a[j])) j++;
+  return j == n || !cased(a[j]);
+}
+
+int xm_lower(xm_cps *out, const xm_cps *in) {
+  out->n = 0;
+  if (xm_cps_reserve(out, in->n + in->n / 8 + 1)) return -1;
+  for (size_t i = 0; i < in->n; i++) {
+    uint32_t c = in->c[i];
+    if (c == 0x130) {
+      if (xm_cps_push(out, 'i') || xm_cps_push(out, 0x307)) return -1;
+    } else if (c == 0x3a3) {
+      if (xm_cps_push(out, final_sigma(in->c, in->n, i) ? 0x3c2 : 0x3c3)) return -1;
+    } else if (xm_cps_push(out, lower1(c))) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void xm_rstrip(xm_cps *a) {
+  while (a->n > 0 && xm_isspace(a->c[a->n - 1])) a->n--;
+}
+
+void xm_strip(xm_cps *a) {
+  xm_rstrip(a);
+  size_t k = 0;
+  while (k < a->n && xm_isspace(a->c[k])) k++;
+  if (k) {
+    memmove(a->c, a->c + k, (a->n - k) * sizeof *a->c);
+    a->n -= k;
+  }
+}
+
+uint64_t xm_hash_bytes(const char *s, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 29);
+}
+
+static int toks_grow(xm_toks *t, size_t text_need) {
+  if (t->text_n + text_need > t->text_cap) {
+    size_t cap = t->text_cap ? t->text_cap : 256;
+    while (cap < t->text_n + text_need) cap *= 2;
+    char *p = realloc(t->text, cap);
+    if (!p) return xm_fail("metrics: out of memory (%zu bytes of tokens)", cap);
+    t->text = p;
+    t->text_cap = cap;
+  }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    uint32_t *off = realloc(t->off, cap * sizeof *off);
+    if (off) t->off = off;
+    uint32_t *len = realloc(t->len, cap * sizeof *len);
+    if (len) t->len = len;
+    uint64_t *hash = realloc(t->hash, cap * sizeof *hash);
+    if (hash) t->hash = hash;
+    if (!off || !len || !hash) return xm_fail("metrics: out of memory (%zu tokens)", cap);
+    t->cap = cap;
+  }
+  return 0;
+}
+
+int xm_toks_add(xm_toks *t, const uint32_t *a, size_t n) {
+  if (toks_grow(t, 4 * n)) return -1;
+  size_t start = t->text_n;
+  for (size_t i = 0; i < n; i++) t->text_n += (size_t)xm_utf8_put(t->text + t->text_n, a[i]);
+  t->off[t->n] = (uint32_t)start;
+  t->len[t->n] = (uint32_t)(t->text_n - start);
+  t->hash[t->n] = xm_hash_bytes(t->text + start, t->text_n - start);
+  t->n++;
+  return 0;
+}
+
+int xm_split(xm_toks *t, const uint32_t *a, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && xm_isspace(a[i])) i++;
+    size_t s = i;
+    while (i < n && !xm_isspace(a[i])) i++;
+    if (i > s && xm_toks_add(t, a + s, i - s)) return -1;
+  }
+  return 0;
+}
