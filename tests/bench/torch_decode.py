@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""PyTorch yardstick for xlat-decode: the same Transformer weights and the same beam search, KV-cached.
+
+Reads model weights in a simple export format (a JSON header line {"config": {xlat_config fields},
+"tensors": [{"name", "shape"}...]}, then each tensor as raw little-endian float32 in header order; names below, e.g.
+"enc.0.attn.q.w" (out,in), "dec.1.ffn.ln.g"; a missing ".b" means no bias; "tgt_emb"/"out_proj" default to the tied
+"src_emb"), source ids (one sentence per line, as `spm_encode --output_format=id` writes them), and translates
+them with Marian-style beam search exactly as src/beam.c does: a sentence starts with one hypothesis, keeps the best
+(beam - finished) extensions by summed log-probability, a hypothesis ending in EOS leaves the beam, only EOS is
+allowed at the length limit floor(a*|x|+b), PAD and BOS are never produced, finished hypotheses are ranked by
+logprob / ((5+|y|)/6)^alpha with |y| counting EOS. Sentences are sorted by length and cut into batches of
+--batch-size; finished sentences leave the batch. Prints one output line of ids per input line (in input order) to
+--output, and one JSON line of measurements to stdout.
+
+Run with Debian's python3 and python3-torch:
+  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 tests/bench/torch_decode.py --model M.bin --input src.ids --threads 2
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", required=True, help="weights in the export format above")
+    p.add_argument("--input", required=True, help="source ids, one sentence per line")
+    p.add_argument("--output", default=None, help="output ids, one line per input line")
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--length-penalty", type=float, default=0.6)
+    p.add_argument("--max-length-a", type=float, default=2.0)
+    p.add_argument("--max-length-b", type=float, default=10.0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+args = parse()
+os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+os.environ["OMP_NUM_THREADS"] = str(args.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+torch.set_num_threads(args.threads)
+torch.set_num_interop_threads(1)
+
+
+def load(path):
+    """-> (config dict, {name: tensor})"""
+    with open(path, "rb") as f:
+        header = json.loads(f.readline())
+        tensors = {}
+        for t in header["tensors"]:
+            n = int(np.prod(t["shape"]))
+            a = np.frombuffer(f.read(4 * n), dtype="<f4").reshape(t["shape"])
+            tensors[t["name"]] = torch.from_numpy(a.copy())
+    return header["config"], tensors
+
+
+def sinusoid(n, d):
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    i = torch.arange(0, d, 2, dtype=torch.float32)
+    ang = pos / torch.pow(10000.0, i / d)
+    pe = torch.zeros(n, d)
+    pe[:, 0::2] = torch.sin(ang)
+    pe[:, 1::2] = torch.cos(ang)
+    return pe
+
+
+class Model:
+    """Inference-only encoder-decoder Transformer over the exported tensors (names as xlat's parameter table)."""
+
+    def __init__(self, cfg, w):
+        self.cfg, self.w = cfg, w
+        self.C, self.H = cfg["d_model"], cfg["n_heads"]
+        self.dh = self.C // self.H
+        self.pre = cfg["pre_norm"] == 1
+        self.act = F.gelu if cfg["activation"] == 1 else F.relu
+        self.emb_src = w["src_emb"]
+        self.emb_tgt = w.get("tgt_emb", self.emb_src)
+        self.out_w = w.get("out_proj", self.emb_tgt)
+        self.pos = w["pos"] if cfg["learned_positions"] else sinusoid(cfg["max_len"], self.C)
+
+    def lin(self, x, name):
+        y = x @ self.w[name + ".w"].t()
+        b = self.w.get(name + ".b")
+        return y + b if b is not None else y
+
+    def ln(self, x, name):
+        return F.layer_norm(x, (self.C,), self.w[name + ".g"], self.w[name + ".b"], self.cfg.get("ln_eps", 1e-5))
+
+    def heads(self, x):  # (N,T,C) -> (N,H,T,dh)
+        return x.view(x.shape[0], -1, self.H, self.dh).transpose(1, 2)
+
+    def attend(self, q, k, v, mask):
+        s = (q @ k.transpose(-2, -1)) * (self.dh ** -0.5)
+        if mask is not None:
+            s = s + mask
+        p = torch.softmax(s, dim=-1)
+        o = (p @ v).transpose(1, 2).reshape(q.shape[0], -1, self.C)
+        return o
+
+    def block(self, x, name, f):
+        """residual block: post-norm LN(x + f(x)) or pre-norm x + f(LN(x))"""
+        if self.pre:
+            return x + f(self.ln(x, name + ".ln"))
+        return self.ln(x + f(x), name + ".ln")
+
+    def encode(self, src):  # (B,S) -> memory (B,S,C), mask (B,1,1,S)
+        B, S = src.shape
+        x = self.emb_src[src] * math.sqrt(self.C) + self.pos[:S]
+        mask = torch.zeros(B, 1, 1, S).masked_fill((src == PAD)[:, None, None, :], float("-inf"))
+        for l in range(self.cfg["enc_layers"]):
+            n = f"enc.{l}"
+
+            def sa(h):
+                q, k, v = (self.heads(self.lin(h, f"{n}.attn.{p}")) for p in "qkv")
+                return self.lin(self.attend(q, k, v, mask), f"{n}.attn.o")
+
+            x = self.block(x, f"{n}.attn", sa)
+            x = self.block(x, f"{n}.ffn", lambda h: self.lin(self.act(self.lin(h, f"{n}.ffn.1")), f"{n}.ffn.2"))
+        if self.pre:
+            x = self.ln(x, "enc.final_ln")
+        return x, mask
+
+    def init_state(self, mem, maxT):
+        st = []
+        for l in range(self.cfg["dec_layers"]):
+            n = f"dec.{l}.cross"
+            k, v = self.heads(self.lin(mem, f"{n}.k")), self.heads(self.lin(mem, f"{n}.v"))
+            N = mem.shape[0]
+            st.append({"ck": k, "cv": v, "k": torch.empty(N, self.H, maxT, self.dh),
+                       "v": torch.empty(N, self.H, maxT, self.dh)})
+        return st
+
+    def step(self, tok, t, st, mask):  # tok (N,) at position t -> log-probs (N,V)
+        x = (self.emb_tgt[tok] * math.sqrt(self.C) + self.pos[t])[:, None, :]
+        for l, s in enumerate(st):
+            n = f"dec.{l}"
+
+            def sa(h):
+                q, k, v = (self.heads(self.lin(h, f"{n}.attn.{p}")) for p in "qkv")
+                s["k"][:, :, t:t + 1], s["v"][:, :, t:t + 1] = k, v
+                return self.lin(self.attend(q, s["k"][:, :, :t + 1], s["v"][:, :, :t + 1], None), f"{n}.attn.o")
+
+            def ca(h):
+                q = self.heads(self.lin(h, f"{n}.cross.q"))
+                return self.lin(self.attend(q, s["ck"], s["cv"], mask), f"{n}.cross.o")
+
+            x = self.block(x, f"{n}.attn", sa)
+            x = self.block(x, f"{n}.cross", ca)
+            x = self.block(x, f"{n}.ffn", lambda h: self.lin(self.act(self.lin(h, f"{n}.ffn.1")), f"{n}.ffn.2"))
+        if self.pre:
+            x = self.ln(x, "dec.final_ln")
+        return torch.log_softmax(x[:, 0] @ self.out_w.t(), dim=-1)
+
+
+def lp_norm(n):
+    return ((5.0 + n) / 6.0) ** args.length_penalty
+
+
+@torch.inference_mode()
+def search(model, srcs):
+    """Beam search of a batch of id lists -> best id list per sentence, with the semantics of src/beam.c: K slots per
+    sentence; a slot whose hypothesis finished (EOS) is dead, so a sentence with f finished hypotheses keeps the best
+    K - f extensions of its live ones; a sentence leaves the batch once K hypotheses finished."""
+    K, B = args.beam, len(srcs)
+    S = max(len(s) for s in srcs)
+    src = torch.zeros(B, S, dtype=torch.long)
+    for i, s in enumerate(srcs):
+        src[i, :len(s)] = torch.tensor(s)
+    maxout = torch.tensor([min(int(math.floor(args.max_length_a * len(s) + args.max_length_b)),
+                               model.cfg["max_len"] - 1) for s in srcs])
+    mem, mask = model.encode(src)
+    expand = torch.arange(B).repeat_interleave(K)
+    st = model.init_state(mem.index_select(0, expand), int(maxout.max()) + 1)
+    mask = mask.index_select(0, expand)
+    sent = list(range(B))                     # original index of each live sentence
+    hist = [[[] for _ in range(K)] for _ in range(B)]
+    finished = [[] for _ in range(B)]
+    scores = torch.full((B, K), float("-inf"))
+    scores[:, 0] = 0.0                        # one live hypothesis (BOS) per sentence at the start
+    tok = torch.full((B * K,), BOS, dtype=torch.long)
+    V = model.cfg["vocab_size"]
+    for t in range(int(maxout.max()) + 1):
+        Bl = len(sent)
+        lp = model.step(tok, t, st, mask)
+        lp[:, PAD] = float("-inf")
+        lp[:, BOS] = float("-inf")
+        cand = scores.view(Bl * K, 1) + lp
+        at_limit = (maxout[sent] == t).repeat_interleave(K)
+        eos = cand[:, EOS].clone()
+        cand[at_limit] = float("-inf")
+        cand[at_limit, EOS] = eos[at_limit]
+        top_s, top_i = cand.view(Bl, K * V).topk(K, dim=1)
+        top_s, top_i = top_s.tolist(), top_i.tolist()
+        parents, toks, new_scores, keep = [], [], [], []
+        new_hist = []
+        for b in range(Bl):
+            i = sent[b]
+            width = K - len(finished[i])
+            live = []
+            for sc, ix in zip(top_s[b][:width], top_i[b][:width]):
+                if sc == float("-inf"):
+                    break
+                slot, v = ix // V, ix % V
+                if v == EOS:
+                    finished[i].append((sc / lp_norm(len(hist[b][slot]) + 1), hist[b][slot]))
+                else:
+                    live.append((sc, slot, v))
+            if not live:
+                continue
+            keep.append(b)
+            slots = []
+            for k in range(K):
+                sc, slot, v = live[k] if k < len(live) else (float("-inf"), live[0][1], EOS)
+                parents.append(b * K + slot)
+                toks.append(v)
+                new_scores.append(sc)
+                slots.append(hist[b][slot] + [v] if k < len(live) else [])
+            new_hist.append(slots)
+        if not keep:
+            break
+        sel = torch.tensor(parents)
+        for s in st:
+            for key in ("k", "v"):
+                s[key] = s[key].index_select(0, sel)
+            if len(keep) < Bl:  # finished sentences leave the batch
+                rows = torch.tensor(keep).repeat_interleave(K) * K + torch.arange(K).repeat(len(keep))
+                s["ck"], s["cv"] = s["ck"].index_select(0, rows), s["cv"].index_select(0, rows)
+        if len(keep) < Bl:
+            mask = mask.index_select(0, rows)
+        sent = [sent[b] for b in keep]
+        hist = new_hist
+        scores = torch.tensor(new_scores).view(len(keep), K)
+        tok = torch.tensor(toks)
+    out = []
+    for f in finished:
+        best = None
+        for k, (sc, y) in enumerate(f):  # first finished wins ties, as in src/beam.c
+            if best is None or sc > best[0]:
+                best = (sc, y)
+        out.append(best[1] if best else [])
+    return out
+
+
+def main():
+    cfg, w = load(args.model)
+    model = Model(cfg, w)
+    srcs = []
+    with open(args.input) as f:
+        for line in f:
+            srcs.append([int(x) for x in line.split()])
+    order = [i for i in sorted(range(len(srcs)), key=lambda i: (len(srcs[i]), i)) if srcs[i]]
+    out = [[] for _ in srcs]
+    t0 = time.perf_counter()
+    for b in range(0, len(order), args.batch_size):
+        idx = order[b:b + args.batch_size]
+        for i, y in zip(idx, search(model, [srcs[i] for i in idx])):
+            out[i] = y
+    el = time.perf_counter() - t0
+    if args.output:
+        with open(args.output, "w") as f:
+            for y in out:
+                f.write(" ".join(map(str, y)) + "\n")
+    tokens = sum(len(y) + 1 for y in out)
+    print(json.dumps({"impl": "torch", "torch": torch.__version__, "threads": args.threads, "beam": args.beam,
+                      "batch_size": args.batch_size, "sentences": len(srcs), "seconds": round(el, 3),
+                      "sent_per_s": round(len(srcs) / el, 2), "tgt_tok_per_s": round(tokens / el, 1),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)}))
+
+
+if __name__ == "__main__":
+    main()
