@@ -78,6 +78,70 @@ void xlat_bleu_from_stats(const int64_t stats[XLAT_BLEU_NSTATS], const xlat_bleu
  * malloc'ed string the caller frees. */
 int xlat_bleu_tokenize(const char *s, const xlat_bleu_options *o, char **out);
 
+/* ---- chrF / chrF++ ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int char_order;    /* 6 */
+  int word_order;    /* 0; 2 = chrF++ */
+  int beta;          /* 2 */
+  int lowercase;     /* Python str.lower() first */
+  int whitespace;    /* keep whitespace in the character n-grams */
+  int eps_smoothing; /* chrF++.py's eps smoothing instead of sacreBLEU's effective order */
+} xlat_chrf_options;
+
+void xlat_chrf_options_default(xlat_chrf_options *o);
+/* Statistics per segment: [hyp, ref, match] for each char order, then each word order. */
+int xlat_chrf_nstats(const xlat_chrf_options *o);
+int xlat_chrf_corpus(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
+                     const xlat_chrf_options *o, double *score);
+int xlat_chrf_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_chrf_options *o,
+                       double *score);
+/* stats[i * xlat_chrf_nstats(o) ...]: the statistics of segment i against its best reference. */
+int xlat_chrf_stats(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
+                    const xlat_chrf_options *o, int64_t *stats);
+double xlat_chrf_from_stats(const int64_t *stats, const xlat_chrf_options *o);
+
+/* ---- TER ----------------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int case_sensitive; /* default: lowercase first */
+  int normalized;     /* Tercom's 13a-like normalisation */
+  int no_punct;       /* drop . , ? : ; ! " ( ) */
+  int asian_support;  /* split CJK characters (with normalized), drop CJK punctuation (with no_punct) */
+} xlat_ter_options;
+
+typedef struct {
+  double score;      /* 100 * num_edits / ref_length; may exceed 100 */
+  double num_edits;  /* shifts + edits, best reference per segment, summed */
+  double ref_length; /* average reference length per segment, summed */
+} xlat_ter_result;
+
+void xlat_ter_options_default(xlat_ter_options *o);
+int xlat_ter_corpus(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
+                    const xlat_ter_options *o, xlat_ter_result *out);
+int xlat_ter_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_ter_options *o,
+                      xlat_ter_result *out);
+/* stats[2 * i] = edits of segment i, stats[2 * i + 1] = its average reference length. */
+int xlat_ter_stats(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
+                   const xlat_ter_options *o, double *stats);
+double xlat_ter_from_stats(const double stats[2]);
+
+/* ---- confidence intervals and paired significance tests ----------------------------------------------------- */
+
+/* Score of summed per-segment statistics (e.g. BLEU from its 10 sums); ctx is the caller's. */
+typedef double (*xlat_score_fn)(const double *sum, void *ctx);
+
+/* stats: n rows of ns statistics. Bootstrap over segments (samples resamples, seeded): mean of the resampled
+ * scores and half-width of their 95% interval, as sacreBLEU's --confidence. */
+int xlat_bootstrap_ci(const double *stats, int64_t n, int ns, xlat_score_fn f, void *ctx, int samples, uint64_t seed,
+                      double *mean, double *ci);
+/* Paired bootstrap of sys against base (same resamples): p-value, and sys's bootstrap mean and 95% half-width. */
+int xlat_paired_bootstrap(const double *base, const double *sys, int64_t n, int ns, xlat_score_fn f, void *ctx,
+                          int samples, uint64_t seed, double *p_value, double *mean, double *ci);
+/* Paired approximate randomisation (segment-wise swaps), trials trials: p-value. */
+int xlat_paired_ar(const double *base, const double *sys, int64_t n, int ns, xlat_score_fn f, void *ctx, int trials,
+                   uint64_t seed, double *p_value);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,157 @@
+/* io.c - line reading for xlat-bleu with sacreBLEU's conventions: newline handling (files: "\n"; stdin: universal
+ * newlines), Python str.rstrip() of every line, transparent gzip, and UTF-8 errors naming file and line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "io.h"
+#include "unicode.h"
+
+static int slurp(const char *path, char **data, size_t *size) {
+  gzFile f = strcmp(path, "-") == 0 ? gzdopen(0, "rb") : gzopen(path, "rb");
+  if (!f) return xm_fail("%s: cannot open for reading", path);
+  size_t cap = 1 << 16, n = 0;
+  char *p = malloc(cap + 1);
+  for (;;) {
+    if (!p) {
+      gzclose(f);
+      return xm_fail("%s: out of memory reading the file", path);
+    }
+    if (n == cap) {
+      char *q = realloc(p, 2 * cap + 1);
+      if (!q) free(p);
+      p = q;
+      cap *= 2;
+      continue;
+    }
+    int got = gzread(f, p + n, (unsigned)(cap - n > (1u << 30) ? (1u << 30) : cap - n));
+    if (got < 0) {
+      int err;
+      const char *msg = gzerror(f, &err);
+      xm_fail("%s: read error after %zu bytes: %s", path, n, msg);
+      free(p);
+      gzclose(f);
+      return -1;
+    }
+    if (got == 0) break;
+    n += (size_t)got;
+  }
+  gzclose(f);
+  p[n] = 0;
+  *data = p;
+  *size = n;
+  return 0;
+}
+
+/* Length of s[0..n) after Python's rstrip(): drops trailing code points that are whitespace (s is valid UTF-8). */
+static size_t rstrip_len(const char *s, size_t n) {
+  while (n > 0) {
+    size_t b = n - 1;
+    while (b > 0 && ((unsigned char)s[b] & 0xc0) == 0x80) b--;
+    const unsigned char *u = (const unsigned char *)s + b;
+    uint32_t c;
+    size_t len = n - b;
+    if (len == 1) c = u[0];
+    else if (len == 2) c = ((uint32_t)(u[0] & 0x1f) << 6) | (u[1] & 0x3f);
+    else if (len == 3) c = ((uint32_t)(u[0] & 0x0f) << 12) | ((uint32_t)(u[1] & 0x3f) << 6) | (u[2] & 0x3f);
+    else
+      c = ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3f) << 12) | ((uint32_t)(u[2] & 0x3f) << 6) |
+          (u[3] & 0x3f);
+    if (!xm_isspace(c)) break;
+    n = b;
+  }
+  return n;
+}
+
+int xm_read_lines(const char *path, int universal, xm_lines *out) {
+  memset(out, 0, sizeof *out);
+  char *data = NULL;
+  size_t size = 0;
+  if (slurp(path, &data, &size)) return -1;
+  size_t cap = 1024;
+  int64_t n = 0;
+  char **line = malloc(cap * sizeof *line);
+  if (!line) {
+    free(data);
+    return xm_fail("%s: out of memory", path);
+  }
+  size_t i = 0;
+  while (i < size || (universal && size == 0 && n == 0)) {
+    size_t b = i;
+    while (i < size && data[i] != '\n' && !(universal && data[i] == '\r')) i++;
+    size_t e = i;
+    if (i < size) i += (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n') ? 2 : 1;
+    long bad = xm_utf8_invalid_at(data + b, e - b);
+    if (bad >= 0) {
+      xm_fail("%s: line %lld: invalid UTF-8 at byte %ld (0x%02x)", path, (long long)n + 1, bad + 1,
+              (unsigned char)data[b + (size_t)bad]);
+      free(line);
+      free(data);
+      return -1;
+    }
+    e = b + rstrip_len(data + b, e - b);
+    data[e] = 0; /* overwrites the newline or trailing whitespace; data has room for the final NUL */
+    if ((size_t)n == cap) {
+      char **l2 = realloc(line, 2 * cap * sizeof *line);
+      if (!l2) {
+        free(line);
+        free(data);
+        return xm_fail("%s: out of memory", path);
+      }
+      line = l2;
+      cap *= 2;
+    }
+    line[n++] = data + b;
+    if (size == 0) break;
+  }
+  out->line = line;
+  out->n = n;
+  out->buf = data;
+  return 0;
+}
+
+void xm_lines_free(xm_lines *l) {
+  if (!l) return;
+  free(l->line);
+  free(l->buf);
+  memset(l, 0, sizeof *l);
+}
+
+int xm_split_fields(const xm_lines *in, int *nfields, xm_lines **out) {
+  int k = *nfields;
+  if (k <= 0) {
+    k = 1;
+    for (const char *p = in->n ? in->line[0] : ""; *p; p++) k += *p == '\t';
+  }
+  xm_lines *o = calloc((size_t)k, sizeof *o);
+  if (!o) return xm_fail("out of memory");
+  for (int f = 0; f < k; f++) {
+    o[f].n = in->n;
+    o[f].line = malloc(((size_t)in->n + 1) * sizeof *o[f].line);
+    if (!o[f].line) {
+      for (int g = 0; g <= f; g++) free(o[g].line);
+      free(o);
+      return xm_fail("out of memory");
+    }
+  }
+  for (int64_t i = 0; i < in->n; i++) {
+    char *p = in->line[i];
+    for (int f = 0; f < k; f++) {
+      char *tab = f + 1 < k ? strchr(p, '\t') : NULL;
+      if ((f + 1 < k && !tab) || (f + 1 == k && strchr(p, '\t'))) {
+        for (int g = 0; g < k; g++) free(o[g].line);
+        free(o);
+        return xm_fail("line %lld: expected %d tab-separated fields, found a different number", (long long)i + 1, k);
+      }
+      if (tab) *tab = 0;
+      /* sacreBLEU rstrips every field except those of the first line (it only rstrips that whole line) */
+      if (i > 0) p[rstrip_len(p, strlen(p))] = 0;
+      o[f].line[i] = p;
+      if (tab) p = tab + 1;
+    }
+  }
+  *nfields = k;
+  *out = o;
+  return 0;
+}
