@@ -34,6 +34,9 @@ typedef enum {
 const char *xlat_status_str(xlat_status s);
 /* The message of the last failure on this thread; "" when none. */
 const char *xlat_last_error(void);
+/* Threads OpenBLAS uses inside matrix products, the library's only parallelism (call before training or decoding;
+ * n >= 1). Programs call this instead of including cblas.h. */
+void xlat_set_threads(int n);
 
 /* ---- model configuration --------------------------------------------------------------------------------------- */
 typedef enum { XLAT_ACT_RELU = 0, XLAT_ACT_GELU = 1 } xlat_activation;
