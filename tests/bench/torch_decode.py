@@ -2,9 +2,8 @@
 """PyTorch yardstick for xlat-decode: the same Transformer weights and the same beam search, KV-cached.
 
 Reads model weights in a simple export format (a JSON header line {"config": {xlat_config fields},
-"tensors": [{"name", "shape"}...]}, then each tensor as raw little-endian float32 in header order; names below, e.g.
-"enc.0.attn.q.w" (out,in), "dec.1.ffn.ln.g"; a missing ".b" means no bias; "tgt_emb"/"out_proj" default to the tied
-"src_emb"), source ids (one sentence per line, as `spm_encode --output_format=id` writes them), and translates
+"tensors": [{"name", "shape"}...]}, then each tensor as raw little-endian float32 in header order; named as xlat's
+parameter table, see Model), source ids (one sentence per line, as `spm_encode --output_format=id` writes them), and translates
 them with Marian-style beam search exactly as src/beam.c does: a sentence starts with one hypothesis, keeps the best
 (beam - finished) extensions by summed log-probability, a hypothesis ending in EOS leaves the beam, only EOS is
 allowed at the length limit floor(a*|x|+b), PAD and BOS are never produced, finished hypotheses are ranked by
@@ -75,7 +74,11 @@ def sinusoid(n, d):
 
 
 class Model:
-    """Inference-only encoder-decoder Transformer over the exported tensors (names as xlat's parameter table)."""
+    """Inference-only encoder-decoder Transformer over tensors named as xlat's parameter table (src/internal.h):
+    "embed" (tied; else "src_embed", "tgt_embed", "out_proj"), "{enc|dec}.L.self_attn.in_w" (3C,C) = [q; k; v] and
+    in_b, out_w, out_b, "dec.L.cross_attn.*" (q from the decoder, k and v from the encoder output), "*.ffn.w1" (F,C),
+    b1, w2 (C,F), b2, layer norms "*.norm1|norm2|norm3.g|b" (after self-attention, cross-attention, FFN), final norms
+    "enc.norm.*", "dec.norm.*" with pre-norm."""
 
     def __init__(self, cfg, w):
         self.cfg, self.w = cfg, w
@@ -83,18 +86,24 @@ class Model:
         self.dh = self.C // self.H
         self.pre = cfg["pre_norm"] == 1
         self.act = F.gelu if cfg["activation"] == 1 else F.relu
-        self.emb_src = w["src_emb"]
-        self.emb_tgt = w.get("tgt_emb", self.emb_src)
-        self.out_w = w.get("out_proj", self.emb_tgt)
-        self.pos = w["pos"] if cfg["learned_positions"] else sinusoid(cfg["max_len"], self.C)
+        self.emb_src = w.get("src_embed", w.get("embed"))
+        self.emb_tgt = w.get("tgt_embed", w.get("embed"))
+        self.out_w = w.get("out_proj", w.get("embed"))
+        if cfg["learned_positions"]:
+            self.pos_src, self.pos_tgt = w["src_pos"], w["tgt_pos"]
+        else:
+            self.pos_src = self.pos_tgt = sinusoid(cfg["max_len"], self.C)
 
-    def lin(self, x, name):
-        y = x @ self.w[name + ".w"].t()
-        b = self.w.get(name + ".b")
+    def lin(self, x, w, b):
+        y = x @ w.t()
         return y + b if b is not None else y
 
+    def proj(self, x, name, part):  # part 0 q, 1 k, 2 v of a packed attention projection
+        C = self.C
+        return self.lin(x, self.w[name + ".in_w"][part * C:(part + 1) * C], self.w[name + ".in_b"][part * C:(part + 1) * C])
+
     def ln(self, x, name):
-        return F.layer_norm(x, (self.C,), self.w[name + ".g"], self.w[name + ".b"], self.cfg.get("ln_eps", 1e-5))
+        return F.layer_norm(x, (self.C,), self.w[name + ".g"], self.w[name + ".b"], 1e-5)
 
     def heads(self, x):  # (N,T,C) -> (N,H,T,dh)
         return x.view(x.shape[0], -1, self.H, self.dh).transpose(1, 2)
@@ -103,62 +112,64 @@ class Model:
         s = (q @ k.transpose(-2, -1)) * (self.dh ** -0.5)
         if mask is not None:
             s = s + mask
-        p = torch.softmax(s, dim=-1)
-        o = (p @ v).transpose(1, 2).reshape(q.shape[0], -1, self.C)
-        return o
+        return (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(q.shape[0], -1, self.C)
 
-    def block(self, x, name, f):
-        """residual block: post-norm LN(x + f(x)) or pre-norm x + f(LN(x))"""
+    def out(self, x, name):
+        return self.lin(x, self.w[name + ".out_w"], self.w[name + ".out_b"])
+
+    def ffn(self, x, n):
+        h = self.act(self.lin(x, self.w[n + ".ffn.w1"], self.w[n + ".ffn.b1"]))
+        return self.lin(h, self.w[n + ".ffn.w2"], self.w[n + ".ffn.b2"])
+
+    def block(self, x, norm, f):
+        """post-norm LN(x + f(x)) or pre-norm x + f(LN(x))"""
         if self.pre:
-            return x + f(self.ln(x, name + ".ln"))
-        return self.ln(x + f(x), name + ".ln")
+            return x + f(self.ln(x, norm))
+        return self.ln(x + f(x), norm)
 
     def encode(self, src):  # (B,S) -> memory (B,S,C), mask (B,1,1,S)
         B, S = src.shape
-        x = self.emb_src[src] * math.sqrt(self.C) + self.pos[:S]
+        x = self.emb_src[src] * math.sqrt(self.C) + self.pos_src[:S]
         mask = torch.zeros(B, 1, 1, S).masked_fill((src == PAD)[:, None, None, :], float("-inf"))
         for l in range(self.cfg["enc_layers"]):
             n = f"enc.{l}"
-
-            def sa(h):
-                q, k, v = (self.heads(self.lin(h, f"{n}.attn.{p}")) for p in "qkv")
-                return self.lin(self.attend(q, k, v, mask), f"{n}.attn.o")
-
-            x = self.block(x, f"{n}.attn", sa)
-            x = self.block(x, f"{n}.ffn", lambda h: self.lin(self.act(self.lin(h, f"{n}.ffn.1")), f"{n}.ffn.2"))
+            a = n + ".self_attn"
+            x = self.block(x, n + ".norm1", lambda h: self.out(self.attend(
+                *(self.heads(self.proj(h, a, p)) for p in range(3)), mask), a))
+            x = self.block(x, n + ".norm3", lambda h: self.ffn(h, n))
         if self.pre:
-            x = self.ln(x, "enc.final_ln")
+            x = self.ln(x, "enc.norm")
         return x, mask
 
     def init_state(self, mem, maxT):
         st = []
         for l in range(self.cfg["dec_layers"]):
-            n = f"dec.{l}.cross"
-            k, v = self.heads(self.lin(mem, f"{n}.k")), self.heads(self.lin(mem, f"{n}.v"))
+            a = f"dec.{l}.cross_attn"
             N = mem.shape[0]
-            st.append({"ck": k, "cv": v, "k": torch.empty(N, self.H, maxT, self.dh),
-                       "v": torch.empty(N, self.H, maxT, self.dh)})
+            st.append({"ck": self.heads(self.proj(mem, a, 1)), "cv": self.heads(self.proj(mem, a, 2)),
+                       "k": torch.empty(N, self.H, maxT, self.dh), "v": torch.empty(N, self.H, maxT, self.dh)})
         return st
 
     def step(self, tok, t, st, mask):  # tok (N,) at position t -> log-probs (N,V)
-        x = (self.emb_tgt[tok] * math.sqrt(self.C) + self.pos[t])[:, None, :]
+        x = (self.emb_tgt[tok] * math.sqrt(self.C) + self.pos_tgt[t])[:, None, :]
         for l, s in enumerate(st):
             n = f"dec.{l}"
 
             def sa(h):
-                q, k, v = (self.heads(self.lin(h, f"{n}.attn.{p}")) for p in "qkv")
+                a = n + ".self_attn"
+                q, k, v = (self.heads(self.proj(h, a, p)) for p in range(3))
                 s["k"][:, :, t:t + 1], s["v"][:, :, t:t + 1] = k, v
-                return self.lin(self.attend(q, s["k"][:, :, :t + 1], s["v"][:, :, :t + 1], None), f"{n}.attn.o")
+                return self.out(self.attend(q, s["k"][:, :, :t + 1], s["v"][:, :, :t + 1], None), a)
 
             def ca(h):
-                q = self.heads(self.lin(h, f"{n}.cross.q"))
-                return self.lin(self.attend(q, s["ck"], s["cv"], mask), f"{n}.cross.o")
+                a = n + ".cross_attn"
+                return self.out(self.attend(self.heads(self.proj(h, a, 0)), s["ck"], s["cv"], mask), a)
 
-            x = self.block(x, f"{n}.attn", sa)
-            x = self.block(x, f"{n}.cross", ca)
-            x = self.block(x, f"{n}.ffn", lambda h: self.lin(self.act(self.lin(h, f"{n}.ffn.1")), f"{n}.ffn.2"))
+            x = self.block(x, n + ".norm1", sa)
+            x = self.block(x, n + ".norm2", ca)
+            x = self.block(x, n + ".norm3", lambda h: self.ffn(h, n))
         if self.pre:
-            x = self.ln(x, "dec.final_ln")
+            x = self.ln(x, "dec.norm")
         return torch.log_softmax(x[:, 0] @ self.out_w.t(), dim=-1)
 
 
