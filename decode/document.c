@@ -480,6 +480,7 @@ int doc_translate(const doc_options *o) {
   }
   if (out_open(&out, o->output)) goto done;
   opened = 1;
+  xlat_set_threads(1); /* parallelism comes from the workers, one BLAS thread each */
   for (int32_t t = 0; t < o->threads; t++) {
     wk[t].sh = &sh;
     if (xlat_beam_new(o->models, o->n_models, &o->beam, &wk[t].beam) != XLAT_OK) {
