@@ -117,4 +117,20 @@ struct xlat_trainer {
  * or raw logits (B,T,V) into out. Gradients, RNG and step are untouched. */
 xlat_status xlat_trainer_forward(xlat_trainer *t, const xlat_batch *b, int logprobs, float *out);
 
+/* ==== atomically replaced files (atomic_file.c) =================================================================
+ * xlat_atomic_open creates PATH.tmp; write through af->f (or xlat_atomic_write, which remembers the first errno);
+ * xlat_atomic_commit checks every write, fflush + fsync, renames over PATH and fsyncs the directory; on any failure
+ * (ENOSPC, EFBIG, EIO) it removes PATH.tmp, leaves PATH as it was and returns XLAT_ERR_IO naming the path and the
+ * reason. xlat_atomic_abort removes PATH.tmp (accepts an unopened or already finished af). */
+typedef struct {
+  FILE *f;
+  char *path, *tmp;
+  int err; /* first errno seen by xlat_atomic_write */
+} xlat_atomic_file;
+
+xlat_status xlat_atomic_open(xlat_atomic_file *af, const char *path);
+int xlat_atomic_write(xlat_atomic_file *af, const void *data, size_t n); /* 0, or -1 after a failed write */
+xlat_status xlat_atomic_commit(xlat_atomic_file *af);
+void xlat_atomic_abort(xlat_atomic_file *af);
+
 #endif
