@@ -141,15 +141,12 @@ static void clear_table(bleu_ctx *c) {
 
 static int segment_stats(bleu_ctx *c, const char *hyp, const char *const *refs, int nrefs, int64_t seg,
                          const xlat_bleu_options *o, int64_t *st) {
-  char what[96];
-  snprintf(what, sizeof what, "hypothesis segment %lld", (long long)seg + 1);
-  if (xm_tokenize(&c->z, hyp, strlen(hyp), o->tokenizer, o->lowercase, &c->hyp, what)) return -1;
+  if (xm_tokenize(&c->z, hyp, strlen(hyp), o->tokenizer, o->lowercase, &c->hyp, -1, seg)) return -1;
   if (count_hyp(c)) return -1;
   int64_t hyp_len = (int64_t)c->hyp.n, best_len = -1, best_diff = -1;
   for (int r = 0; r < nrefs; r++) {
     const char *ref = refs[r];
-    snprintf(what, sizeof what, "reference %d segment %lld", r + 1, (long long)seg + 1);
-    if (xm_tokenize(&c->z, ref, strlen(ref), o->tokenizer, o->lowercase, &c->ref, what)) {
+    if (xm_tokenize(&c->z, ref, strlen(ref), o->tokenizer, o->lowercase, &c->ref, r, seg)) {
       clear_table(c);
       return -1;
     }
@@ -280,7 +277,7 @@ int xlat_bleu_tokenize(const char *s, const xlat_bleu_options *o, char **out) {
   xm_tokenizer z = {0};
   xm_toks t = {0};
   *out = NULL;
-  int rc = xm_tokenize(&z, s, strlen(s), o->tokenizer, o->lowercase, &t, "segment");
+  int rc = xm_tokenize(&z, s, strlen(s), o->tokenizer, o->lowercase, &t, -1, 0);
   if (!rc) {
     char *p = malloc(t.text_n + t.n + 1);
     if (!p) rc = xm_fail("bleu: out of memory");

@@ -44,26 +44,6 @@ static int slurp(const char *path, char **data, size_t *size) {
   return 0;
 }
 
-/* Length of s[0..n) after Python's rstrip(): drops trailing code points that are whitespace (s is valid UTF-8). */
-static size_t rstrip_len(const char *s, size_t n) {
-  while (n > 0) {
-    size_t b = n - 1;
-    while (b > 0 && ((unsigned char)s[b] & 0xc0) == 0x80) b--;
-    const unsigned char *u = (const unsigned char *)s + b;
-    uint32_t c;
-    size_t len = n - b;
-    if (len == 1) c = u[0];
-    else if (len == 2) c = ((uint32_t)(u[0] & 0x1f) << 6) | (u[1] & 0x3f);
-    else if (len == 3) c = ((uint32_t)(u[0] & 0x0f) << 12) | ((uint32_t)(u[1] & 0x3f) << 6) | (u[2] & 0x3f);
-    else
-      c = ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3f) << 12) | ((uint32_t)(u[2] & 0x3f) << 6) |
-          (u[3] & 0x3f);
-    if (!xm_isspace(c)) break;
-    n = b;
-  }
-  return n;
-}
-
 int xm_read_lines(const char *path, int universal, xm_lines *out) {
   memset(out, 0, sizeof *out);
   char *data = NULL;
@@ -90,7 +70,7 @@ int xm_read_lines(const char *path, int universal, xm_lines *out) {
       free(data);
       return -1;
     }
-    e = b + rstrip_len(data + b, e - b);
+    e = b + xm_rstrip_utf8(data + b, e - b);
     data[e] = 0; /* overwrites the newline or trailing whitespace; data has room for the final NUL */
     if ((size_t)n == cap) {
       char **l2 = realloc(line, 2 * cap * sizeof *line);
@@ -146,7 +126,7 @@ int xm_split_fields(const xm_lines *in, int *nfields, xm_lines **out) {
       }
       if (tab) *tab = 0;
       /* sacreBLEU rstrips every field except those of the first line (it only rstrips that whole line) */
-      if (i > 0) p[rstrip_len(p, strlen(p))] = 0;
+      if (i > 0) p[xm_rstrip_utf8(p, strlen(p))] = 0;
       o[f].line[i] = p;
       if (tab) p = tab + 1;
     }

@@ -336,31 +336,39 @@ static void metric_name(const metric *m, char *out, size_t cap) {
   }
 }
 
-/* Per-segment statistics (n rows of m->ns doubles) of hyps against the reference streams. */
-static double *segment_stats(const metric *m, char **hyps, char ***refs, int64_t n, int nrefs) {
-  const char *const *h = (const char *const *)hyps;
-  const char *const *const *r = (const char *const *const *)refs;
-  double *out = malloc((size_t)(n > 0 ? n : 1) * (size_t)m->ns * sizeof *out);
-  if (!out) die(1, "out of memory");
-  int rc;
-  if (m->kind == M_TER) {
-    rc = xlat_ter_stats(h, r, n, nrefs, &m->a->ter, out);
-  } else {
-    int64_t *st = malloc((size_t)(n > 0 ? n : 1) * (size_t)m->ns * sizeof *st);
-    if (!st) die(1, "out of memory");
-    rc = m->kind == M_BLEU ? xlat_bleu_stats(h, r, n, nrefs, &m->a->bleu, st)
-                           : xlat_chrf_stats(h, r, n, nrefs, &m->a->chrf, st);
-    for (int64_t k = 0; !rc && k < n * m->ns; k++) out[k] = (double)st[k];
-    free(st);
-  }
-  if (rc) die(1, "%s", xlat_metrics_error());
-  return out;
-}
-
-static void sum_stats(const metric *m, const double *st, int64_t n, double *sum) {
+/* Statistics of hyps against the reference streams: their sums into sum, and when keep is set the per-segment
+ * rows (n rows of m->ns doubles, returned; the caller frees). Without keep the corpus goes through in blocks so
+ * memory does not grow with it. */
+static double *compute(const metric *m, char **hyps, char ***refs, int64_t n, int nrefs, int keep, double *sum) {
+  enum { BLOCK = 8192 };
+  int64_t rows = keep ? (n > 0 ? n : 1) : BLOCK;
+  double *out = malloc((size_t)rows * (size_t)m->ns * sizeof *out);
+  int64_t *st = m->kind == M_TER ? NULL : malloc((size_t)rows * (size_t)m->ns * sizeof *st);
+  const char ***bref = malloc((size_t)nrefs * sizeof *bref);
+  if (!out || !bref || (m->kind != M_TER && !st)) die(1, "out of memory");
   memset(sum, 0, (size_t)m->ns * sizeof *sum);
-  for (int64_t i = 0; i < n; i++)
-    for (int k = 0; k < m->ns; k++) sum[k] += st[(size_t)i * (size_t)m->ns + (size_t)k];
+  for (int64_t b = 0; b < n; b += rows) {
+    int64_t k = n - b < rows ? n - b : rows;
+    for (int r = 0; r < nrefs; r++) bref[r] = (const char **)refs[r] + b;
+    const char *const *h = (const char *const *)hyps + b;
+    const char *const *const *rf = (const char *const *const *)bref;
+    double *o = keep ? out + (size_t)b * (size_t)m->ns : out;
+    int rc = m->kind == M_TER    ? xlat_ter_stats(h, rf, k, nrefs, &m->a->ter, o)
+             : m->kind == M_BLEU ? xlat_bleu_stats(h, rf, k, nrefs, &m->a->bleu, st)
+                                 : xlat_chrf_stats(h, rf, k, nrefs, &m->a->chrf, st);
+    if (rc) die(1, "%s", xlat_metrics_error());
+    for (int64_t i = 0; i < k; i++)
+      for (int j = 0; j < m->ns; j++) {
+        size_t at = (size_t)i * (size_t)m->ns + (size_t)j;
+        if (st) o[at] = (double)st[at];
+        sum[j] += o[at];
+      }
+  }
+  free(st);
+  free(bref);
+  if (keep) return out;
+  free(out);
+  return NULL;
 }
 
 typedef struct {
@@ -710,7 +718,7 @@ static void sentence_mode(const cli *a, const systems *sy, const ref_set *rs) {
   cli sa = *a;
   sa.bleu.effective_order = 1;
   m.a = &sa;
-  double *st = segment_stats(&m, sy->hyp[0], rs->refs, sy->n[0], rs->nrefs);
+  double sum[256], *st = compute(&m, sy->hyp[0], rs->refs, sy->n[0], rs->nrefs, 1, sum);
   char name[64], verbose[256] = "";
   metric_name(&m, name, sizeof name);
   char *sig = signature(&m, rs->nrefs, NULL, a->shortsig, eff);
@@ -735,8 +743,7 @@ static void single_mode(const cli *a, const systems *sy, const ref_set *rs, int 
   for (int k = 0; k < a->nmetrics; k++) {
     metric m = {order[k], a, 0};
     m.ns = m.kind == M_BLEU ? XLAT_BLEU_NSTATS : m.kind == M_CHRF ? xlat_chrf_nstats(&a->chrf) : 2;
-    double *st = segment_stats(&m, sy->hyp[0], rs->refs, sy->n[0], rs->nrefs), sum[256];
-    sum_stats(&m, st, sy->n[0], sum);
+    double sum[256], *st = compute(&m, sy->hyp[0], rs->refs, sy->n[0], rs->nrefs, a->confidence, sum);
     double mean = 0, ci = 0;
     sig_extra x = {NULL, NULL, NULL};
     char bs[32];
@@ -824,8 +831,7 @@ static void multi_mode(const cli *a, const systems *sy, const ref_set *rs) {
     cells[k + 1] = fmt_cell(a->paired_bs ? "%s (\xce\xbc \xc2\xb1 95%% CI)" : "%s", names[k]);
     double *base = NULL, sum[256];
     for (int s = 0; s < sy->nsys; s++) {
-      double *st = segment_stats(&m, sy->hyp[s], rs->refs, sy->n[s], rs->nrefs);
-      sum_stats(&m, st, sy->n[s], sum);
+      double *st = compute(&m, sy->hyp[s], rs->refs, sy->n[s], rs->nrefs, paired, sum);
       double score = score_of(sum, &m), p = 0, mean = 0, ci = 0;
       char **cell = &cells[(s + 1) * ncol + k + 1];
       if (!paired) {

@@ -7,12 +7,13 @@
 
 typedef struct {
   xm_cps raw, low, s1, s2;
+  xm_buf b1, b2;
 } xm_tokenizer;
 
 /* sacreBLEU's BLEU preprocessing of one segment s[0..n): UTF-8 decode, optional str.lower(), str.rstrip(), then
- * the tokenizer and str.split(); the tokens replace out. what names the segment in an error (invalid UTF-8). */
+ * the tokenizer and str.split(); the tokens replace out. ref and seg name the segment in an error (see xm_what). */
 int xm_tokenize(xm_tokenizer *z, const char *s, size_t n, xlat_bleu_tokenizer kind, int lowercase, xm_toks *out,
-                const char *what);
+                int ref, int64_t seg);
 void xm_tokenizer_free(xm_tokenizer *z);
 
 #endif

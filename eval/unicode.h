@@ -40,6 +40,12 @@ typedef struct {
   size_t n, cap;
 } xm_cps;
 
+/* A growable byte string. */
+typedef struct {
+  char *s;
+  size_t n, cap;
+} xm_buf;
+
 /* Tokens: UTF-8 bytes in text, token i is text[off[i] .. off[i]+len[i]); hash[i] is a hash of those bytes. */
 typedef struct {
   char *text;
@@ -51,13 +57,19 @@ typedef struct {
 
 /* All return 0, or -1 with the error text set (out of memory, invalid UTF-8). */
 int xm_cps_reserve(xm_cps *a, size_t n);
-int xm_cps_push(xm_cps *a, uint32_t c);
+static inline int xm_cps_push(xm_cps *a, uint32_t c) {
+  if (a->n == a->cap && xm_cps_reserve(a, a->n + 1)) return -1;
+  a->c[a->n++] = c;
+  return 0;
+}
 void xm_cps_free(xm_cps *a);
 void xm_toks_free(xm_toks *t);
 
 /* Strict UTF-8 (as Python's decoder: no overlongs, surrogates or values above U+10FFFF) into out (replaced).
- * what names the segment in the error message. */
+ * what names the segment in the error message (NULL: "segment"). */
 int xm_utf8_decode(xm_cps *out, const char *s, size_t n, const char *what);
+/* Text naming segment seg (0-based) of reference ref, or of the hypothesis when ref < 0, for error messages. */
+const char *xm_what(char *buf, size_t cap, int ref, int64_t seg);
 /* Returns the number of bytes of UTF-8 encoding c (1..4) written to out. */
 int xm_utf8_put(char *out, uint32_t c);
 /* Offset of the first invalid byte of s, or -1 when s is valid UTF-8. */
@@ -72,6 +84,10 @@ void xm_strip(xm_cps *a);
 int xm_split(xm_toks *t, const uint32_t *a, size_t n);
 /* Appends one token (the code points a[0..n)) to t. */
 int xm_toks_add(xm_toks *t, const uint32_t *a, size_t n);
+/* str.split() of valid UTF-8 s[0..n): appends its words to t. */
+int xm_split_utf8(xm_toks *t, const char *s, size_t n);
+/* Length of valid UTF-8 s[0..n) after str.rstrip(). */
+size_t xm_rstrip_utf8(const char *s, size_t n);
 void xm_toks_clear(xm_toks *t);
 
 /* 64-bit hash of a byte string (token identity; equality is always confirmed by comparing bytes). */

@@ -43,12 +43,6 @@ int xm_cps_reserve(xm_cps *a, size_t n) {
   return 0;
 }
 
-int xm_cps_push(xm_cps *a, uint32_t c) {
-  if (a->n == a->cap && xm_cps_reserve(a, a->n + 1)) return -1;
-  a->c[a->n++] = c;
-  return 0;
-}
-
 void xm_cps_free(xm_cps *a) {
   free(a->c);
   memset(a, 0, sizeof *a);
@@ -112,11 +106,17 @@ int xm_utf8_decode(xm_cps *out, const char *s, size_t n, const char *what) {
   while (i < n) {
     uint32_t c;
     int len = decode1(u, i, n, &c);
-    if (!len) return xm_fail("%s: invalid UTF-8 at byte %zu (0x%02x)", what, i, u[i]);
+    if (!len) return xm_fail("%s: invalid UTF-8 at byte %zu (0x%02x)", what ? what : "segment", i + 1, u[i]);
     out->c[out->n++] = c;
     i += (size_t)len;
   }
   return 0;
+}
+
+const char *xm_what(char *buf, size_t cap, int ref, int64_t seg) {
+  if (ref < 0) snprintf(buf, cap, "hypothesis segment %lld", (long long)seg + 1);
+  else snprintf(buf, cap, "reference %d segment %lld", ref + 1, (long long)seg + 1);
+  return buf;
 }
 
 int xm_utf8_put(char *out, uint32_t c) {
@@ -249,6 +249,64 @@ int xm_split(xm_toks *t, const uint32_t *a, size_t n) {
     size_t s = i;
     while (i < n && !xm_isspace(a[i])) i++;
     if (i > s && xm_toks_add(t, a + s, i - s)) return -1;
+  }
+  return 0;
+}
+
+/* Code point ending at s[n-1] (valid UTF-8) and its first byte's offset. */
+static uint32_t last_cp(const char *s, size_t n, size_t *start) {
+  size_t b = n - 1;
+  while (b > 0 && ((unsigned char)s[b] & 0xc0) == 0x80) b--;
+  uint32_t c = 0;
+  decode1((const unsigned char *)s, b, n, &c);
+  *start = b;
+  return c;
+}
+
+size_t xm_rstrip_utf8(const char *s, size_t n) {
+  while (n > 0) {
+    unsigned char u = (unsigned char)s[n - 1];
+    if (u < 0x80) {
+      if (!xm_isspace(u)) break;
+      n--;
+      continue;
+    }
+    size_t b;
+    if (!xm_isspace(last_cp(s, n, &b))) break;
+    n = b;
+  }
+  return n;
+}
+
+static int add_bytes(xm_toks *t, const char *s, size_t n) {
+  if (toks_grow(t, n)) return -1;
+  memcpy(t->text + t->text_n, s, n);
+  t->off[t->n] = (uint32_t)t->text_n;
+  t->len[t->n] = (uint32_t)n;
+  t->hash[t->n] = xm_hash_bytes(s, n);
+  t->text_n += n;
+  t->n++;
+  return 0;
+}
+
+/* Length of the whitespace character at s[i] (0 when s[i] starts no whitespace). */
+static int space_at(const unsigned char *s, size_t i, size_t n) {
+  if (s[i] < 0x80) return s[i] <= ' ' && ((0x1f0003e00ull >> s[i]) & 1); /* 09-0D 1C-1F 20 */
+  if ((s[i] & 0xc0) == 0x80) return 0; /* continuation byte */
+  uint32_t c;
+  int len = decode1(s, i, n, &c);
+  return len && xm_isspace(c) ? len : 0;
+}
+
+int xm_split_utf8(xm_toks *t, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    int w;
+    while (i < n && (w = space_at(u, i, n)) > 0) i += (size_t)w;
+    size_t b = i;
+    while (i < n && !space_at(u, i, n)) i++;
+    if (i > b && add_bytes(t, s + b, i - b)) return -1;
   }
   return 0;
 }
