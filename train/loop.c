@@ -1,0 +1,178 @@
+/* loop.c - xlat-train's training loop: batches in the batcher's order, gradient accumulation, updates, validation,
+ * best model, saves, stop conditions.
+ *
+ * Exact resume: everything that decides what a step does is either in the checkpoint (weights, Adam moments, step,
+ * dropout RNG, EMA weights: the library's part; epoch and batch index: xlat_progress) or a function of the seed
+ * (the batch order of each epoch). Validation reads the weights and never touches the training RNG.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "files.h"
+#include "progress.h"
+#include "session.h"
+#include "signals.h"
+
+static int lib_error(progress *pr) {
+  progress_message(pr, "xlat-train: %s", xlat_last_error());
+  return 1;
+}
+
+/* The next batch in order, moving to the next epoch when this one is done. */
+static xlat_status next_batch(session *s, int64_t *nbatches, xlat_batch *b) {
+  xlat_progress *p = xlat_trainer_progress(s->trainer);
+  if (p->batch_in_epoch >= *nbatches) {
+    p->epoch++;
+    p->batch_in_epoch = 0;
+    *nbatches = xlat_batcher_epoch(s->batcher, p->epoch);
+  }
+  return xlat_batcher_get(s->batcher, p->batch_in_epoch, b);
+}
+
+/* Seconds to the nearest of --max-steps and --max-time, or -1. */
+static double eta(const train_args *a, int64_t step, int64_t start_step, double elapsed, double trained) {
+  double e = -1;
+  if (a->max_steps > 0 && step > start_step)
+    e = (double)(a->max_steps - step) * elapsed / (double)(step - start_step);
+  if (a->max_time > 0 && (e < 0 || a->max_time - trained < e)) e = a->max_time - trained;
+  return e < 0 ? (a->max_steps > 0 || a->max_time > 0 ? 0 : -1) : e;
+}
+
+/* Validates, keeps best.xlat and counts validations without improvement. Returns 0 or the exit status. */
+static int validate(session *s, progress *pr, int64_t step, double *dev_loss, double *dev_bleu) {
+  xlat_progress *p = xlat_trainer_progress(s->trainer);
+  if (validator_run(s->valid, s->trainer, dev_loss, dev_bleu) != XLAT_OK) return 1;
+  int bleu = s->a->metric == METRIC_BLEU, first = p->validations == 0;
+  int better = first || (bleu ? *dev_bleu > p->best_bleu : *dev_loss < p->best_dev_loss);
+  if (first || *dev_loss < p->best_dev_loss) p->best_dev_loss = *dev_loss;
+  if (bleu && (first || *dev_bleu > p->best_bleu)) p->best_bleu = *dev_bleu;
+  p->validations++;
+  p->bad_validations = better ? 0 : p->bad_validations + 1;
+  if (better && xlat_checkpoint_save(s->best_path, xlat_trainer_ema_model(s->trainer), NULL) != XLAT_OK)
+    return lib_error(pr);
+  char bleu_text[96] = "";
+  if (bleu)
+    snprintf(bleu_text, sizeof bleu_text, ", dev BLEU %.2f (best %.2f)", *dev_bleu, p->best_bleu);
+  progress_message(pr, "validation %lld at step %lld: dev loss %.4f (best %.4f)%s%s", (long long)p->validations,
+                   (long long)step, *dev_loss, p->best_dev_loss, bleu_text,
+                   better ? ", saved best.xlat" : "");
+  return 0;
+}
+
+static int save(session *s, progress *pr, int64_t step) {
+  if (xlat_checkpoint_save(s->last_path, s->model, s->trainer) != XLAT_OK) return lib_error(pr);
+  if (s->a->keep_last > 0 &&
+      files_save_step(s->a->out, xlat_trainer_ema_model(s->trainer), step, s->a->keep_last) != 0)
+    return 1;
+  return 0;
+}
+
+/* Why training stops before the next update, or NULL to go on. */
+static const char *stop_reason(session *s, int64_t step, int64_t nbatches) {
+  const train_args *a = s->a;
+  const xlat_progress *p = xlat_trainer_progress(s->trainer);
+  if (train_signal_pending()) return "signal received";
+  if (a->max_steps > 0 && step >= a->max_steps) return "reached --max-steps";
+  if (a->max_time > 0 && p->train_seconds >= a->max_time) return "reached --max-time";
+  int64_t epochs_done = p->epoch + (p->batch_in_epoch >= nbatches);
+  if (a->max_epochs > 0 && epochs_done >= a->max_epochs) return "reached --max-epochs";
+  if (s->valid && a->patience > 0 && p->bad_validations >= a->patience) return "early stopping";
+  return NULL;
+}
+
+int session_train(session *s) {
+  const train_args *a = s->a;
+  xlat_trainer *t = s->trainer;
+  xlat_progress *p = xlat_trainer_progress(t);
+  int64_t step = xlat_trainer_step(t), start_step = step, last_saved = s->resumed ? step : -1;
+  int64_t last_valid = s->resumed ? step : -1;
+  progress pr;
+  if (progress_open(&pr, s->tsv_path, step, a->log_freq) != 0) return 1;
+  int64_t nbatches = xlat_batcher_epoch(s->batcher, p->epoch);
+  if (nbatches == 0) {
+    progress_message(&pr, "xlat-train: no training pair is short enough for --max-length %d", s->topt.max_len);
+    progress_close(&pr);
+    return 1;
+  }
+  double t0 = progress_now(), trained0 = p->train_seconds;
+  const char *why;
+  int rc = 0;
+  while (!(why = stop_reason(s, step, nbatches))) {
+    double loss_sum = 0;
+    int64_t ntok = 0;
+    for (int32_t k = 0; k < a->update_freq; k++) {
+      xlat_batch b;
+      double l = 0;
+      int64_t n = 0;
+      if (next_batch(s, &nbatches, &b) != XLAT_OK || xlat_trainer_accumulate(t, &b, &l, &n) != XLAT_OK) {
+        rc = lib_error(&pr);
+        goto done;
+      }
+      p->batch_in_epoch++;
+      p->sentences_seen += b.B;
+      p->target_tokens_seen += n;
+      loss_sum += l;
+      ntok += n;
+    }
+    float lr = 0, gnorm = 0;
+    if (xlat_trainer_update(t, &lr, &gnorm) != XLAT_OK) {
+      rc = lib_error(&pr);
+      goto done;
+    }
+    step = xlat_trainer_step(t);
+    if (!isfinite(loss_sum) || !isfinite(gnorm)) {
+      progress_message(&pr, "xlat-train: training diverged at step %lld (loss %g, gradient norm %g): lower --lr, "
+                            "raise --warmup-steps or set --clip-norm; %s holds the last good save",
+                       (long long)step, loss_sum, (double)gnorm, s->last_path);
+      rc = 1;
+      goto done;
+    }
+    progress_add(&pr, loss_sum, ntok);
+    p->train_seconds = trained0 + (progress_now() - t0);
+
+    double dev_loss = NAN, dev_bleu = NAN;
+    if (s->valid && step % a->valid_freq == 0) {
+      double v0 = progress_now();
+      if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
+      last_valid = step;
+      progress_exclude(&pr, progress_now() - v0);
+      p->train_seconds = trained0 + (progress_now() - t0);
+    }
+    progress_step_info info = {p->epoch + 1, step, p->train_seconds, lr,
+                               eta(a, step, start_step, progress_now() - t0, p->train_seconds)};
+    progress_step(&pr, &info, dev_loss, dev_bleu);
+    if (step % a->save_freq == 0) {
+      double s0 = progress_now();
+      if ((rc = save(s, &pr, step)) != 0) goto done;
+      last_saved = step;
+      progress_exclude(&pr, progress_now() - s0);
+    }
+  }
+  progress_message(&pr, "stopping at step %lld, epoch %lld: %s", (long long)step, (long long)p->epoch + 1, why);
+  if (s->valid && step > 0 && step != last_valid && !train_signal_pending()) {
+    double dev_loss, dev_bleu;
+    if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
+    progress_step_info info = {p->epoch + 1, step, trained0 + (progress_now() - t0), xlat_trainer_lr(t, step), 0};
+    progress_step(&pr, &info, dev_loss, dev_bleu);
+  }
+done:
+  p->train_seconds = trained0 + (progress_now() - t0);
+  if (rc == 0 && step != last_saved && step > 0) {
+    int save_rc = save(s, &pr, step);
+    if (save_rc == 0) progress_message(&pr, "saved %s at step %lld", s->last_path, (long long)step);
+    rc = save_rc;
+  }
+  if (rc == 0 && a->average_last > 0 && !train_signal_pending()) {
+    int used;
+    rc = files_average_last(a->out, a->average_last, s->average_path, &used) == 0 ? 0 : 1;
+    if (rc == 0) progress_message(&pr, "averaged the last %d saves into %s", used, s->average_path);
+  }
+  if (rc == 0 && s->valid && p->validations > 0)
+    progress_message(&pr, "best dev %s %.4f: %s", a->metric == METRIC_BLEU ? "BLEU" : "loss",
+                     a->metric == METRIC_BLEU ? p->best_bleu : p->best_dev_loss, s->best_path);
+  if (rc == 0 && train_signal_pending())
+    progress_message(&pr, "interrupted: continue with the same command and --resume");
+  progress_close(&pr);
+  return rc;
+}

@@ -1,0 +1,334 @@
+/* options.c - xlat-train's flags: names as Marian and fairseq users expect them, defaults, --help text, checks.
+ *
+ * Flags accept "--flag VALUE" and "--flag=VALUE". Model dimensions start from --preset and each given flag
+ * overrides one field, whatever the order on the command line.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: xlat-train --train-src F --train-tgt F [--valid-src F --valid-tgt F] (--spm MODEL | --vocab-size N)\n"
+    "                  --out DIR [options]\n"
+    "       xlat-train average --output OUT.xlat IN.xlat [IN.xlat ...]\n"
+    "\n"
+    "Trains an encoder-decoder Transformer on a parallel corpus (line i of --train-tgt translates line i of\n"
+    "--train-src; plain or gzip). DIR receives last.xlat (full training state, for --resume), best.xlat (best dev\n"
+    "score), spm.model, train.tsv (step, wall_s, train_loss, dev_loss, dev_bleu, lr, tokens_per_s) and the id cache.\n"
+    "SIGINT / SIGTERM finish the current step, save last.xlat and exit 0; a second signal exits at once.\n"
+    "The `average` subcommand writes the element-wise mean of the weights of its inputs.\n"
+    "\n"
+    "Data:\n"
+    "  --train-src FILE, --train-tgt FILE   training corpus\n"
+    "  --valid-src FILE, --valid-tgt FILE   dev set: dev loss, dev BLEU, best.xlat, early stopping (optional)\n"
+    "  --spm FILE               SentencePiece model (copied to DIR/spm.model)\n"
+    "  --vocab-size N           instead of --spm: train a joint BPE model of N pieces on both training sides\n"
+    "  --out DIR                output directory (created if missing)\n"
+    "  --max-length N           skip training pairs with a side longer than N tokens (default: the model's max-len)\n"
+    "Model (--preset first, then each given dimension overrides it):\n"
+    "  --preset NAME            tiny (d 128, 2+2 layers), small (256, 3+3), base (512, 6+6), big (1024, 6+6);\n"
+    "                           default small\n"
+    "  --d-model N              embedding / model width (Marian --dim-emb)\n"
+    "  --d-ff N                 feed-forward inner width (Marian --transformer-dim-ffn)\n"
+    "  --heads N                attention heads (Marian --transformer-heads)\n"
+    "  --enc-layers N, --dec-layers N   encoder / decoder depth (Marian --enc-depth / --dec-depth)\n"
+    "  --max-len N              longest sequence in tokens (positions)\n"
+    "  --pre-norm, --post-norm  layer norm before each block, or after it as in the paper (preset: post)\n"
+    "  --activation NAME        relu or gelu (preset: relu)\n"
+    "  --tied-embeddings 0|1    share source, target and output embeddings (preset: 1)\n"
+    "  --learned-positions 0|1  learned instead of sinusoidal positions (preset: 0)\n"
+    "  --dropout P              dropout on embeddings, residuals and the FFN (preset: 0.1)\n"
+    "  --attention-dropout P    dropout on attention probabilities (preset: 0)\n"
+    "  --finetune MODEL.xlat    start from these weights (same --spm) with a fresh optimizer and schedule\n";
+
+/* Two pieces: C11 compilers need only support string literals of 4095 characters. */
+static const char usage_text2[] =
+    "Optimizer and batches:\n"
+    "  --max-tokens N           tokens per batch, B * max(S, T) (Marian --mini-batch-words; default 4096)\n"
+    "  --update-freq N          batches accumulated per update (Marian --optimizer-delay; default 1)\n"
+    "  --lr X                   peak learning rate (default 7e-4)\n"
+    "  --warmup-steps N         linear warmup, then lr * sqrt(warmup / step) (default 4000)\n"
+    "  --adam-betas B1,B2       (default 0.9,0.98)\n"
+    "  --adam-eps E             (default 1e-9)\n"
+    "  --clip-norm X            clip the global gradient norm; 0 off (default 0)\n"
+    "  --weight-decay X         decoupled weight decay (AdamW); 0 off (default 0)\n"
+    "  --label-smoothing X      (default 0.1)\n"
+    "  --ema-decay D            validate and save an exponential moving average of the weights, e.g. 0.9999\n"
+    "                           (Marian --exponential-smoothing 1e-4); 0 off (default 0)\n"
+    "Stopping:\n"
+    "  --max-steps N            stop after N updates in all (default: no limit)\n"
+    "  --max-epochs N           stop after N passes over the training data (default: no limit)\n"
+    "  --max-time SECONDS       stop after this much training time, summed over resumes (default: no limit)\n"
+    "  --early-stopping N       stop after N validations without a better dev score; 0 off (default 10)\n"
+    "Validation, saving, logging (frequencies in updates):\n"
+    "  --valid-freq N           validate every N updates (default 1000)\n"
+    "  --valid-metric NAME      bleu (dev BLEU, 13a, cased; default) or loss (dev cross entropy): picks best.xlat\n"
+    "  --valid-beam N           beam size for dev BLEU, 1 = greedy (default 1)\n"
+    "  --valid-length-penalty A GNMT length penalty for dev BLEU (default 0.6)\n"
+    "  --valid-max-sentences N  dev BLEU on the first N dev sentences; 0 all (default 0)\n"
+    "  --save-freq N            write DIR/last.xlat every N updates (default 1000)\n"
+    "  --keep-last K            also keep the weights of the last K saves as DIR/step-N.xlat (default 0)\n"
+    "  --average-last K         at the end, average the last K kept saves into DIR/average.xlat (default 0)\n"
+    "  --log-freq N             on a terminal a live progress line; otherwise a log line every N updates\n"
+    "                           (default 100); train.tsv gets a row at the same steps\n"
+    "Run:\n"
+    "  --seed N                 initialization, batch order and dropout (default 1)\n"
+    "  --threads N              BLAS threads (default 2)\n"
+    "  --resume                 continue DIR/last.xlat exactly where it stopped (same flags; start fresh when\n"
+    "                           there is none)\n"
+    "  --help, --version\n"
+    "Exit status: 0 ok (also after SIGINT / SIGTERM), 1 runtime failure, 2 usage error.\n";
+
+int train_usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "xlat-train: %s%s\n(xlat-train --help shows the usage)\n", what, arg ? arg : "");
+  return 2;
+}
+
+/* Matches "--name" or "--name=value"; sets *value (from "=value" or the next argument). Returns 1 on a match, -1
+ * when the value is missing, 0 otherwise. */
+int train_flag(int argc, char **argv, int *i, const char *name, const char **value) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return 0;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) return -1;
+  *value = argv[++*i];
+  return 1;
+}
+
+static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) return 0;
+  *out = (int64_t)v;
+  return 1;
+}
+
+static int parse_i32(const char *s, int32_t lo, int32_t hi, int32_t *out) {
+  int64_t v;
+  if (!parse_i64(s, lo, hi, &v)) return 0;
+  *out = (int32_t)v;
+  return 1;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= lo && v <= hi)) return 0;
+  *out = v;
+  return 1;
+}
+
+static int parse_float(const char *s, double lo, double hi, float *out) {
+  double v;
+  if (!parse_double(s, lo, hi, &v)) return 0;
+  *out = (float)v;
+  return 1;
+}
+
+/* Model fields given on the command line; -1 means "keep the preset's value". */
+typedef struct {
+  int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
+  float dropout, attn_dropout;
+} cfg_overrides;
+
+int train_args_parse(int argc, char **argv, int first, train_args *a) {
+  memset(a, 0, sizeof *a);
+  xlat_train_options_default(&a->train);
+  a->update_freq = 1;
+  a->patience = 10;
+  a->valid_freq = 1000;
+  a->save_freq = 1000;
+  a->log_freq = 100;
+  a->metric = METRIC_BLEU;
+  a->valid_beam = 1;
+  a->valid_length_penalty = 0.6f;
+  a->seed = 1;
+  a->threads = 2;
+  const char *preset = "small";
+  cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f};
+
+  for (int i = first; i < argc; i++) {
+    const char *v = NULL;
+    int r;
+    int64_t i64;
+#define FLAG(name) ((r = train_flag(argc, argv, &i, name, &v)) > 0)
+#define BAD(msg) return train_usage_error(msg, v)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(usage_text, stdout);
+      fputs(usage_text2, stdout);
+      return 0;
+    } else if (!strcmp(argv[i], "--version")) {
+      printf("xlat-train %s\n", XLAT_VERSION);
+      return 0;
+    } else if (!strcmp(argv[i], "--resume")) {
+      a->resume = 1;
+      continue;
+    } else if (!strcmp(argv[i], "--pre-norm")) {
+      ov.pre_norm = 1;
+      continue;
+    } else if (!strcmp(argv[i], "--post-norm")) {
+      ov.pre_norm = 0;
+      continue;
+    } else if (FLAG("--train-src")) {
+      a->train_src = v;
+    } else if (FLAG("--train-tgt")) {
+      a->train_tgt = v;
+    } else if (FLAG("--valid-src")) {
+      a->valid_src = v;
+    } else if (FLAG("--valid-tgt")) {
+      a->valid_tgt = v;
+    } else if (FLAG("--spm")) {
+      a->spm = v;
+    } else if (FLAG("--vocab-size")) {
+      if (!parse_i32(v, 8, 1 << 20, &a->vocab_size)) BAD("--vocab-size expects 8..1048576, got ");
+    } else if (FLAG("--out")) {
+      a->out = v;
+    } else if (FLAG("--max-length")) {
+      if (!parse_i32(v, 2, 1 << 16, &a->max_length)) BAD("--max-length expects 2..65536, got ");
+    } else if (FLAG("--preset")) {
+      preset = v;
+    } else if (FLAG("--d-model")) {
+      if (!parse_i32(v, 1, 1 << 16, &ov.d_model)) BAD("--d-model expects 1..65536, got ");
+    } else if (FLAG("--d-ff")) {
+      if (!parse_i32(v, 1, 1 << 18, &ov.d_ff)) BAD("--d-ff expects 1..262144, got ");
+    } else if (FLAG("--heads")) {
+      if (!parse_i32(v, 1, 1024, &ov.heads)) BAD("--heads expects 1..1024, got ");
+    } else if (FLAG("--enc-layers")) {
+      if (!parse_i32(v, 1, 64, &ov.enc_layers)) BAD("--enc-layers expects 1..64, got ");
+    } else if (FLAG("--dec-layers")) {
+      if (!parse_i32(v, 1, 64, &ov.dec_layers)) BAD("--dec-layers expects 1..64, got ");
+    } else if (FLAG("--max-len")) {
+      if (!parse_i32(v, 2, 1 << 16, &ov.max_len)) BAD("--max-len expects 2..65536, got ");
+    } else if (FLAG("--activation")) {
+      if (!strcmp(v, "relu"))
+        ov.activation = XLAT_ACT_RELU;
+      else if (!strcmp(v, "gelu"))
+        ov.activation = XLAT_ACT_GELU;
+      else
+        BAD("--activation expects relu or gelu, got ");
+    } else if (FLAG("--tied-embeddings")) {
+      if (!parse_i32(v, 0, 1, &ov.tied)) BAD("--tied-embeddings expects 0 or 1, got ");
+    } else if (FLAG("--learned-positions")) {
+      if (!parse_i32(v, 0, 1, &ov.learned)) BAD("--learned-positions expects 0 or 1, got ");
+    } else if (FLAG("--dropout")) {
+      if (!parse_float(v, 0, 0.99, &ov.dropout)) BAD("--dropout expects 0..0.99, got ");
+    } else if (FLAG("--attention-dropout")) {
+      if (!parse_float(v, 0, 0.99, &ov.attn_dropout)) BAD("--attention-dropout expects 0..0.99, got ");
+    } else if (FLAG("--finetune")) {
+      a->finetune = v;
+    } else if (FLAG("--max-tokens")) {
+      if (!parse_i32(v, 2, 1 << 24, &a->train.max_tokens)) BAD("--max-tokens expects 2..16777216, got ");
+    } else if (FLAG("--update-freq")) {
+      if (!parse_i32(v, 1, 1 << 16, &a->update_freq)) BAD("--update-freq expects 1..65536, got ");
+    } else if (FLAG("--lr")) {
+      if (!parse_float(v, 0, 10, &a->train.lr)) BAD("--lr expects 0..10, got ");
+    } else if (FLAG("--warmup-steps")) {
+      if (!parse_i32(v, 0, INT32_MAX, &a->train.warmup_steps)) BAD("--warmup-steps expects >= 0, got ");
+    } else if (FLAG("--adam-betas")) {
+      char *end;
+      errno = 0;
+      double b1 = strtod(v, &end), b2 = -1;
+      if (!errno && end != v && *end == ',') {
+        const char *s = end + 1;
+        b2 = strtod(s, &end);
+        if (errno || end == s || *end) b2 = -1;
+      }
+      if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) BAD("--adam-betas expects B1,B2 in [0, 1), got ");
+      a->train.beta1 = (float)b1;
+      a->train.beta2 = (float)b2;
+    } else if (FLAG("--adam-eps")) {
+      if (!parse_float(v, 0, 1, &a->train.eps)) BAD("--adam-eps expects 0..1, got ");
+    } else if (FLAG("--clip-norm")) {
+      if (!parse_float(v, 0, 1e30, &a->train.clip_norm)) BAD("--clip-norm expects >= 0, got ");
+    } else if (FLAG("--weight-decay")) {
+      if (!parse_float(v, 0, 1, &a->train.weight_decay)) BAD("--weight-decay expects 0..1, got ");
+    } else if (FLAG("--label-smoothing")) {
+      if (!parse_float(v, 0, 0.99, &a->train.label_smoothing)) BAD("--label-smoothing expects 0..0.99, got ");
+    } else if (FLAG("--ema-decay")) {
+      if (!parse_float(v, 0, 0.999999999, &a->train.ema_decay)) BAD("--ema-decay expects 0 <= D < 1, got ");
+    } else if (FLAG("--max-steps")) {
+      if (!parse_i64(v, 0, INT64_MAX, &a->max_steps)) BAD("--max-steps expects >= 0, got ");
+    } else if (FLAG("--max-epochs")) {
+      if (!parse_i64(v, 0, INT64_MAX, &a->max_epochs)) BAD("--max-epochs expects >= 0, got ");
+    } else if (FLAG("--max-time")) {
+      if (!parse_double(v, 0, 1e12, &a->max_time)) BAD("--max-time expects seconds >= 0, got ");
+    } else if (FLAG("--early-stopping")) {
+      if (!parse_i32(v, 0, INT32_MAX, &a->patience)) BAD("--early-stopping expects >= 0, got ");
+    } else if (FLAG("--valid-freq")) {
+      if (!parse_i64(v, 1, INT64_MAX, &a->valid_freq)) BAD("--valid-freq expects >= 1, got ");
+    } else if (FLAG("--valid-metric")) {
+      if (!strcmp(v, "bleu"))
+        a->metric = METRIC_BLEU;
+      else if (!strcmp(v, "loss"))
+        a->metric = METRIC_LOSS;
+      else
+        BAD("--valid-metric expects bleu or loss, got ");
+    } else if (FLAG("--valid-beam")) {
+      if (!parse_i32(v, 1, 64, &a->valid_beam)) BAD("--valid-beam expects 1..64, got ");
+    } else if (FLAG("--valid-length-penalty")) {
+      if (!parse_float(v, 0, 10, &a->valid_length_penalty)) BAD("--valid-length-penalty expects 0..10, got ");
+    } else if (FLAG("--valid-max-sentences")) {
+      if (!parse_i32(v, 0, INT32_MAX, &a->valid_max_sentences)) BAD("--valid-max-sentences expects >= 0, got ");
+    } else if (FLAG("--save-freq")) {
+      if (!parse_i64(v, 1, INT64_MAX, &a->save_freq)) BAD("--save-freq expects >= 1, got ");
+    } else if (FLAG("--keep-last")) {
+      if (!parse_i32(v, 0, 10000, &a->keep_last)) BAD("--keep-last expects 0..10000, got ");
+    } else if (FLAG("--average-last")) {
+      if (!parse_i32(v, 0, 10000, &a->average_last)) BAD("--average-last expects 0..10000, got ");
+    } else if (FLAG("--log-freq")) {
+      if (!parse_i64(v, 1, INT64_MAX, &a->log_freq)) BAD("--log-freq expects >= 1, got ");
+    } else if (FLAG("--seed")) {
+      if (!parse_i64(v, 0, INT64_MAX, &i64)) BAD("--seed expects a number >= 0, got ");
+      a->seed = (uint64_t)i64;
+    } else if (FLAG("--threads")) {
+      if (!parse_i32(v, 1, 256, &a->threads)) BAD("--threads expects 1..256, got ");
+    } else if (r < 0) {
+      return train_usage_error("missing value after ", argv[i]);
+    } else {
+      return train_usage_error("unknown argument ", argv[i]);
+    }
+#undef FLAG
+#undef BAD
+  }
+
+  if (!a->train_src || !a->train_tgt) return train_usage_error("--train-src and --train-tgt are required", NULL);
+  if (!a->out) return train_usage_error("--out is required", NULL);
+  if (!a->spm == !a->vocab_size) return train_usage_error("give exactly one of --spm and --vocab-size", NULL);
+  if (!a->valid_src != !a->valid_tgt) return train_usage_error("--valid-src and --valid-tgt go together", NULL);
+  if (a->average_last > a->keep_last)
+    return train_usage_error("--average-last K needs --keep-last of at least K", NULL);
+  if (a->finetune && a->vocab_size)
+    return train_usage_error("--finetune needs the model's own SentencePiece model: give --spm", NULL);
+
+  if (xlat_config_preset(preset, &a->cfg) != XLAT_OK)
+    return train_usage_error("--preset expects tiny, small, base or big, got ", preset);
+  xlat_config *c = &a->cfg;
+  if (ov.d_model >= 0) c->d_model = ov.d_model;
+  if (ov.d_ff >= 0) c->d_ff = ov.d_ff;
+  if (ov.heads >= 0) c->n_heads = ov.heads;
+  if (ov.enc_layers >= 0) c->enc_layers = ov.enc_layers;
+  if (ov.dec_layers >= 0) c->dec_layers = ov.dec_layers;
+  if (ov.max_len >= 0) c->max_len = ov.max_len;
+  if (ov.pre_norm >= 0) c->pre_norm = ov.pre_norm;
+  if (ov.activation >= 0) c->activation = ov.activation;
+  if (ov.tied >= 0) c->tied_embeddings = ov.tied;
+  if (ov.learned >= 0) c->learned_positions = ov.learned;
+  if (ov.dropout >= 0) c->dropout = ov.dropout;
+  if (ov.attn_dropout >= 0) c->attn_dropout = ov.attn_dropout;
+  if (c->d_model % c->n_heads != 0) return train_usage_error("--d-model must be a multiple of --heads", NULL);
+  if (a->max_length > c->max_len) return train_usage_error("--max-length must not exceed the model's --max-len", NULL);
+  if (a->train.max_tokens < (a->max_length ? a->max_length : c->max_len))
+    return train_usage_error("--max-tokens must be at least --max-length (or the model's --max-len)", NULL);
+  return -1;
+}

@@ -1,0 +1,54 @@
+/* options.h - xlat-train's command line: every flag, its default, and the check that they fit together. */
+#ifndef XLAT_TRAIN_OPTIONS_H
+#define XLAT_TRAIN_OPTIONS_H
+
+#include <stdint.h>
+
+#include "xlat.h"
+
+typedef enum { METRIC_BLEU = 0, METRIC_LOSS = 1 } valid_metric;
+
+typedef struct {
+  /* data */
+  const char *train_src, *train_tgt, *valid_src, *valid_tgt;
+  const char *spm;    /* SentencePiece model to use, or NULL with vocab_size > 0 */
+  int32_t vocab_size; /* train a joint model into OUT/spm.model */
+  const char *out;    /* output directory */
+  int32_t max_length; /* training pairs with a side longer than this (tokens) are skipped */
+
+  /* model: the preset, then every field given on the command line (the rest keep the preset's values) */
+  xlat_config cfg;
+  const char *finetune; /* start from this model's weights with a fresh optimizer and schedule */
+
+  /* optimizer and batches */
+  xlat_train_options train;
+  int32_t update_freq; /* batches accumulated per update */
+
+  /* when to stop */
+  int64_t max_steps, max_epochs;
+  double max_time; /* seconds of training (validation and saving included), summed over resumes; 0: no limit */
+  int32_t patience; /* early stopping: validations without a better dev score; 0: off */
+
+  /* validation, saving, logging */
+  int64_t valid_freq, save_freq, log_freq; /* in updates */
+  valid_metric metric;
+  int32_t valid_beam;
+  float valid_length_penalty;
+  int32_t valid_max_sentences; /* dev BLEU on the first N dev sentences; 0: all */
+  int32_t keep_last;           /* keep the weights of the last K saves as OUT/step-N.xlat; 0: none */
+  int32_t average_last;        /* at the end, average the last K kept saves into OUT/average.xlat; 0: no */
+
+  uint64_t seed;
+  int32_t threads;
+  int resume;
+} train_args;
+
+/* Parses argv[first..argc) into *a. Returns -1 when the arguments are complete and valid, else the exit status the
+ * program ends with (0 after --help / --version, 2 after a usage error, reported on stderr). */
+int train_args_parse(int argc, char **argv, int first, train_args *a);
+
+/* Shared flag helpers (also used by the `average` subcommand). */
+int train_flag(int argc, char **argv, int *i, const char *name, const char **value);
+int train_usage_error(const char *what, const char *arg);
+
+#endif

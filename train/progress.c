@@ -1,0 +1,148 @@
+/* progress.c - live progress line, log lines and the TSV log of xlat-train.
+ *
+ * Everything goes to stderr (stdout stays free). The TSV is appended row by row with fflush, so a crash loses at most
+ * the row being written; a resume first rewrites it (temporary file + rename) without the rows past its checkpoint.
+ */
+#include "progress.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char tsv_header[] = "step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tlr\ttokens_per_s\n";
+
+double progress_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Keeps the header and the rows with step <= last_step of an existing TSV (written to path.tmp, then renamed). */
+static int tsv_truncate(const char *path, int64_t last_step) {
+  FILE *in = fopen(path, "r");
+  if (!in) return errno == ENOENT ? 0 : -1;
+  size_t n = strlen(path) + 8;
+  char *tmp = malloc(n);
+  if (!tmp) {
+    fclose(in);
+    return -1;
+  }
+  snprintf(tmp, n, "%s.tmp", path);
+  FILE *out = fopen(tmp, "w");
+  int ok = out != NULL;
+  char line[1024];
+  while (ok && fgets(line, sizeof line, in)) {
+    char *end;
+    long long step = strtoll(line, &end, 10);
+    if (end == line || step <= last_step) ok = fputs(line, out) >= 0;
+  }
+  ok = ok && !ferror(in);
+  fclose(in);
+  if (out) ok = (fflush(out) == 0) & (fsync(fileno(out)) == 0) & (fclose(out) == 0) & ok;
+  ok = ok && rename(tmp, path) == 0;
+  if (!ok) remove(tmp);
+  free(tmp);
+  return ok ? 0 : -1;
+}
+
+int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_t log_freq) {
+  memset(p, 0, sizeof *p);
+  p->tty = isatty(STDERR_FILENO);
+  p->log_freq = log_freq;
+  p->interval_start = progress_now();
+  if (resume_step > 0 && tsv_truncate(tsv_path, resume_step) != 0) {
+    fprintf(stderr, "xlat-train: cannot rewrite %s: %s\n", tsv_path, strerror(errno));
+    return -1;
+  }
+  p->tsv = fopen(tsv_path, "a");
+  if (!p->tsv) {
+    fprintf(stderr, "xlat-train: cannot open %s for appending: %s\n", tsv_path, strerror(errno));
+    return -1;
+  }
+  if (ftell(p->tsv) == 0 && (fputs(tsv_header, p->tsv) < 0 || fflush(p->tsv) != 0)) {
+    fprintf(stderr, "xlat-train: cannot write %s: %s\n", tsv_path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+void progress_close(progress *p) {
+  if (p->line_open) fputc('\n', stderr);
+  p->line_open = 0;
+  if (p->tsv) fclose(p->tsv);
+  p->tsv = NULL;
+}
+
+void progress_add(progress *p, double loss_sum, int64_t tokens) {
+  p->loss_sum += loss_sum;
+  p->tokens += tokens;
+}
+
+/* "1h02m", "12m05s", "42s" */
+static void fmt_duration(double s, char *buf, size_t n) {
+  if (s < 0 || !isfinite(s)) {
+    snprintf(buf, n, "?");
+    return;
+  }
+  long t = (long)(s + 0.5);
+  if (t >= 3600)
+    snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else if (t >= 60)
+    snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+  else
+    snprintf(buf, n, "%lds", t);
+}
+
+static void fmt_cell(double v, const char *f, char *buf, size_t n) {
+  if (isnan(v))
+    buf[0] = '\0';
+  else
+    snprintf(buf, n, f, v);
+}
+
+void progress_step(progress *p, const progress_step_info *s, double dev_loss, double dev_bleu) {
+  double now = progress_now(), span = now - p->interval_start;
+  double loss = p->tokens ? p->loss_sum / (double)p->tokens : NAN;
+  double tps = span > 0 ? (double)p->tokens / span : 0;
+  int row = s->step % p->log_freq == 0 || !isnan(dev_loss) || !isnan(dev_bleu);
+  char eta[32], wall[32];
+  fmt_duration(s->eta, eta, sizeof eta);
+  fmt_duration(s->wall, wall, sizeof wall);
+  if (p->tty && (row || now - p->last_draw >= 0.25)) {
+    fprintf(stderr, "\r\033[Kepoch %lld  step %lld  loss %.3f  lr %.2e  %.0f tok/s  %s  ETA %s",
+            (long long)s->epoch, (long long)s->step, loss, (double)s->lr, tps, wall, eta);
+    fflush(stderr);
+    p->line_open = 1;
+    p->last_draw = now;
+  }
+  if (!row) return;
+  if (!p->tty && s->step % p->log_freq == 0 && p->tokens > 0)
+    fprintf(stderr, "epoch %lld step %lld loss %.4f lr %.3e tok/s %.0f time %s ETA %s\n", (long long)s->epoch,
+            (long long)s->step, loss, (double)s->lr, tps, wall, eta);
+  char c_loss[32], c_dev[32], c_bleu[32];
+  fmt_cell(loss, "%.5f", c_loss, sizeof c_loss);
+  fmt_cell(dev_loss, "%.5f", c_dev, sizeof c_dev);
+  fmt_cell(dev_bleu, "%.2f", c_bleu, sizeof c_bleu);
+  fprintf(p->tsv, "%lld\t%.1f\t%s\t%s\t%s\t%.4e\t%.0f\n", (long long)s->step, s->wall, c_loss, c_dev, c_bleu,
+          (double)s->lr, tps);
+  fflush(p->tsv);
+  p->loss_sum = 0;
+  p->tokens = 0;
+  p->interval_start = now;
+}
+
+void progress_exclude(progress *p, double seconds) { p->interval_start += seconds; }
+
+void progress_message(progress *p, const char *fmt, ...) {
+  if (p && p->line_open) fputc('\n', stderr);
+  if (p) p->line_open = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}

@@ -1,0 +1,46 @@
+/* progress.h - what xlat-train reports while it trains: a live line on a terminal, plain log lines otherwise, and
+ * the TSV log (step, wall_s, train_loss, dev_loss, dev_bleu, lr, tokens_per_s) for plots. */
+#ifndef XLAT_TRAIN_PROGRESS_H
+#define XLAT_TRAIN_PROGRESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+  int tty;          /* stderr is a terminal: one live line, rewritten in place */
+  int line_open;    /* the live line is on screen and must be ended before other output */
+  int64_t log_freq; /* updates between log lines and TSV rows */
+  FILE *tsv;
+  double last_draw; /* monotonic seconds of the last live-line redraw */
+  /* since the last TSV row / log line */
+  double loss_sum, interval_start;
+  int64_t tokens;
+} progress;
+
+/* What one update leaves to report. */
+typedef struct {
+  int64_t epoch, step;
+  double wall;   /* training seconds so far, summed over resumes */
+  float lr;
+  double eta;    /* seconds to the nearest stop limit; < 0 when unknown */
+} progress_step_info;
+
+/* Opens DIR/train.tsv for appending (writing the header to a new file). On a resume from step resume_step, rows
+ * of later steps (written after that checkpoint) are dropped first, atomically. Returns 0, or -1 after printing why
+ * to stderr. */
+int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_t log_freq);
+void progress_close(progress *p);
+/* Training loss summed over a batch's tokens, and the token count. */
+void progress_add(progress *p, double loss_sum, int64_t tokens);
+/* After each update: redraws the live line, and every log_freq steps (or when dev results are given: dev_loss
+ * and/or dev_bleu not NaN) writes a log line and a TSV row; the interval then restarts. */
+void progress_step(progress *p, const progress_step_info *s, double dev_loss, double dev_bleu);
+/* Leaves seconds (spent validating or saving) out of the current interval's tokens per second. */
+void progress_exclude(progress *p, double seconds);
+/* A message on stderr (ending the live line first), printf-style, newline added. */
+void progress_message(progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic seconds. */
+double progress_now(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* session.h - one xlat-train run: what setup.c prepares (output directory, SentencePiece model, model, trainer,
+ * corpus, batches, dev set) and loop.c trains. */
+#ifndef XLAT_TRAIN_SESSION_H
+#define XLAT_TRAIN_SESSION_H
+
+#include "options.h"
+#include "validate.h"
+
+typedef struct {
+  const train_args *a;
+  char *last_path, *best_path, *spm_path, *tsv_path, *average_path;
+  xlat_train_options topt; /* a->train with max_len resolved against the model */
+  int resumed;             /* the trainer state came from last_path */
+  xlat_spm *spm;
+  xlat_model *model;
+  xlat_trainer *trainer;
+  xlat_corpus *corpus;
+  xlat_batcher *batcher;
+  validator *valid; /* NULL without --valid-src */
+} session;
+
+/* Prepares everything, reporting progress and failures on stderr. Returns -1 when ready, else the exit status. */
+int session_open(session *s, const train_args *a);
+void session_close(session *s);
+/* Trains until a stop condition, saving as it goes. Returns the exit status. */
+int session_train(session *s);
+
+#endif
