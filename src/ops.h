@@ -2,7 +2,7 @@
  *
  * Conventions (llm.c style): outputs first, then inputs, then dimensions; every array carries its shape with the
  * fixed letters B batch, S source (key) length, T target (query) length, C d_model, H heads, D = C/H, F d_ff,
- * V vocabulary, N rows (tokens), I/O a linear layer's in/out features. Row-major everywhere. Backward kernels
+ * V vocabulary, N rows (tokens), I/O a linear layer's in/out features (nin, nout). Row-major everywhere. Backward kernels
  * ACCUMULATE (+=) into parameter gradients and into the activation gradients marked "+="; activation gradients
  * marked "=" are overwritten (saves zeroing a buffer). Forward kernels store what backward needs (layernorm
  * mean/rstd, attention probabilities, dropout masks). Masks are bytes, 1 = kept; a kept value is scaled by 1/(1-p).
@@ -34,12 +34,12 @@ void layernorm_backward(float *dinp /* (N,C) */, float *dg /* (C) */, float *db 
 
 /* ---- linear layer: out = inp W^T + b (W is (O,I) as PyTorch), one cblas_sgemm ---------------------------------- */
 void linear_forward(float *out /* (N,O) */, const float *inp /* (N,I) */, const float *W /* (O,I) */,
-                    const float *b /* (O) or NULL */, int N, int I, int O);
+                    const float *b /* (O) or NULL */, int N, int nin, int nout);
 /* dinp += (skipped when NULL), dW +=, db += (skipped when NULL) */
 void linear_backward(float *dinp /* (N,I) or NULL */, float *dW /* (O,I) */, float *db /* (O) or NULL */,
                      const float *dout /* (N,O) */, const float *inp /* (N,I) */, const float *W /* (O,I) */, int N,
-                     int I, int O);
-void linear_forward_ref(float *out, const float *inp, const float *W, const float *b, int N, int I, int O);
+                     int nin, int nout);
+void linear_forward_ref(float *out, const float *inp, const float *W, const float *b, int N, int nin, int nout);
 
 /* ---- multi-head scaled dot-product attention (Vaswani et al. 2017, section 3.2) --------------------------------
  * Query row (b,t) is at q + b*qbs + t*ldq; key and value row (b,s) at k/v + b*kvbs + s*ldkv; head h uses columns
@@ -50,11 +50,12 @@ void linear_forward_ref(float *out, const float *inp, const float *W, const floa
  * probs (B,H,T,S) keeps the softmax for backward; with p > 0 the probabilities used for the output are
  * probs * mask / (1-p), mask (B,H,T,S) drawn from rng (mask and rng unused when p == 0). */
 void attention_forward(float *out /* (B*T,C) */, float *probs /* (B,H,T,S) */, uint8_t *mask /* (B,H,T,S) */,
+                       float *scratch /* (T,S), used when p > 0 */,
                        const float *q, int ldq, size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs,
                        const int32_t *key_ids /* (B,S) or NULL */, int causal, int q_offset, int B, int T, int S,
                        int C, int H, float p, xlat_rng *rng);
-/* dq, dk, dv += (same layouts as q, k, v); scratch holds T*S floats. */
-void attention_backward(float *dq, float *dk, float *dv, float *scratch /* (T,S) */, const float *dout /* (B*T,C) */,
+/* dq, dk, dv += (same layouts as q, k, v); scratch holds 2*T*S floats. */
+void attention_backward(float *dq, float *dk, float *dv, float *scratch /* (2,T,S) */, const float *dout /* (B*T,C) */,
                         const float *probs /* (B,H,T,S) */, const uint8_t *mask /* (B,H,T,S) */, const float *q,
                         int ldq, size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs, int B, int T,
                         int S, int C, int H, float p);

@@ -1,0 +1,323 @@
+/* ops.c - forward/backward kernels of the Transformer (shapes and conventions in ops.h). Matrix products go through
+ * cblas_sgemm (OpenBLAS threads do the parallel work); element-wise loops are plain C the compiler vectorizes.
+ * The naive references (*_ref) live in ops_ref.c. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+/* ---- embedding ------------------------------------------------------------------------------------------------- */
+
+void embed_forward(float *out, const int32_t *ids, const float *emb, const float *pos, int B, int T, int C,
+                   float scale) {
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) {
+      float *o = out + ((size_t)b * T + t) * C;
+      const float *e = emb + (size_t)ids[(size_t)b * T + t] * C, *p = pos + (size_t)t * C;
+      for (int c = 0; c < C; c++) o[c] = e[c] * scale + p[c];
+    }
+}
+
+void embed_backward(float *demb, float *dpos, const float *dout, const int32_t *ids, int B, int T, int C,
+                    float scale) {
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) {
+      const float *d = dout + ((size_t)b * T + t) * C;
+      float *de = demb + (size_t)ids[(size_t)b * T + t] * C;
+      for (int c = 0; c < C; c++) de[c] += d[c] * scale;
+      if (dpos) {
+        float *dp = dpos + (size_t)t * C;
+        for (int c = 0; c < C; c++) dp[c] += d[c];
+      }
+    }
+}
+
+/* ---- layer normalization --------------------------------------------------------------------------------------- */
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g, const float *b, int N,
+                       int C) {
+  for (int n = 0; n < N; n++) {
+    const float *x = inp + (size_t)n * C;
+    float *o = out + (size_t)n * C;
+    float m = 0.0f, v = 0.0f;
+    for (int c = 0; c < C; c++) m += x[c];
+    m /= (float)C;
+    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+    float s = 1.0f / sqrtf(v / (float)C + 1e-5f);
+    for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * g[c] + b[c];
+    mean[n] = m;
+    rstd[n] = s;
+  }
+}
+
+void layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp, const float *mean,
+                        const float *rstd, const float *g, int N, int C) {
+  for (int n = 0; n < N; n++) {
+    const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+    float *di = dinp + (size_t)n * C, m = mean[n], s = rstd[n];
+    /* dx = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)), dnorm = dout * g */
+    float sum_d = 0.0f, sum_dx = 0.0f;
+    for (int c = 0; c < C; c++) {
+      float xh = (x[c] - m) * s, dn = d[c] * g[c];
+      sum_d += dn;
+      sum_dx += dn * xh;
+      dg[c] += d[c] * xh;
+      db[c] += d[c];
+    }
+    sum_d /= (float)C;
+    sum_dx /= (float)C;
+    for (int c = 0; c < C; c++) {
+      float xh = (x[c] - m) * s;
+      di[c] += s * (d[c] * g[c] - sum_d - xh * sum_dx);
+    }
+  }
+}
+
+/* ---- linear ---------------------------------------------------------------------------------------------------- */
+
+void linear_forward(float *out, const float *inp, const float *W, const float *b, int N, int nin, int nout) {
+  if (b)
+    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * nout, b, (size_t)nout * sizeof *b);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nout, nin, 1.0f, inp, nin, W, nin, b ? 1.0f : 0.0f, out,
+              nout);
+}
+
+void linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp, const float *W, int N,
+                     int nin, int nout) {
+  if (dinp)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, nin, nout, 1.0f, dout, nout, W, nin, 1.0f, dinp, nin);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, N, 1.0f, dout, nout, inp, nin, 1.0f, dW, nin);
+  if (db)
+    for (int n = 0; n < N; n++) {
+      const float *d = dout + (size_t)n * nout;
+      for (int o = 0; o < nout; o++) db[o] += d[o];
+    }
+}
+
+/* ---- dropout masks --------------------------------------------------------------------------------------------- */
+
+/* Fills mask (n) with 1 (kept, probability 1-p) or 0; compares 24-bit uniforms with p. */
+static void draw_mask(uint8_t *mask, size_t n, float p, xlat_rng *rng) {
+  uint32_t thr = (uint32_t)(p * 16777216.0f);
+  size_t i = 0;
+  /* Two 24-bit draws per 64-bit output keep the generator off the critical path. */
+  for (; i + 1 < n; i += 2) {
+    uint64_t r = xlat_rng_next(rng);
+    mask[i] = (uint32_t)(r >> 40) >= thr;
+    mask[i + 1] = (uint32_t)((r >> 16) & 0xffffff) >= thr;
+  }
+  if (i < n) mask[i] = (uint32_t)(xlat_rng_next(rng) >> 40) >= thr;
+}
+
+/* ---- attention ------------------------------------------------------------------------------------------------- */
+
+/* Row t of a (T,S) score block: masked softmax in place. */
+static void masked_softmax_row(float *row, const int32_t *keys, int S, int limit) {
+  /* limit: keys s >= limit are masked (causal), S when none */
+  float mx = -INFINITY;
+  for (int s = 0; s < limit; s++)
+    if ((!keys || keys[s] != XLAT_PAD) && row[s] > mx) mx = row[s];
+  if (mx == -INFINITY) { /* every key masked: zero probabilities */
+    memset(row, 0, (size_t)S * sizeof *row);
+    return;
+  }
+  float sum = 0.0f;
+  for (int s = 0; s < limit; s++) {
+    float e = (!keys || keys[s] != XLAT_PAD) ? expf(row[s] - mx) : 0.0f;
+    row[s] = e;
+    sum += e;
+  }
+  float inv = 1.0f / sum;
+  for (int s = 0; s < limit; s++) row[s] *= inv;
+  for (int s = limit; s < S; s++) row[s] = 0.0f;
+}
+
+void attention_forward(float *out, float *probs, uint8_t *mask, float *scratch, const float *q, int ldq, size_t qbs,
+                       const float *k, const float *v, int ldkv, size_t kvbs, const int32_t *key_ids, int causal,
+                       int q_offset, int B, int T, int S, int C, int H, float p, xlat_rng *rng) {
+  int D = C / H;
+  float scale = 1.0f / sqrtf((float)D), keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+  for (int b = 0; b < B; b++) {
+    const int32_t *keys = key_ids ? key_ids + (size_t)b * S : NULL;
+    for (int h = 0; h < H; h++) {
+      const float *qh = q + b * qbs + (size_t)h * D, *kh = k + b * kvbs + (size_t)h * D,
+                  *vh = v + b * kvbs + (size_t)h * D;
+      float *P = probs + ((size_t)b * H + h) * T * S, *oh = out + (size_t)b * T * C + (size_t)h * D;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, S, D, scale, qh, ldq, kh, ldkv, 0.0f, P, S);
+      for (int t = 0; t < T; t++) {
+        int limit = causal ? (t + q_offset + 1 < S ? t + q_offset + 1 : S) : S;
+        masked_softmax_row(P + (size_t)t * S, keys, S, limit);
+      }
+      const float *Pused = P;
+      if (p > 0.0f) {
+        uint8_t *M = mask + ((size_t)b * H + h) * T * S;
+        draw_mask(M, (size_t)T * S, p, rng);
+        for (size_t i = 0; i < (size_t)T * S; i++) scratch[i] = M[i] ? P[i] * keep : 0.0f;
+        Pused = scratch;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, S, 1.0f, Pused, S, vh, ldkv, 0.0f, oh, C);
+    }
+  }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
+                        const uint8_t *mask, const float *q, int ldq, size_t qbs, const float *k, const float *v,
+                        int ldkv, size_t kvbs, int B, int T, int S, int C, int H, float p) {
+  int D = C / H;
+  float scale = 1.0f / sqrtf((float)D), keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+  float *dP = scratch, *Pd = scratch + (size_t)T * S;
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      size_t off = b * qbs + (size_t)h * D, koff = b * kvbs + (size_t)h * D;
+      const float *P = probs + ((size_t)b * H + h) * T * S, *douth = dout + (size_t)b * T * C + (size_t)h * D;
+      const uint8_t *M = p > 0.0f ? mask + ((size_t)b * H + h) * T * S : NULL;
+      const float *Pused = P;
+      if (M) {
+        for (size_t i = 0; i < (size_t)T * S; i++) Pd[i] = M[i] ? P[i] * keep : 0.0f;
+        Pused = Pd;
+      }
+      /* dV += Pused^T dout; dPused = dout V^T */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, D, T, 1.0f, Pused, S, douth, C, 1.0f, dv + koff, ldkv);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, S, D, 1.0f, douth, C, v + koff, ldkv, 0.0f, dP, S);
+      /* softmax backward: dscore = P * (dP - sum(dP * P)), dP through the dropout mask first */
+      for (int t = 0; t < T; t++) {
+        float *d = dP + (size_t)t * S;
+        const float *pr = P + (size_t)t * S;
+        if (M) {
+          const uint8_t *mr = M + (size_t)t * S;
+          for (int s = 0; s < S; s++) d[s] = mr[s] ? d[s] * keep : 0.0f;
+        }
+        float dot = 0.0f;
+        for (int s = 0; s < S; s++) dot += d[s] * pr[s];
+        for (int s = 0; s < S; s++) d[s] = pr[s] * (d[s] - dot);
+      }
+      /* scores = scale * Q K^T: dQ += scale dS K, dK += scale dS^T Q */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, S, scale, dP, S, k + koff, ldkv, 1.0f, dq + off,
+                  ldq);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, D, T, scale, dP, S, q + off, ldq, 1.0f, dk + koff,
+                  ldkv);
+    }
+}
+
+/* ---- activation + dropout -------------------------------------------------------------------------------------- */
+
+static float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+
+static float gelu_grad(float x) {
+  float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+  return cdf + x * 0.39894228040143268f * expf(-0.5f * x * x);
+}
+
+void act_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, int activation, float p,
+                         xlat_rng *rng) {
+  if (activation == XLAT_ACT_GELU)
+    for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
+  else
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+  if (p > 0.0f) dropout_forward(out, mask, n, p, rng);
+}
+
+void act_dropout_backward(float *dinp, const float *dout, const float *inp, const float *out, const uint8_t *mask,
+                          size_t n, int activation, float p) {
+  float keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+  if (activation == XLAT_ACT_GELU) {
+    if (p > 0.0f)
+      for (size_t i = 0; i < n; i++) dinp[i] = mask[i] ? dout[i] * keep * gelu_grad(inp[i]) : 0.0f;
+    else
+      for (size_t i = 0; i < n; i++) dinp[i] = dout[i] * gelu_grad(inp[i]);
+  } else {
+    /* out > 0 exactly when the unit was positive and kept: no mask needed */
+    for (size_t i = 0; i < n; i++) dinp[i] = out[i] > 0.0f ? dout[i] * keep : 0.0f;
+  }
+}
+
+/* ---- residual + dropout ---------------------------------------------------------------------------------------- */
+
+void residual_dropout_forward(float *out, uint8_t *mask, const float *res, const float *x, size_t n, float p,
+                              xlat_rng *rng) {
+  if (p > 0.0f) {
+    float keep = 1.0f / (1.0f - p);
+    draw_mask(mask, n, p, rng);
+    for (size_t i = 0; i < n; i++) out[i] = res[i] + (mask[i] ? x[i] * keep : 0.0f);
+  } else {
+    for (size_t i = 0; i < n; i++) out[i] = res[i] + x[i];
+  }
+}
+
+void residual_dropout_backward(float *dx, const float *dout, const uint8_t *mask, size_t n, float p) {
+  if (p > 0.0f) {
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dout[i] * keep : 0.0f;
+  } else if (dx != dout) {
+    memcpy(dx, dout, n * sizeof *dx);
+  }
+}
+
+void dropout_forward(float *x, uint8_t *mask, size_t n, float p, xlat_rng *rng) {
+  if (p <= 0.0f) return;
+  float keep = 1.0f / (1.0f - p);
+  draw_mask(mask, n, p, rng);
+  for (size_t i = 0; i < n; i++) x[i] = mask[i] ? x[i] * keep : 0.0f;
+}
+
+void dropout_backward(float *dx, const uint8_t *mask, size_t n, float p) {
+  if (p <= 0.0f) return;
+  float keep = 1.0f / (1.0f - p);
+  for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dx[i] * keep : 0.0f;
+}
+
+/* ---- log-softmax + label-smoothed cross entropy ---------------------------------------------------------------- */
+
+static float row_lse(const float *l, int V) {
+  float mx = l[0];
+  for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+  float sum = 0.0f;
+  for (int v = 0; v < V; v++) sum += expf(l[v] - mx);
+  return mx + logf(sum);
+}
+
+int64_t xent_forward(float *loss, float *nll, float *lse, const float *logits, const int32_t *targets, int N, int V,
+                     float eps) {
+  int64_t count = 0;
+  for (int n = 0; n < N; n++) {
+    const float *l = logits + (size_t)n * V;
+    float z = row_lse(l, V);
+    lse[n] = z;
+    if (targets[n] == XLAT_PAD) {
+      loss[n] = nll[n] = 0.0f;
+      continue;
+    }
+    double sum = 0.0;
+    for (int v = 0; v < V; v++) sum += l[v];
+    float nl = z - l[targets[n]], smooth = (float)((double)z - sum / V);
+    nll[n] = nl;
+    loss[n] = (1.0f - eps) * nl + eps * smooth;
+    count++;
+  }
+  return count;
+}
+
+void xent_backward(float *dlogits, const float *logits, const float *lse, const int32_t *targets, int N, int V,
+                   float eps, float dscale) {
+  float uni = eps / (float)V * dscale;
+  for (int n = 0; n < N; n++) {
+    const float *l = logits + (size_t)n * V;
+    float *d = dlogits + (size_t)n * V;
+    if (targets[n] == XLAT_PAD) {
+      memset(d, 0, (size_t)V * sizeof *d);
+      continue;
+    }
+    float z = lse[n];
+    for (int v = 0; v < V; v++) d[v] = expf(l[v] - z) * dscale - uni;
+    d[targets[n]] -= (1.0f - eps) * dscale;
+  }
+}
+
+void logsoftmax_forward(float *out, const float *logits, int N, int V) {
+  for (int n = 0; n < N; n++) {
+    const float *l = logits + (size_t)n * V;
+    float *o = out + (size_t)n * V, z = row_lse(l, V);
+    for (int v = 0; v < V; v++) o[v] = l[v] - z;
+  }
+}
