@@ -624,6 +624,9 @@ typedef struct {
   char ***hyp; /* hyp[s][i] */
   int64_t *n;
   int nsys;
+  xm_lines *files; /* what owns the text: one per -i file, or stdin and its TAB fields */
+  int nfiles;
+  xm_lines in, *fields;
 } systems;
 
 static void read_systems(const cli *a, int paired, systems *sy) {
@@ -633,10 +636,9 @@ static void read_systems(const cli *a, int paired, systems *sy) {
   sy->n = calloc((size_t)cap + 64, sizeof *sy->n);
   if (!sy->name || !sy->hyp || !sy->n) die(1, "out of memory");
   if (a->ninputs == 0) {
-    xm_lines in, *fields;
     int k = 0;
-    if (xm_read_lines("-", 1, &in)) die(1, "%s", xlat_metrics_error());
-    if (xm_split_fields(&in, &k, &fields))
+    if (xm_read_lines("-", 1, &sy->in)) die(1, "%s", xlat_metrics_error());
+    if (xm_split_fields(&sy->in, &k, &sy->fields))
       die(17, "FATAL: the number of tab-delimited fields in the input stream differ across lines.");
     sy->name = realloc(sy->name, (size_t)k * sizeof *sy->name);
     sy->hyp = realloc(sy->hyp, (size_t)k * sizeof *sy->hyp);
@@ -647,12 +649,14 @@ static void read_systems(const cli *a, int paired, systems *sy) {
       if (paired) snprintf(buf, sizeof buf, s == 0 ? "Baseline" : "System %d", s);
       else snprintf(buf, sizeof buf, "System %d", s + 1);
       sy->name[s] = strdup(buf);
-      sy->hyp[s] = fields[s].line;
-      sy->n[s] = fields[s].n;
+      sy->hyp[s] = sy->fields[s].line;
+      sy->n[s] = sy->fields[s].n;
     }
-    sy->nsys = k;
-    return; /* the line buffers live until exit */
+    sy->nsys = sy->nfiles = k;
+    return;
   }
+  sy->files = calloc((size_t)a->ninputs, sizeof *sy->files);
+  if (!sy->files) die(1, "out of memory");
   for (int f = 0; f < a->ninputs; f++) {
     int dup = 0;
     for (int g = 0; g < f; g++) dup |= strcmp(a->inputs[g], a->inputs[f]) == 0;
@@ -664,14 +668,14 @@ static void read_systems(const cli *a, int paired, systems *sy) {
       die(1, "'%s' already used to name a system.\nMake sure to have a different basename for each system.",
           a->inputs[f]);
     }
-    xm_lines l;
-    if (xm_read_lines(a->inputs[f], 0, &l)) die(1, "%s", xlat_metrics_error());
+    xm_lines *l = &sy->files[sy->nfiles++];
+    if (xm_read_lines(a->inputs[f], 0, l)) die(1, "%s", xlat_metrics_error());
     str nm = {0};
     if (paired && sy->nsys == 0) sputs(&nm, "Baseline: ");
     sputs(&nm, a->inputs[f]);
     sy->name[sy->nsys] = nm.s;
-    sy->hyp[sy->nsys] = l.line;
-    sy->n[sy->nsys] = l.n;
+    sy->hyp[sy->nsys] = l->line;
+    sy->n[sy->nsys] = l->n;
     sy->nsys++;
   }
 }
@@ -924,5 +928,24 @@ int main(int argc, char **argv) {
   else if (sy.nsys == 1) single_mode(&a, &sy, &rs, strcmp(fmt, "json") == 0);
   else multi_mode(&a, &sy, &rs);
   if (fflush(stdout) || ferror(stdout)) die(1, "error writing the output");
+  for (int s = 0; s < sy.nsys; s++) free(sy.name[s]);
+  if (a.ninputs) {
+    for (int f = 0; f < sy.nfiles; f++) xm_lines_free(&sy.files[f]);
+  } else {
+    for (int f = 0; f < sy.nfiles; f++) free(sy.fields[f].line); /* the text belongs to sy.in */
+    free(sy.fields);
+    xm_lines_free(&sy.in);
+  }
+  free(sy.files);
+  free(sy.name);
+  free(sy.hyp);
+  free(sy.n);
+  if (a.num_refs > 1)
+    for (int r = 0; r < rs.nrefs; r++) free(rs.refs[r]);
+  for (int f = 0; f < rs.nfiles; f++) xm_lines_free(&rs.files[f]);
+  free(rs.files);
+  free(rs.refs);
+  free(a.refs);
+  free(a.inputs);
   return 0;
 }
