@@ -3,7 +3,13 @@
  * Self-contained: needs only libc, zlib and libm (no libxlat), so the trainer can link it for validation and
  * xlat-bleu is a thin program over it. Strings are UTF-8, one segment each; invalid UTF-8 is an error.
  * Every fallible call returns 0 on success or -1 with a message in xlat_metrics_error() (thread-local text that
- * names what failed: the segment, the byte, the value). Nothing here prints or exits.
+ * names what failed: the segment, the byte, the value). Nothing here prints or exits, keeps caller pointers or
+ * holds global state, so threads may score concurrently.
+ *
+ * Quick use (trainer validation):  xlat_bleu_result r;
+ *   const char *const *refs[1] = {ref_lines};
+ *   if (xlat_bleu_corpus(hyp_lines, refs, n, 1, NULL, &r) == 0) ... r.score ...   (NULL options = sacreBLEU's
+ *   defaults: 13a, exp smoothing, cased)
  *
  * Reference layout: refs[r][i] is reference r of segment i (r < nrefs, i < n), as sacreBLEU's list of reference
  * streams. */
