@@ -1,0 +1,400 @@
+/* decoder.c - cached incremental decoding (xlat_decoder_*): the encoder once per source batch, then one decoder
+ * position at a time for a batch of hypotheses, with a self-attention key/value cache and cross-attention keys and
+ * values computed once per sentence. The model is only read; all per-run state lives here, so threads can share
+ * one model with one decoder each. Nothing is allocated after xlat_decoder_new.
+ *
+ * The layer sequence is model.c's eval-mode forward (post-norm or pre-norm, ReLU or GELU, tied or untied embeddings,
+ * sinusoidal or learned positions); layer norm, activation, embedding, residual and log-softmax are ops.c's kernels.
+ * Two things are decoder-specific and written here:
+ *
+ * - Linear layers use matmul_rows() instead of cblas_sgemm. OpenBLAS picks a different summation order for small
+ *   and large matrices, so the same row multiplied alone and inside a batch of 64 can differ in the last bit, and a
+ *   beam search must not change its output with the batch (xlat-decode promises identical output for any batch size
+ *   and thread count). matmul_rows computes every output element as one sequential sum over k, whatever the number
+ *   of rows, at close to sgemm speed (register-blocked 6x16 tiles over a packed panel of W^T).
+ * - Attention is one query against the cached keys of its own hypothesis or sentence, skipping padding keys, so the
+ *   result depends neither on the batch nor on how much padding the source batch has.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+/* ---- matmul_rows: y (M,N) = x (M,K) W^T (W is (N,K), as PyTorch) + b ------------------------------------------- */
+
+enum { PANEL = 16, TILE_ROWS = 6, ROW_BLOCK = 240 };
+typedef float v8 __attribute__((vector_size(32))); /* GCC/Clang vector extension: 8 floats, one AVX register */
+
+static inline v8 load8(const float *p) {
+  v8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* y[r][j] = b[j] + sum over k in order of x[r][k] * p[k][j] for r < R, j < Q; p is a (K,16) panel of W^T. Inlined
+ * with constant R so the 2R accumulators stay in registers. */
+static inline __attribute__((always_inline)) void tile(float *y, const float *x, const float *p, const float *b,
+                                                       int R, int Q, int N, int K) {
+  v8 acc[TILE_ROWS][2];
+  for (int r = 0; r < TILE_ROWS; r++) acc[r][0] = acc[r][1] = (v8){0};
+  for (int k = 0; k < K; k++) {
+    v8 p0 = load8(p + (size_t)k * PANEL), p1 = load8(p + (size_t)k * PANEL + 8);
+    for (int r = 0; r < R; r++) {
+      float xr = x[(size_t)r * K + k];
+      v8 xv = {xr, xr, xr, xr, xr, xr, xr, xr};
+      acc[r][0] += xv * p0;
+      acc[r][1] += xv * p1;
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    float out[PANEL];
+    memcpy(out, acc[r], sizeof out);
+    for (int j = 0; j < Q; j++) y[(size_t)r * N + j] = b ? out[j] + b[j] : out[j];
+  }
+}
+
+/* panel (K,16) scratch; rows of y are independent of each other and of M. */
+static void matmul_rows(float *y /* (M,N) */, const float *x /* (M,K) */, const float *W /* (N,K) */,
+                        const float *b /* (N) or NULL */, float *panel /* (K,16) */, int M, int N, int K) {
+  for (int i0 = 0; i0 < M; i0 += ROW_BLOCK) {
+    int i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;
+    for (int j0 = 0; j0 < N; j0 += PANEL) {
+      int Q = N - j0 < PANEL ? N - j0 : PANEL;
+      for (int k = 0; k < K; k++)
+        for (int j = 0; j < PANEL; j++) panel[(size_t)k * PANEL + j] = j < Q ? W[(size_t)(j0 + j) * K + k] : 0.0f;
+      const float *bj = b ? b + j0 : NULL;
+      for (int i = i0; i < i1; i += TILE_ROWS) {
+        float *yi = y + (size_t)i * N + j0;
+        const float *xi = x + (size_t)i * K;
+        switch (i1 - i < TILE_ROWS ? i1 - i : TILE_ROWS) {
+        case 6: tile(yi, xi, panel, bj, 6, Q, N, K); break;
+        case 5: tile(yi, xi, panel, bj, 5, Q, N, K); break;
+        case 4: tile(yi, xi, panel, bj, 4, Q, N, K); break;
+        case 3: tile(yi, xi, panel, bj, 3, Q, N, K); break;
+        case 2: tile(yi, xi, panel, bj, 2, Q, N, K); break;
+        default: tile(yi, xi, panel, bj, 1, Q, N, K);
+        }
+      }
+    }
+  }
+}
+
+/* ---- one query against a run of keys ---------------------------------------------------------------------------- */
+
+/* 8 partial sums combined in a fixed order: vectorizes without -ffast-math and gives the same bits every time. */
+static float dot(const float *a, const float *b, int n) {
+  v8 acc = {0};
+  int n8 = n - n % 8;
+  for (int i = 0; i < n8; i += 8) acc += load8(a + i) * load8(b + i);
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (int i = n8; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* Multi-head attention of one query q (C) over n keys: key j at k + j*ld, value j at v + j*ld, skipped where
+ * keep != NULL and keep[j] == XLAT_PAD. out (C); scores (n) scratch. When avg != NULL, adds each head's
+ * probabilities / H to avg (n). A query with no key gets a zero output, as attention_forward does. */
+static void attend(float *out, float *avg, float *scores, const float *q, const float *k, const float *v, size_t ld,
+                   const int32_t *keep, int n, int C, int H) {
+  int D = C / H;
+  float scale = 1.0f / sqrtf((float)D);
+  for (int h = 0; h < H; h++) {
+    const float *qh = q + h * D;
+    float *oh = out + h * D;
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+      if (keep && keep[j] == XLAT_PAD) continue;
+      scores[j] = dot(qh, k + j * ld + h * D, D) * scale;
+      if (scores[j] > mx) mx = scores[j];
+    }
+    for (int d = 0; d < D; d++) oh[d] = 0.0f;
+    if (mx == -INFINITY) continue;
+    float sum = 0.0f;
+    for (int j = 0; j < n; j++) {
+      if (keep && keep[j] == XLAT_PAD) continue;
+      scores[j] = expf(scores[j] - mx);
+      sum += scores[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < n; j++) {
+      if (keep && keep[j] == XLAT_PAD) continue;
+      float p = scores[j] * inv;
+      const float *vj = v + j * ld + h * D;
+      for (int d = 0; d < D; d++) oh[d] += p * vj[d];
+      if (avg) avg[j] += p / (float)H;
+    }
+  }
+}
+
+/* ---- state ----------------------------------------------------------------------------------------------------- */
+
+struct xlat_decoder {
+  const xlat_model *m;
+  int32_t cap_sent, cap_src, cap_hyps, cap_tgt, cap_rows;
+  int32_t B, S;    /* the encoded batch */
+  int32_t cached;  /* positions 0..cached-1 are in the self-attention cache */
+  int32_t *src;    /* (B,S) the encoded ids: padding masks */
+  float *cross_kv; /* (L, B*S, 2C) per decoder layer: keys, then values of each source position */
+  float *self_kv;  /* (L, cap_hyps + 1, cap_tgt, 2C): row cap_hyps is reorder()'s spare */
+  /* scratch of cap_rows rows */
+  float *x, *h, *att, *wide; /* (R,C) (R,C) (R,C) (R, max(3C,F)) */
+  float *act;                /* (R,F) activation output (GELU cannot run in place) */
+  float *mean, *rstd;        /* (R) */
+  float *scores;             /* (max(cap_src, cap_tgt)) */
+  float *panel;              /* (max(C,F),16) */
+  int32_t *plan, *refs, *queue; /* reorder: (2*(cap_hyps+1)) pairs, (cap_hyps+1), (cap_hyps+1) */
+  void *block;
+};
+
+static void *carve(char **at, size_t n, size_t size) {
+  void *p = *at;
+  *at += (n * size + 63) / 64 * 64;
+  return p;
+}
+
+/* Lays out every buffer from base (NULL: only counts); returns the bytes needed. */
+static size_t layout(xlat_decoder *d, char *base) {
+  const xlat_config *c = &d->m->cfg;
+  size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, L = (size_t)c->dec_layers, R = (size_t)d->cap_rows;
+  size_t wide = 3 * C > F ? 3 * C : F, big = C > F ? C : F, hyps = (size_t)d->cap_hyps + 1;
+  char *at = base;
+  d->src = carve(&at, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
+  d->cross_kv = carve(&at, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
+  d->self_kv = carve(&at, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
+  d->x = carve(&at, R * C, sizeof(float));
+  d->h = carve(&at, R * C, sizeof(float));
+  d->att = carve(&at, R * C, sizeof(float));
+  d->wide = carve(&at, R * wide, sizeof(float));
+  d->act = carve(&at, R * F, sizeof(float));
+  d->mean = carve(&at, R, sizeof(float));
+  d->rstd = carve(&at, R, sizeof(float));
+  d->scores = carve(&at, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
+  d->panel = carve(&at, big * PANEL, sizeof(float));
+  d->plan = carve(&at, 4 * hyps, sizeof(int32_t));
+  d->refs = carve(&at, hyps, sizeof(int32_t));
+  d->queue = carve(&at, hyps, sizeof(int32_t));
+  return (size_t)(at - base);
+}
+
+xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t max_src, int32_t max_hyps,
+                             int32_t max_tgt, xlat_decoder **out) {
+  *out = NULL;
+  const xlat_config *c = &m->cfg;
+  if (max_sentences < 1 || max_src < 1 || max_hyps < 1 || max_tgt < 1)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: sizes %d sentences, %d source tokens, %d hypotheses, %d target tokens; "
+                                   "each must be at least 1",
+                     max_sentences, max_src, max_hyps, max_tgt);
+  if (max_src > c->max_len || max_tgt > c->max_len)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: %d source / %d target tokens, but the model's max_len is %d", max_src,
+                     max_tgt, c->max_len);
+  xlat_decoder *d = calloc(1, sizeof *d);
+  if (!d) return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory");
+  d->m = m;
+  d->cap_sent = max_sentences, d->cap_src = max_src, d->cap_hyps = max_hyps, d->cap_tgt = max_tgt;
+  size_t enc_rows = (size_t)max_sentences * max_src;
+  d->cap_rows = (int32_t)(enc_rows > (size_t)max_hyps ? enc_rows : (size_t)max_hyps);
+  size_t bytes = layout(d, NULL);
+  d->block = aligned_alloc(64, bytes);
+  if (!d->block) {
+    free(d);
+    return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory for %zu bytes of state", bytes);
+  }
+  layout(d, d->block);
+  *out = d;
+  return XLAT_OK;
+}
+
+void xlat_decoder_free(xlat_decoder *d) {
+  if (!d) return;
+  free(d->block);
+  free(d);
+}
+
+/* x = LN(x) through the h buffer (layernorm_forward does not promise to run in place). */
+static void norm_in_place(xlat_decoder *d, float *x, const float *g, const float *b, int N, int C) {
+  layernorm_forward(d->h, d->mean, d->rstd, x, g, b, N, C);
+  memcpy(x, d->h, sizeof(float) * (size_t)N * C);
+}
+
+/* The input of a sublayer: LN(x) in h for pre-norm, x itself for post-norm. */
+static const float *sublayer_input(xlat_decoder *d, const float *g, const float *b, int N) {
+  const xlat_config *c = &d->m->cfg;
+  if (!c->pre_norm) return d->x;
+  layernorm_forward(d->h, d->mean, d->rstd, d->x, g, b, N, c->d_model);
+  return d->h;
+}
+
+/* x += branch (N,C), then LN for post-norm. */
+static void sublayer_output(xlat_decoder *d, const float *branch, const float *g, const float *b, int N) {
+  const xlat_config *c = &d->m->cfg;
+  size_t n = (size_t)N * c->d_model;
+  residual_dropout_forward(d->x, NULL, d->x, branch, n, 0.0f, NULL);
+  if (!c->pre_norm) norm_in_place(d, d->x, g, b, N, c->d_model);
+}
+
+/* x = FFN sublayer of layer w on N rows. */
+static void ffn(xlat_decoder *d, const xlat_layer_weights *w, int N) {
+  const xlat_config *c = &d->m->cfg;
+  int C = c->d_model, F = c->d_ff;
+  const float *in = sublayer_input(d, w->norm3_g, w->norm3_b, N);
+  matmul_rows(d->wide, in, w->ffn_w1, w->ffn_b1, d->panel, N, F, C);
+  act_dropout_forward(d->act, NULL, d->wide, (size_t)N * F, c->activation, 0.0f, NULL);
+  matmul_rows(d->att, d->act, w->ffn_w2, w->ffn_b2, d->panel, N, C, F);
+  sublayer_output(d, d->att, w->norm3_g, w->norm3_b, N);
+}
+
+xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, int32_t S) {
+  const xlat_model *m = d->m;
+  const xlat_config *c = &m->cfg;
+  int C = c->d_model, H = c->n_heads, V = c->vocab_size;
+  if (B < 1 || B > d->cap_sent || S < 1 || S > d->cap_src)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: source batch %dx%d, but the decoder was made for at most %dx%d", B, S,
+                     d->cap_sent, d->cap_src);
+  for (int32_t i = 0; i < B * S; i++)
+    if (src[i] < 0 || src[i] >= V)
+      return xlat_fail(XLAT_ERR_ARG, "decoder: source sentence %d, position %d: id %d, expected 0..%d", i / S, i % S,
+                       src[i], V - 1);
+  d->B = B, d->S = S, d->cached = 0;
+  memcpy(d->src, src, sizeof(int32_t) * (size_t)B * S);
+  int N = B * S;
+  embed_forward(d->x, src, m->w.src_embed, xlat_model_position(m, 0, 0), B, S, C, sqrtf((float)C));
+  for (int l = 0; l < c->enc_layers; l++) {
+    const xlat_layer_weights *w = &m->w.enc[l];
+    const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
+    matmul_rows(d->wide, in, w->self_attn.in_w, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    /* padding queries are never read (masked as keys, ignored by the decoder): zero rows keep them finite */
+    for (int b = 0; b < B; b++)
+      for (int t = 0; t < S; t++) {
+        size_t row = (size_t)b * S + t;
+        if (src[row] == XLAT_PAD) {
+          memset(d->att + row * C, 0, sizeof(float) * C);
+          continue;
+        }
+        const float *qkv = d->wide + (size_t)b * S * 3 * C;
+        attend(d->att + row * C, NULL, d->scores, d->wide + row * 3 * C, qkv + C, qkv + 2 * C, 3 * (size_t)C,
+               src + (size_t)b * S, S, C, H);
+      }
+    matmul_rows(d->h, d->att, w->self_attn.out_w, w->self_attn.out_b, d->panel, N, C, C);
+    sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
+    ffn(d, w, N);
+  }
+  if (c->pre_norm) norm_in_place(d, d->x, m->w.enc_norm_g, m->w.enc_norm_b, N, C);
+  /* keys and values of every decoder layer's cross-attention: rows [C,3C) of in_w applied to the memory */
+  for (int l = 0; l < c->dec_layers; l++) {
+    const xlat_attn_weights *a = &m->w.dec[l].cross_attn;
+    matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C,
+                a->in_b + C, d->panel, N, 2 * C, C);
+  }
+  return XLAT_OK;
+}
+
+xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sent, const int32_t *tokens,
+                              int32_t pos, float *logprobs, float *attn) {
+  const xlat_model *m = d->m;
+  const xlat_config *c = &m->cfg;
+  int C = c->d_model, H = c->n_heads, V = c->vocab_size, S = d->S;
+  if (d->B == 0) return xlat_fail(XLAT_ERR_ARG, "decoder: step before any encode");
+  if (N < 1 || N > d->cap_hyps)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: %d hypotheses, expected 1..%d", N, d->cap_hyps);
+  if (pos < 0 || pos >= d->cap_tgt || pos > d->cached)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: step at target position %d, expected 0..%d (cached %d, capacity %d)",
+                     pos, d->cached < d->cap_tgt - 1 ? d->cached : d->cap_tgt - 1, d->cached, d->cap_tgt);
+  for (int32_t i = 0; i < N; i++) {
+    if (hyp_sent[i] < 0 || hyp_sent[i] >= d->B)
+      return xlat_fail(XLAT_ERR_ARG, "decoder: hypothesis %d belongs to sentence %d, expected 0..%d", i, hyp_sent[i],
+                       d->B - 1);
+    if (tokens[i] < 0 || tokens[i] >= V)
+      return xlat_fail(XLAT_ERR_ARG, "decoder: hypothesis %d: token id %d, expected 0..%d", i, tokens[i], V - 1);
+  }
+  size_t hyp_stride = (size_t)d->cap_tgt * 2 * C, layer_stride = (size_t)(d->cap_hyps + 1) * hyp_stride;
+  size_t cross_stride = (size_t)d->cap_sent * d->cap_src * 2 * C;
+  embed_forward(d->x, tokens, m->w.tgt_embed, xlat_model_position(m, 1, pos), N, 1, C, sqrtf((float)C));
+  if (attn) memset(attn, 0, sizeof(float) * (size_t)N * S);
+  for (int l = 0; l < c->dec_layers; l++) {
+    const xlat_layer_weights *w = &m->w.dec[l];
+    float *cache = d->self_kv + l * layer_stride;
+    /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos */
+    const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
+    matmul_rows(d->wide, in, w->self_attn.in_w, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    for (int i = 0; i < N; i++) {
+      float *row = cache + i * hyp_stride;
+      memcpy(row + (size_t)pos * 2 * C, d->wide + (size_t)i * 3 * C + C, sizeof(float) * 2 * C);
+      attend(d->att + (size_t)i * C, NULL, d->scores, d->wide + (size_t)i * 3 * C, row, row + C, 2 * (size_t)C,
+             NULL, pos + 1, C, H);
+    }
+    matmul_rows(d->h, d->att, w->self_attn.out_w, w->self_attn.out_b, d->panel, N, C, C);
+    sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
+    /* cross-attention over the hypothesis's own sentence */
+    in = sublayer_input(d, w->norm2_g, w->norm2_b, N);
+    matmul_rows(d->wide, in, w->cross_attn.in_w, w->cross_attn.in_b, d->panel, N, C, C);
+    const float *kv = d->cross_kv + l * cross_stride;
+    int last = l == c->dec_layers - 1;
+    for (int i = 0; i < N; i++) {
+      size_t sent = (size_t)hyp_sent[i];
+      const float *ks = kv + sent * S * 2 * C;
+      attend(d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->wide + (size_t)i * C,
+             ks, ks + C, 2 * (size_t)C, d->src + sent * S, S, C, H);
+    }
+    matmul_rows(d->h, d->att, w->cross_attn.out_w, w->cross_attn.out_b, d->panel, N, C, C);
+    sublayer_output(d, d->h, w->norm2_g, w->norm2_b, N);
+    ffn(d, w, N);
+  }
+  if (c->pre_norm) norm_in_place(d, d->x, m->w.dec_norm_g, m->w.dec_norm_b, N, C);
+  matmul_rows(logprobs, d->x, m->w.out_proj, NULL, d->panel, N, V, C);
+  logsoftmax_forward(logprobs, logprobs, N, V);
+  d->cached = pos + 1;
+  return XLAT_OK;
+}
+
+/* Copies cached positions of hypothesis row src to row dst in every layer. */
+static void copy_row(xlat_decoder *d, int32_t dst, int32_t src) {
+  const xlat_config *c = &d->m->cfg;
+  size_t hyp_stride = (size_t)d->cap_tgt * 2 * c->d_model, layer_stride = (size_t)(d->cap_hyps + 1) * hyp_stride;
+  size_t n = (size_t)d->cached * 2 * c->d_model;
+  for (int l = 0; l < c->dec_layers; l++) {
+    float *base = d->self_kv + l * layer_stride;
+    memcpy(base + dst * hyp_stride, base + src * hyp_stride, sizeof(float) * n);
+  }
+}
+
+/* In place: new row i = old row parent[i]. A row is overwritten only once no pending copy reads it; what is left
+ * then are cycles, each broken through the spare row cap_hyps. */
+xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *parent) {
+  if (N < 1 || N > d->cap_hyps)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: reorder to %d hypotheses, expected 1..%d", N, d->cap_hyps);
+  for (int32_t i = 0; i < N; i++)
+    if (parent[i] < 0 || parent[i] >= d->cap_hyps)
+      return xlat_fail(XLAT_ERR_ARG, "decoder: reorder: parent[%d] = %d, expected 0..%d", i, parent[i],
+                       d->cap_hyps - 1);
+  int32_t *refs = d->refs, *queue = d->queue, spare = d->cap_hyps;
+  memset(refs, 0, sizeof(int32_t) * (size_t)(d->cap_hyps + 1));
+  /* refs[r]: pending copies reading row r; a destination is marked done by setting its parent to itself */
+  int32_t *par = d->plan; /* working copy of parent */
+  memcpy(par, parent, sizeof(int32_t) * (size_t)N);
+  for (int32_t i = 0; i < N; i++)
+    if (par[i] != i) refs[par[i]]++;
+  int32_t head = 0, tail = 0;
+  for (int32_t i = 0; i < N; i++)
+    if (par[i] != i && refs[i] == 0) queue[tail++] = i;
+  for (;;) {
+    while (head < tail) {
+      int32_t i = queue[head++], from = par[i];
+      copy_row(d, i, from);
+      par[i] = i;
+      if (--refs[from] == 0 && from < N && par[from] != from) queue[tail++] = from;
+    }
+    /* a cycle left: move one of its rows to the spare row and let its readers read the spare */
+    int32_t start = -1;
+    for (int32_t i = 0; i < N && start < 0; i++)
+      if (par[i] != i) start = i;
+    if (start < 0) break;
+    copy_row(d, spare, start);
+    for (int32_t i = 0; i < N; i++)
+      if (par[i] == start && i != start) par[i] = spare;
+    refs[spare] = refs[start];
+    refs[start] = 0;
+    head = tail = 0;
+    queue[tail++] = start;
+  }
+  return XLAT_OK;
+}

@@ -1,0 +1,349 @@
+/* test_checkpoint.c - checkpoint files (src/checkpoint.c) and atomic replacement (src/atomic_file.c): save -> load
+ * is bit-exact for weights and trainer state (moments, step, RNG, progress, EMA) and a resumed trainer takes the
+ * same next step; the same state gives the same bytes; a flipped byte, a truncated file, a wrong magic and a wrong
+ * version are each refused with their own message; a write that fails (file size limit standing in for a full
+ * disk) leaves the old file intact and no temporary file; averaging two checkpoints gives the element-wise mean. */
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "test.h"
+
+static char dir[64];
+
+static const char *tmp_path(const char *name) {
+  static char buf[4][128];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  return buf[k];
+}
+
+static xlat_config small_config(int variant) {
+  xlat_config c;
+  CHECK(xlat_config_preset("tiny", &c) == XLAT_OK);
+  c.vocab_size = 40;
+  c.d_model = 16;
+  c.n_heads = 2;
+  c.d_ff = 24;
+  c.enc_layers = 1;
+  c.dec_layers = 2;
+  c.max_len = 12;
+  c.pre_norm = variant & 1;
+  c.tied_embeddings = !(variant & 2);
+  c.learned_positions = !!(variant & 4);
+  c.activation = variant & 8 ? XLAT_ACT_GELU : XLAT_ACT_RELU;
+  return c;
+}
+
+static xlat_model *new_model(const xlat_config *c, uint64_t seed) {
+  xlat_model *m = NULL;
+  if (xlat_model_new(c, seed, &m) != XLAT_OK) {
+    fprintf(stderr, "xlat_model_new: %s\n", xlat_last_error());
+    exit(1);
+  }
+  return m;
+}
+
+static unsigned char *read_all(const char *path, size_t *n) {
+  *n = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  *n = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *b = malloc(*n ? *n : 1);
+  if (fread(b, 1, *n, f) != *n) *n = 0;
+  fclose(f);
+  return b;
+}
+
+static void write_all(const char *path, const unsigned char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f && fwrite(b, 1, n, f) == n);
+  if (f) fclose(f);
+}
+
+static int same_floats(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
+
+/* Loading a damaged copy fails with XLAT_ERR_FORMAT and a message containing want. */
+static void expect_refused(const unsigned char *bytes, size_t n, const char *want) {
+  const char *p = tmp_path("damaged.xlat");
+  write_all(p, bytes, n);
+  xlat_model *m = NULL;
+  xlat_status s = xlat_model_load(p, &m);
+  CHECK(s == XLAT_ERR_FORMAT);
+  CHECK(m == NULL);
+  CHECK(strstr(xlat_last_error(), want) != NULL);
+  if (!strstr(xlat_last_error(), want)) fprintf(stderr, "  expected '%s' in: %s\n", want, xlat_last_error());
+}
+
+static void test_weights_round_trip(void) {
+  for (int variant = 0; variant < 16; variant++) {
+    xlat_config c = small_config(variant);
+    xlat_model *m = new_model(&c, 100 + (uint64_t)variant);
+    xlat_model_set_tokenizer_checksum(m, 0x0123456789abcdefULL);
+    const char *p = tmp_path("w.xlat"), *p2 = tmp_path("w2.xlat");
+    CHECK(xlat_checkpoint_save(p, m, NULL) == XLAT_OK);
+    xlat_model *l = NULL;
+    CHECK(xlat_model_load(p, &l) == XLAT_OK);
+    if (!l) {
+      fprintf(stderr, "  load: %s\n", xlat_last_error());
+      exit(1);
+    }
+    CHECK(memcmp(xlat_model_config(l), &c, sizeof c) == 0);
+    CHECK(xlat_model_tokenizer_checksum(l) == 0x0123456789abcdefULL);
+    CHECK(xlat_model_num_params(l) == xlat_model_num_params(m));
+    CHECK(same_floats(l->params, m->params, m->n_params));
+    /* the loaded model saves to the same bytes, and so does the original a second time */
+    CHECK(xlat_checkpoint_save(p2, l, NULL) == XLAT_OK);
+    size_t n1, n2;
+    unsigned char *b1 = read_all(p, &n1), *b2 = read_all(p2, &n2);
+    CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    free(b2);
+    CHECK(xlat_checkpoint_save(p2, m, NULL) == XLAT_OK);
+    b2 = read_all(p2, &n2);
+    CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+    xlat_model_free(l);
+    xlat_model_free(m);
+  }
+}
+
+static void test_refused(void) {
+  xlat_config c = small_config(0);
+  xlat_model *m = new_model(&c, 7);
+  const char *p = tmp_path("ok.xlat");
+  CHECK(xlat_checkpoint_save(p, m, NULL) == XLAT_OK);
+  size_t n;
+  unsigned char *b = read_all(p, &n);
+  unsigned char *copy = malloc(n);
+  CHECK(n > 1000);
+
+  memcpy(copy, b, n);
+  copy[n / 2] ^= 0x10; /* inside a tensor's floats */
+  expect_refused(copy, n, "CRC32 mismatch in section PARM '");
+  memcpy(copy, b, n);
+  copy[12 + 3] ^= 1; /* the CONF section's kind tag */
+  expect_refused(copy, n, "no valid section header at offset 12");
+  expect_refused(b, n / 2, "truncated");
+  expect_refused(b, n - 28, "truncated"); /* just the END section (28 bytes) missing: cut at a section boundary */
+  expect_refused(b, n - 1, "truncated");
+  expect_refused(b, 5, "not an xlat checkpoint");
+  memcpy(copy, b, n);
+  copy[0] = 'Y';
+  expect_refused(copy, n, "not an xlat checkpoint");
+  memcpy(copy, b, n);
+  copy[8] = 9; /* version 9 */
+  expect_refused(copy, n, "format version 9, but this build of xlat reads version 1");
+
+  xlat_model *l = NULL;
+  CHECK(xlat_model_load(tmp_path("does-not-exist.xlat"), &l) == XLAT_ERR_IO);
+  CHECK(strstr(xlat_last_error(), "does-not-exist.xlat") != NULL);
+  free(copy);
+  free(b);
+  xlat_model_free(m);
+}
+
+/* A write that fails part way (RLIMIT_FSIZE stands in for a full disk) returns XLAT_ERR_IO naming the path and the
+ * reason, leaves the previous file byte for byte, and removes the temporary file. */
+static void test_failed_write_keeps_old_file(void) {
+  xlat_config c = small_config(0);
+  xlat_model *a = new_model(&c, 1), *b = new_model(&c, 2);
+  const char *p = tmp_path("keep.xlat");
+  CHECK(xlat_checkpoint_save(p, a, NULL) == XLAT_OK);
+  size_t n0, n1;
+  unsigned char *before = read_all(p, &n0);
+
+  struct rlimit old;
+  CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+  struct rlimit small = old;
+  small.rlim_cur = 4096;
+  signal(SIGXFSZ, SIG_IGN);
+  CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  xlat_status s = xlat_checkpoint_save(p, b, NULL);
+  CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+  CHECK(s == XLAT_ERR_IO);
+  CHECK(strstr(xlat_last_error(), p) != NULL);
+  CHECK(strstr(xlat_last_error(), "too large") != NULL); /* strerror(EFBIG) */
+  fprintf(stderr, "  failed save says: %s\n", xlat_last_error());
+
+  unsigned char *after = read_all(p, &n1);
+  CHECK(n0 == n1 && memcmp(before, after, n0) == 0);
+  CHECK(access(tmp_path("keep.xlat.tmp"), F_OK) != 0);
+  xlat_model *l = NULL;
+  CHECK(xlat_model_load(p, &l) == XLAT_OK);
+  CHECK(l && same_floats(l->params, a->params, a->n_params));
+  /* an unwritable place fails at open */
+  CHECK(xlat_checkpoint_save(tmp_path("no-such-dir/x.xlat"), a, NULL) == XLAT_ERR_IO);
+  CHECK(strstr(xlat_last_error(), "no-such-dir/x.xlat.tmp") != NULL);
+  xlat_model_free(l);
+  free(before);
+  free(after);
+  xlat_model_free(a);
+  xlat_model_free(b);
+}
+
+/* Two sentence pairs, padded. */
+static const int32_t SRC[2 * 5] = {5, 6, 7, 8, 3, 9, 10, 3, 0, 0};
+static const int32_t TIN[2 * 4] = {2, 11, 12, 13, 2, 14, 0, 0};
+static const int32_t TOUT[2 * 4] = {11, 12, 13, 3, 14, 3, 0, 0};
+
+static xlat_trainer *new_trainer(xlat_model *m, float ema) {
+  xlat_train_options o;
+  xlat_train_options_default(&o);
+  o.lr = 1e-3f;
+  o.warmup_steps = 3;
+  o.max_tokens = 64;
+  o.max_len = 12;
+  o.ema_decay = ema;
+  o.clip_norm = 1.0f;
+  xlat_trainer *t = NULL;
+  if (xlat_trainer_new(m, &o, 99, &t) != XLAT_OK) {
+    fprintf(stderr, "xlat_trainer_new: %s\n", xlat_last_error());
+    exit(1);
+  }
+  return t;
+}
+
+static void train_steps(xlat_trainer *t, int n) {
+  xlat_batch b = {2, 5, 4, SRC, TIN, TOUT};
+  for (int i = 0; i < n; i++) {
+    double loss = 0;
+    int64_t tokens = 0;
+    CHECK(xlat_trainer_accumulate(t, &b, &loss, &tokens) == XLAT_OK);
+    CHECK(xlat_trainer_update(t, NULL, NULL) == XLAT_OK);
+  }
+}
+
+static void test_trainer_round_trip(void) {
+  for (int with_ema = 0; with_ema < 2; with_ema++) {
+    xlat_config c = small_config(with_ema ? 9 : 8);
+    c.dropout = 0.1f; /* the RNG matters for the next step */
+    xlat_model *m = new_model(&c, 3);
+    xlat_trainer *t = new_trainer(m, with_ema ? 0.9f : 0.0f);
+    train_steps(t, 3);
+    xlat_progress *g = xlat_trainer_progress(t);
+    g->epoch = 2, g->batch_in_epoch = 17, g->sentences_seen = 1234, g->target_tokens_seen = 56789;
+    g->validations = 4, g->bad_validations = 1, g->best_bleu = 12.5, g->best_dev_loss = 3.25, g->train_seconds = 9.5;
+    const char *p = tmp_path("t.xlat");
+    CHECK(xlat_checkpoint_save(p, m, t) == XLAT_OK);
+    /* the EMA copy is not the model the trainer trains */
+    if (with_ema) CHECK(xlat_checkpoint_save(p, xlat_trainer_ema_model(t), t) == XLAT_ERR_ARG);
+
+    /* resume: a model loaded from the file, a fresh trainer, restore */
+    xlat_model *m2 = NULL;
+    CHECK(xlat_model_load(p, &m2) == XLAT_OK);
+    if (!m2) exit(1);
+    /* a plain load gives the weights to translate with: the EMA ones when there are any */
+    const xlat_model *want = with_ema ? xlat_trainer_ema_model(t) : m;
+    CHECK(same_floats(m2->params, want->params, m->n_params));
+    xlat_trainer *t2 = new_trainer(m2, with_ema ? 0.9f : 0.0f);
+    CHECK(xlat_trainer_restore(t2, p) == XLAT_OK);
+    CHECK(same_floats(m2->params, m->params, m->n_params));
+    CHECK(same_floats(t2->adam_m, t->adam_m, t->n_params));
+    CHECK(same_floats(t2->adam_v, t->adam_v, t->n_params));
+    if (with_ema) CHECK(same_floats(t2->ema->params, t->ema->params, t->n_params));
+    CHECK(xlat_trainer_step(t2) == 3);
+    CHECK(memcmp(&t2->rng, &t->rng, sizeof t->rng) == 0);
+    CHECK(memcmp(xlat_trainer_progress(t2), g, sizeof *g) == 0);
+    CHECK(t2->opt.lr == t->opt.lr && t2->opt.warmup_steps == t->opt.warmup_steps);
+
+    /* the same next step on both */
+    train_steps(t, 2);
+    train_steps(t2, 2);
+    CHECK(same_floats(m2->params, m->params, m->n_params));
+    CHECK(same_floats(t2->adam_v, t->adam_v, t->n_params));
+
+    /* same state -> same bytes */
+    const char *q = tmp_path("t2.xlat");
+    CHECK(xlat_checkpoint_save(p, m, t) == XLAT_OK);
+    CHECK(xlat_checkpoint_save(q, m2, t2) == XLAT_OK);
+    size_t n1, n2;
+    unsigned char *b1 = read_all(p, &n1), *b2 = read_all(q, &n2);
+    CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+
+    /* a weights-only file has no trainer state; another architecture does not fit */
+    CHECK(xlat_checkpoint_save(q, m, NULL) == XLAT_OK);
+    CHECK(xlat_trainer_restore(t2, q) == XLAT_ERR_ARG);
+    CHECK(strstr(xlat_last_error(), "weights only") != NULL);
+    xlat_config c2 = c;
+    c2.d_ff = 32;
+    xlat_model *other = new_model(&c2, 5);
+    xlat_trainer *t3 = new_trainer(other, 0.0f);
+    CHECK(xlat_trainer_restore(t3, p) == XLAT_ERR_MISMATCH);
+    CHECK(strstr(xlat_last_error(), "d_ff is 24") != NULL);
+    xlat_trainer_free(t3);
+    xlat_model_free(other);
+
+    xlat_trainer_free(t2);
+    xlat_model_free(m2);
+    xlat_trainer_free(t);
+    xlat_model_free(m);
+  }
+}
+
+static void test_average(void) {
+  xlat_config c = small_config(2);
+  xlat_model *a = new_model(&c, 11), *b = new_model(&c, 12);
+  xlat_model_set_tokenizer_checksum(a, 42);
+  xlat_model_set_tokenizer_checksum(b, 42);
+  const char *pa = tmp_path("a.xlat"), *pb = tmp_path("b.xlat"), *pc = tmp_path("avg.xlat");
+  CHECK(xlat_checkpoint_save(pa, a, NULL) == XLAT_OK);
+  CHECK(xlat_checkpoint_save(pb, b, NULL) == XLAT_OK);
+  const char *paths[2] = {pa, pb};
+  CHECK(xlat_checkpoint_average(paths, 2, pc) == XLAT_OK);
+  xlat_model *avg = NULL;
+  CHECK(xlat_model_load(pc, &avg) == XLAT_OK);
+  if (!avg) exit(1);
+  size_t equal = 0, differs_from_a = 0;
+  for (size_t i = 0; i < a->n_params; i++) {
+    float want = (a->params[i] + b->params[i]) * 0.5f; /* exact halving of the correctly rounded sum */
+    equal += avg->params[i] == want;
+    differs_from_a += avg->params[i] != a->params[i];
+  }
+  CHECK(equal == a->n_params);
+  CHECK(differs_from_a > a->n_params / 2);
+  CHECK(xlat_model_tokenizer_checksum(avg) == 42);
+  /* one checkpoint averages to itself; a mismatched config or tokenizer is refused */
+  CHECK(xlat_checkpoint_average(paths, 1, pc) == XLAT_OK);
+  xlat_model *one = NULL;
+  CHECK(xlat_model_load(pc, &one) == XLAT_OK);
+  CHECK(one && same_floats(one->params, a->params, a->n_params));
+  xlat_model_set_tokenizer_checksum(b, 43);
+  CHECK(xlat_checkpoint_save(pb, b, NULL) == XLAT_OK);
+  CHECK(xlat_checkpoint_average(paths, 2, pc) == XLAT_ERR_MISMATCH);
+  xlat_config c2 = small_config(3);
+  xlat_model *d = new_model(&c2, 13);
+  CHECK(xlat_checkpoint_save(pb, d, NULL) == XLAT_OK);
+  CHECK(xlat_checkpoint_average(paths, 2, pc) == XLAT_ERR_MISMATCH);
+  CHECK(strstr(xlat_last_error(), "pre_norm") != NULL);
+  xlat_model_free(d);
+  xlat_model_free(one);
+  xlat_model_free(avg);
+  xlat_model_free(a);
+  xlat_model_free(b);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "/tmp/xlat_ckpt_XXXXXX");
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  test_weights_round_trip();
+  test_refused();
+  test_failed_write_keeps_old_file();
+  test_trainer_round_trip();
+  test_average();
+  const char *names[] = {"w.xlat", "w2.xlat", "ok.xlat", "damaged.xlat", "keep.xlat", "t.xlat", "t2.xlat",
+                         "a.xlat", "b.xlat", "avg.xlat"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(tmp_path(names[i]));
+  rmdir(dir);
+  TEST_END();
+}
