@@ -168,8 +168,8 @@ static int segment_stats(bleu_ctx *c, const char *hyp, const char *const *refs, 
 
 static int check_args(const void *hyps, const void *refs, int64_t n, int nrefs) {
   if (n < 0 || nrefs < 1 || (n > 0 && (!hyps || !refs)))
-    return xm_fail("bleu: expected n >= 0 segments and nrefs >= 1 references, got n = %lld, nrefs = %d",
-                   (long long)n, nrefs);
+    return xm_fail("bleu: expected n >= 0 segments and nrefs >= 1 references, got n = %lld, nrefs = %d", (long long)n,
+                   nrefs);
   return 0;
 }
 
@@ -209,8 +209,10 @@ void xlat_bleu_from_stats(const int64_t stats[XLAT_BLEU_NSTATS], const xlat_bleu
     out->totals[n] = (double)stats[2 + ORDER + n];
     any |= stats[2 + n] != 0;
   }
-  if (sys_len < ref_len) out->bp = sys_len > 0 ? exp(1.0 - (double)ref_len / (double)sys_len) : 0.0;
-  else out->bp = 1.0;
+  if (sys_len < ref_len)
+    out->bp = sys_len > 0 ? exp(1.0 - (double)ref_len / (double)sys_len) : 0.0;
+  else
+    out->bp = 1.0;
   if (!any) return; /* no match of any order: 0, before add-k could change that (sacreBLEU #141) */
   double smooth_mteval = 1.0;
   int eff_order = ORDER;
@@ -259,8 +261,10 @@ int xlat_bleu_corpus(const char *const *hyps, const char *const *const *refs, in
 int xlat_bleu_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_bleu_options *o,
                        xlat_bleu_result *out) {
   xlat_bleu_options so;
-  if (o) so = *o;
-  else xlat_bleu_options_default(&so);
+  if (o)
+    so = *o;
+  else
+    xlat_bleu_options_default(&so);
   so.effective_order = 1;
   if (nrefs < 1 || !hyp || !refs) return xm_fail("bleu: sentence needs a hypothesis and >= 1 reference");
   bleu_ctx c = {0};
@@ -280,7 +284,8 @@ int xlat_bleu_tokenize(const char *s, const xlat_bleu_options *o, char **out) {
   int rc = xm_tokenize(&z, s, strlen(s), o->tokenizer, o->lowercase, &t, -1, 0);
   if (!rc) {
     char *p = malloc(t.text_n + t.n + 1);
-    if (!p) rc = xm_fail("bleu: out of memory");
+    if (!p)
+      rc = xm_fail("bleu: out of memory");
     else {
       size_t w = 0;
       for (size_t i = 0; i < t.n; i++) {

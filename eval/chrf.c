@@ -35,7 +35,7 @@ typedef struct {
   int nsides;
   uint32_t *idx, *tmp; /* n-gram start positions and merge-sort scratch */
   size_t idx_cap;
-  uint32_t *wid;   /* word number of each token in toks */
+  uint32_t *wid; /* word number of each token in toks */
   size_t wid_cap;
 } chrf_ctx;
 
@@ -115,8 +115,10 @@ static int order_stats(chrf_ctx *c, const xm_cps *h, const xm_cps *r, size_t n, 
     int d = 0;
     for (size_t t = 0; t < n && !d; t++)
       if (h->c[ih[i] + t] != r->c[ir[j] + t]) d = h->c[ih[i] + t] < r->c[ir[j] + t] ? -1 : 1;
-    if (d < 0) i++;
-    else if (d > 0) j++;
+    if (d < 0)
+      i++;
+    else if (d > 0)
+      j++;
     else { /* equal n-grams: count each run and take the smaller */
       size_t i2 = i + 1, j2 = j + 1;
       while (i2 < mh && cmp_ngram(&kh, ih[i], ih[i2]) == 0) i2++;
@@ -150,9 +152,12 @@ static int prepare_side(chrf_ctx *c, side *s, const char *text, const xlat_chrf_
     if (!len) continue;
     const uint32_t *w = line->c + b;
     int rc;
-    if (len > 1 && is_ascii_punct(w[len - 1])) rc = xm_toks_add(&c->toks, w, len - 1) || xm_toks_add(&c->toks, w + len - 1, 1);
-    else if (len > 1 && is_ascii_punct(w[0])) rc = xm_toks_add(&c->toks, w, 1) || xm_toks_add(&c->toks, w + 1, len - 1);
-    else rc = xm_toks_add(&c->toks, w, len);
+    if (len > 1 && is_ascii_punct(w[len - 1]))
+      rc = xm_toks_add(&c->toks, w, len - 1) || xm_toks_add(&c->toks, w + len - 1, 1);
+    else if (len > 1 && is_ascii_punct(w[0]))
+      rc = xm_toks_add(&c->toks, w, 1) || xm_toks_add(&c->toks, w + 1, len - 1);
+    else
+      rc = xm_toks_add(&c->toks, w, len);
     if (rc) return -1;
   }
   for (size_t k = first; k < c->toks.n; k++)
@@ -208,8 +213,10 @@ static double f_score(const int64_t *st, const xlat_chrf_options *o) {
     if (nh > 0 && nr > 0) avg_p += p, avg_r += r, eff++;
   }
   if (o->eps_smoothing) return 100 * score / order;
-  if (eff == 0) avg_p = avg_r = 0;
-  else avg_p /= eff, avg_r /= eff;
+  if (eff == 0)
+    avg_p = avg_r = 0;
+  else
+    avg_p /= eff, avg_r /= eff;
   if (avg_p + avg_r == 0) return 0.0;
   return 100 * ((1 + factor) * avg_p * avg_r / (factor * avg_p + avg_r));
 }
@@ -308,8 +315,7 @@ int xlat_chrf_corpus(const char *const *hyps, const char *const *const *refs, in
   return rc;
 }
 
-int xlat_chrf_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_chrf_options *o,
-                       double *score) {
+int xlat_chrf_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_chrf_options *o, double *score) {
   const char *const *streams[64];
   if (nrefs > 64) return xm_fail("chrf: at most 64 references per sentence, got %d", nrefs);
   for (int r = 0; r < nrefs; r++) streams[r] = &refs[r];

@@ -123,7 +123,8 @@ static void parse_args(int argc, char **argv, cli *a) {
     if (arg[1] == '-' && (eq = strchr(name, '='))) *eq = 0;
     const char *inline_val = eq ? arg + (eq - name) + 1 : NULL;
 #define IS(s, l) (strcmp(name, s) == 0 || strcmp(name, l) == 0)
-#define VALUE() (inline_val ? inline_val : (i + 1 < argc ? argv[++i] : (die_usage("argument %s: expected a value", name), "")))
+#define VALUE()                                                                                                        \
+  (inline_val ? inline_val : (i + 1 < argc ? argv[++i] : (die_usage("argument %s: expected a value", name), "")))
     if (IS("-h", "--help")) {
       usage(stdout);
       exit(0);
@@ -160,11 +161,16 @@ static void parse_args(int argc, char **argv, cli *a) {
       a->bleu.lowercase = 1;
     } else if (IS("-s", "--smooth-method")) {
       const char *v = VALUE();
-      if (strcmp(v, "exp") == 0) a->bleu.smooth = XLAT_BLEU_SMOOTH_EXP;
-      else if (strcmp(v, "floor") == 0) a->bleu.smooth = XLAT_BLEU_SMOOTH_FLOOR;
-      else if (strcmp(v, "add-k") == 0) a->bleu.smooth = XLAT_BLEU_SMOOTH_ADD_K;
-      else if (strcmp(v, "none") == 0) a->bleu.smooth = XLAT_BLEU_SMOOTH_NONE;
-      else die_usage("argument -s/--smooth-method: invalid choice '%s' (choose from exp, floor, add-k, none)", v);
+      if (strcmp(v, "exp") == 0)
+        a->bleu.smooth = XLAT_BLEU_SMOOTH_EXP;
+      else if (strcmp(v, "floor") == 0)
+        a->bleu.smooth = XLAT_BLEU_SMOOTH_FLOOR;
+      else if (strcmp(v, "add-k") == 0)
+        a->bleu.smooth = XLAT_BLEU_SMOOTH_ADD_K;
+      else if (strcmp(v, "none") == 0)
+        a->bleu.smooth = XLAT_BLEU_SMOOTH_NONE;
+      else
+        die_usage("argument -s/--smooth-method: invalid choice '%s' (choose from exp, floor, add-k, none)", v);
     } else if (IS("-sv", "--smooth-value")) {
       a->bleu.smooth_value = parse_double(name, VALUE());
     } else if (IS("-b", "--score-only")) {
@@ -174,7 +180,8 @@ static void parse_args(int argc, char **argv, cli *a) {
     } else if (IS("-f", "--format")) {
       a->format = VALUE();
       if (strcmp(a->format, "json") && strcmp(a->format, "text"))
-        die_usage("argument -f/--format: invalid choice '%s' (choose from json, text; latex is not supported)", a->format);
+        die_usage("argument -f/--format: invalid choice '%s' (choose from json, text; latex is not supported)",
+                  a->format);
     } else if (IS("-sl", "--sentence-level")) {
       a->sentence = 1;
     } else if (IS("-cc", "--chrf-char-order")) {
@@ -295,8 +302,10 @@ static void py_float_repr(char *out, size_t cap, double x) {
       char c[2] = {0, 0};
       for (int k = 0; k <= exp10; k++) c[0] = k < nd ? digits[k] : '0', sputs(&s, c);
       sputs(&s, ".");
-      if (nd > exp10 + 1) sputs(&s, digits + exp10 + 1);
-      else sputs(&s, "0");
+      if (nd > exp10 + 1)
+        sputs(&s, digits + exp10 + 1);
+      else
+        sputs(&s, "0");
     }
   } else {
     char c[2] = {digits[0], 0};
@@ -328,8 +337,10 @@ static double score_of(const double *sum, void *ctx) {
 }
 
 static void metric_name(const metric *m, char *out, size_t cap) {
-  if (m->kind == M_BLEU) snprintf(out, cap, "BLEU");
-  else if (m->kind == M_TER) snprintf(out, cap, "TER");
+  if (m->kind == M_BLEU)
+    snprintf(out, cap, "BLEU");
+  else if (m->kind == M_TER)
+    snprintf(out, cap, "TER");
   else {
     int k = snprintf(out, cap, "chrF%d", m->a->chrf.beta);
     for (int w = 0; w < m->a->chrf.word_order && (size_t)k + 1 < cap; w++) out[k++] = '+', out[k] = 0;
@@ -468,7 +479,8 @@ static char *format_score(const char *name, double score, const char *sig, const
     char r1[64], r2[64];
     py_float_repr(r1, sizeof r1, strtod(m1, NULL));
     py_float_repr(r2, sizeof r2, strtod(m2, NULL));
-    sprintf_(&s, ",\n \"confidence_mean\": %s,\n \"confidence_var\": %s,\n \"confidence\": \"\xce\xbc = %s \xc2\xb1 %s\"",
+    sprintf_(&s,
+             ",\n \"confidence_mean\": %s,\n \"confidence_var\": %s,\n \"confidence\": \"\xce\xbc = %s \xc2\xb1 %s\"",
              r1, r2, m1, m2);
   }
   if (verbose && verbose[0]) sprintf_(&s, ",\n \"verbose_score\": \"%s\"", verbose);
@@ -564,8 +576,10 @@ static void print_table(char **cells, int nrows, int ncol) {
       }
       sputs(&o, "\n");
     }
-    if (r == 0) rule(&o, w, ncol, "\xe2\x95\x9e", "\xe2\x95\x90", "\xe2\x95\xaa", "\xe2\x95\xa1");
-    else if (r + 1 < nrows) rule(&o, w, ncol, "\xe2\x94\x9c", "\xe2\x94\x80", "\xe2\x94\xbc", "\xe2\x94\xa4");
+    if (r == 0)
+      rule(&o, w, ncol, "\xe2\x95\x9e", "\xe2\x95\x90", "\xe2\x95\xaa", "\xe2\x95\xa1");
+    else if (r + 1 < nrows)
+      rule(&o, w, ncol, "\xe2\x94\x9c", "\xe2\x94\x80", "\xe2\x94\xbc", "\xe2\x94\xa4");
   }
   rule(&o, w, ncol, "\xe2\x95\x98", "\xe2\x95\x90", "\xe2\x95\xa7", "\xe2\x95\x9b");
   fputs(o.s, stdout);
@@ -646,8 +660,10 @@ static void read_systems(const cli *a, int paired, systems *sy) {
     if (!sy->name || !sy->hyp || !sy->n) die(1, "out of memory");
     for (int s = 0; s < k; s++) {
       char buf[64];
-      if (paired) snprintf(buf, sizeof buf, s == 0 ? "Baseline" : "System %d", s);
-      else snprintf(buf, sizeof buf, "System %d", s + 1);
+      if (paired)
+        snprintf(buf, sizeof buf, s == 0 ? "Baseline" : "System %d", s);
+      else
+        snprintf(buf, sizeof buf, "System %d", s + 1);
       sy->name[s] = strdup(buf);
       sy->hyp[s] = sy->fields[s].line;
       sy->n[s] = sy->fields[s].n;
@@ -662,7 +678,8 @@ static void read_systems(const cli *a, int paired, systems *sy) {
     for (int g = 0; g < f; g++) dup |= strcmp(a->inputs[g], a->inputs[f]) == 0;
     if (dup) {
       if (paired && strcmp(a->inputs[0], a->inputs[f]) == 0) {
-        if (!a->quiet) fprintf(stderr, "xlat-bleu: Ignoring '%s' as it was also given as the baseline.\n", a->inputs[f]);
+        if (!a->quiet)
+          fprintf(stderr, "xlat-bleu: Ignoring '%s' as it was also given as the baseline.\n", a->inputs[f]);
         continue;
       }
       die(1, "'%s' already used to name a system.\nMake sure to have a different basename for each system.",
@@ -761,8 +778,8 @@ static void single_mode(const cli *a, const systems *sy, const ref_set *rs, int 
     metric_name(&m, name, sizeof name);
     if (m.kind == M_BLEU) bleu_verbose(&m, sum, 0, verbose, sizeof verbose);
     char *sig = signature(&m, rs->nrefs, &x, is_json ? 0 : a->shortsig, 0);
-    results[k] = format_score(name, score_of(sum, &m), sig, verbose, a->width, a->score_only, is_json,
-                              a->confidence, mean, ci);
+    results[k] =
+        format_score(name, score_of(sum, &m), sig, verbose, a->width, a->score_only, is_json, a->confidence, mean, ci);
     free(sig);
     free(st);
   }
@@ -780,7 +797,8 @@ static void single_mode(const cli *a, const systems *sy, const ref_set *rs, int 
     int w = 0;
     for (int k = 0; k < a->nmetrics; k++) {
       char *eq = strchr(results[k], '=');
-      if (!eq) puts(results[k]);
+      if (!eq)
+        puts(results[k]);
       else if (text_width(results[k], (size_t)(eq - results[k]) - 1) > w)
         w = text_width(results[k], (size_t)(eq - results[k]) - 1);
     }
@@ -843,7 +861,8 @@ static void multi_mode(const cli *a, const systems *sy, const ref_set *rs) {
       } else if (s == 0) {
         if (a->paired_bs && xlat_bootstrap_ci(st, sy->n[s], m.ns, score_of, &m, a->paired_bs_n, seed, &mean, &ci))
           die(1, "%s", xlat_metrics_error());
-        *cell = a->paired_bs ? fmt_cell("%.*f (%.*f \xc2\xb1 %.*f)", w, score, w, mean, w, ci) : fmt_cell("%.*f", w, score);
+        *cell =
+            a->paired_bs ? fmt_cell("%.*f (%.*f \xc2\xb1 %.*f)", w, score, w, mean, w, ci) : fmt_cell("%.*f", w, score);
       } else if (a->paired_bs) {
         if (xlat_paired_bootstrap(base, st, sy->n[s], m.ns, score_of, &m, a->paired_bs_n, seed, &p, &mean, &ci))
           die(1, "%s", xlat_metrics_error());
@@ -853,8 +872,10 @@ static void multi_mode(const cli *a, const systems *sy, const ref_set *rs) {
           die(1, "%s", xlat_metrics_error());
         *cell = fmt_cell("%.*f\n(p = %.4f)%s", w, score, p, p > 0.05 ? "" : "*");
       }
-      if (s == 0) base = st;
-      else free(st);
+      if (s == 0)
+        base = st;
+      else
+        free(st);
     }
     free(base);
   }
@@ -870,8 +891,10 @@ static void multi_mode(const cli *a, const systems *sy, const ref_set *rs) {
     printf("\n%s\n", msg);
     for (size_t k = 0; k < len; k++) putchar('-');
     printf("\n - Each system is pairwise compared to %s.\n", sy->name[0]);
-    if (a->paired_bs) printf("   Actual system score / bootstrap estimated true mean / 95%% CI are provided for each metric.\n");
-    else printf("   Actual system score is provided for each metric.\n");
+    if (a->paired_bs)
+      printf("   Actual system score / bootstrap estimated true mean / 95%% CI are provided for each metric.\n");
+    else
+      printf("   Actual system score is provided for each metric.\n");
     printf("\n"
            " - Null hypothesis: the system and the baseline translations are essentially\n"
            "   generated by the same underlying process. For a given system and the baseline,\n"
@@ -924,9 +947,12 @@ int main(int argc, char **argv) {
   if (uses_bleu && !a.sentence) warn_tokenized(&a, sy.hyp[0], sy.n[0]);
   const char *fmt = a.format ? a.format : getenv("SACREBLEU_FORMAT");
   if (!fmt) fmt = "json";
-  if (a.sentence) sentence_mode(&a, &sy, &rs);
-  else if (sy.nsys == 1) single_mode(&a, &sy, &rs, strcmp(fmt, "json") == 0);
-  else multi_mode(&a, &sy, &rs);
+  if (a.sentence)
+    sentence_mode(&a, &sy, &rs);
+  else if (sy.nsys == 1)
+    single_mode(&a, &sy, &rs, strcmp(fmt, "json") == 0);
+  else
+    multi_mode(&a, &sy, &rs);
   if (fflush(stdout) || ferror(stdout)) die(1, "error writing the output");
   for (int s = 0; s < sy.nsys; s++) free(sy.name[s]);
   if (a.ninputs) {

@@ -45,9 +45,9 @@ typedef enum {
 typedef struct {
   xlat_bleu_tokenizer tokenizer;
   xlat_bleu_smooth smooth;
-  double smooth_value;  /* < 0: the method's default (floor 0.1, add-k 1) */
-  int lowercase;        /* Python str.lower() before tokenizing */
-  int effective_order;  /* sentence-level BLEU: average only over the orders with n-grams */
+  double smooth_value; /* < 0: the method's default (floor 0.1, add-k 1) */
+  int lowercase;       /* Python str.lower() before tokenizing */
+  int effective_order; /* sentence-level BLEU: average only over the orders with n-grams */
 } xlat_bleu_options;
 
 /* sacreBLEU's defaults: 13a, exp smoothing, cased, no effective order. */
@@ -100,8 +100,7 @@ void xlat_chrf_options_default(xlat_chrf_options *o);
 int xlat_chrf_nstats(const xlat_chrf_options *o);
 int xlat_chrf_corpus(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
                      const xlat_chrf_options *o, double *score);
-int xlat_chrf_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_chrf_options *o,
-                       double *score);
+int xlat_chrf_sentence(const char *hyp, const char *const *refs, int nrefs, const xlat_chrf_options *o, double *score);
 /* stats[i * xlat_chrf_nstats(o) ...]: the statistics of segment i against its best reference. */
 int xlat_chrf_stats(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
                     const xlat_chrf_options *o, int64_t *stats);

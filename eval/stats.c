@@ -58,8 +58,8 @@ static void mean_ci(double *scores, int n, double *mean, double *ci) {
 }
 
 /* Scores of `samples` bootstrap resamples of each of nsys systems (same segment draws for every system). */
-static int resample(const double *const *stats, int nsys, int64_t n, int ns, xlat_score_fn f, void *ctx,
-                    int samples, uint64_t seed, double *scores /* [nsys][samples] */) {
+static int resample(const double *const *stats, int nsys, int64_t n, int ns, xlat_score_fn f, void *ctx, int samples,
+                    uint64_t seed, double *scores /* [nsys][samples] */) {
   double *sum = malloc((size_t)ns * sizeof *sum);
   uint32_t *idx = malloc((size_t)n * sizeof *idx);
   if (!sum || !idx) {

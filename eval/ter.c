@@ -101,9 +101,12 @@ static int64_t edit_distance(ter_ws *w, const int *h, size_t nh, const int *r, s
   while (i > 0 || j > 0) {
     char o = op[i * W + j];
     w->trace[n++] = o;
-    if (o == OP_SUB || o == OP_NOP) i--, j--;
-    else if (o == OP_INS) j--;
-    else i--; /* OP_DEL; cells outside the beam are never on the path: the last row is complete */
+    if (o == OP_SUB || o == OP_NOP)
+      i--, j--;
+    else if (o == OP_INS)
+      j--;
+    else
+      i--; /* OP_DEL; cells outside the beam are never on the path: the last row is complete */
   }
   for (size_t k = 0; k < n / 2; k++) {
     char t = w->trace[k];
@@ -116,7 +119,7 @@ static int64_t edit_distance(ter_ws *w, const int *h, size_t nh, const int *r, s
 
 static void perform_shift(int *out, const int *wds, size_t n, size_t start, size_t len, size_t target) {
   size_t o = 0;
-#define COPY(a, b)                                                                                                 \
+#define COPY(a, b)                                                                                                     \
   for (size_t k_ = (a); k_ < (b); k_++) out[o++] = wds[k_]
   if (target < start) {
     COPY(0, target);
@@ -147,8 +150,10 @@ static int64_t best_shift(ter_ws *w, const int *h, size_t nh, const int *r, size
   size_t nherr = 0, nrerr = 0;
   for (size_t k = 0; k < tn; k++) {
     char o = w->trace[k];
-    if (o == OP_INS) o = OP_DEL;
-    else if (o == OP_DEL) o = OP_INS;
+    if (o == OP_INS)
+      o = OP_DEL;
+    else if (o == OP_DEL)
+      o = OP_INS;
     if (o == OP_NOP || o == OP_SUB) {
       ph++, pr++;
       w->align[pr] = (int)ph;
@@ -192,8 +197,9 @@ static int64_t best_shift(ter_ws *w, const int *h, size_t nh, const int *r, size
             (*checked)++;
             /* tuple order (gain, length, -start, -target), strictly greater replaces */
             int better = !*found || gain > best_gain ||
-                         (gain == best_gain && (len > best_len || (len == best_len && (sh < best_start ||
-                                                                    (sh == best_start && (size_t)idx < best_idx)))));
+                         (gain == best_gain &&
+                          (len > best_len ||
+                           (len == best_len && (sh < best_start || (sh == best_start && (size_t)idx < best_idx)))));
             if (better) {
               *found = 1;
               best_gain = gain, best_len = len, best_start = sh, best_idx = (size_t)idx;
@@ -274,8 +280,8 @@ static int replace(ter_tok *z, xm_cps **cur, const char *pat, const char *rep) {
 
 /* Tercom's normalisation (13a-like, plus the possessive 's split), applied as the regular expressions are. */
 static int normalize_western(ter_tok *z, xm_cps **cur) {
-  static const char *const rep[][2] = {{"\n-", ""}, {"\n", " "}, {"&quot;", "\""}, {"&amp;", "&"}, {"&lt;", "<"},
-                                       {"&gt;", ">"}};
+  static const char *const rep[][2] = {{"\n-", ""},    {"\n", " "},   {"&quot;", "\""},
+                                       {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}};
   for (int k = 0; k < 6; k++)
     if (replace(z, cur, rep[k][0], rep[k][1])) return -1;
   xm_cps *in = *cur, *o = other(z, in);
@@ -299,7 +305,7 @@ static int normalize_western(ter_tok *z, xm_cps **cur) {
         i++;
         continue;
       }
-      int rc = pass == 0 ? push(o, c) || push(o, ' ') || push(o, d) || push(o, ' ')
+      int rc = pass == 0   ? push(o, c) || push(o, ' ') || push(o, d) || push(o, ' ')
                : pass == 1 ? push(o, ' ') || push(o, c) || push(o, ' ') || push(o, d)
                            : push(o, c) || push(o, ' ') || push(o, d) || push(o, ' ');
       if (rc) return -1;
@@ -394,7 +400,6 @@ static int intern_segment(interner *in) {
   }
   return 0;
 }
-
 
 typedef struct {
   ter_tok z;

@@ -69,8 +69,10 @@ static int regexp_13a(xm_buf **a, xm_buf **b) {
   char *o = out->s;
   for (size_t i = 0; i < in->n; i++) { /* ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 ' */
     unsigned char c = (unsigned char)in->s[i];
-    if (is_13a_split(c)) *o++ = ' ', *o++ = (char)c, *o++ = ' ';
-    else *o++ = (char)c;
+    if (is_13a_split(c))
+      *o++ = ' ', *o++ = (char)c, *o++ = ' ';
+    else
+      *o++ = (char)c;
   }
   out->n = (size_t)(o - out->s);
   t = in, in = out, out = t, o = out->s;
@@ -142,11 +144,11 @@ static int tok_13a(xm_tokenizer *z, xm_toks *out) {
 /* The ranges sacreBLEU's zh tokenizer treats as Chinese; the U+2001..U+2A6D range reproduces how Python compares
  * its mistyped 5-hex-digit "\u20000".."\u2a6d6" bounds (and "\u2f800".."\u2fa1d", inside U+2F00..U+2FDF). */
 static int is_chinese(uint32_t c) {
-  static const uint32_t r[][2] = {
-      {0x2001, 0x2a6d}, {0x2e80, 0x2eff}, {0x2f00, 0x2fdf}, {0x2ff0, 0x2fff}, {0x3000, 0x303f}, {0x3100, 0x312f},
-      {0x31a0, 0x31bf}, {0x31c0, 0x31ef}, {0x3200, 0x32ff}, {0x3300, 0x33ff}, {0x3400, 0x4db5}, {0x4e00, 0x9fa5},
-      {0x9fa6, 0x9fbb}, {0xf900, 0xfa2d}, {0xfa30, 0xfa6a}, {0xfa70, 0xfad9}, {0xfe10, 0xfe1f}, {0xfe30, 0xfe4f},
-      {0xff00, 0xffef}};
+  static const uint32_t r[][2] = {{0x2001, 0x2a6d}, {0x2e80, 0x2eff}, {0x2f00, 0x2fdf}, {0x2ff0, 0x2fff},
+                                  {0x3000, 0x303f}, {0x3100, 0x312f}, {0x31a0, 0x31bf}, {0x31c0, 0x31ef},
+                                  {0x3200, 0x32ff}, {0x3300, 0x33ff}, {0x3400, 0x4db5}, {0x4e00, 0x9fa5},
+                                  {0x9fa6, 0x9fbb}, {0xf900, 0xfa2d}, {0xfa30, 0xfa6a}, {0xfa70, 0xfad9},
+                                  {0xfe10, 0xfe1f}, {0xfe30, 0xfe4f}, {0xff00, 0xffef}};
   if (c < 0x2001 || c > 0xffef) return 0;
   return xm_in_ranges(r, (int)(sizeof r / sizeof r[0]), c);
 }
@@ -219,7 +221,8 @@ static int prepare_13a(xm_tokenizer *z, const char *s, size_t n, int lowercase) 
     if (buf_reserve(o, n + 1)) return -1;
     if (lowercase)
       for (size_t i = 0; i < n; i++) o->s[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-    else memcpy(o->s, s, n);
+    else
+      memcpy(o->s, s, n);
     o->n = n;
   }
   o->n = xm_rstrip_utf8(o->s, o->n);

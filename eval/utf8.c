@@ -25,9 +25,12 @@ int xm_in_ranges(const uint32_t (*r)[2], int n, uint32_t c) {
   int lo = 0, hi = n - 1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
-    if (c < r[mid][0]) hi = mid - 1;
-    else if (c > r[mid][1]) lo = mid + 1;
-    else return 1;
+    if (c < r[mid][0])
+      hi = mid - 1;
+    else if (c > r[mid][1])
+      lo = mid + 1;
+    else
+      return 1;
   }
   return 0;
 }
@@ -67,10 +70,14 @@ static int decode1(const unsigned char *s, size_t i, size_t n, uint32_t *out) {
   }
   int len;
   uint32_t c, min;
-  if (b >= 0xc2 && b <= 0xdf) len = 2, c = b & 0x1f, min = 0x80;
-  else if (b >= 0xe0 && b <= 0xef) len = 3, c = b & 0x0f, min = 0x800;
-  else if (b >= 0xf0 && b <= 0xf4) len = 4, c = b & 0x07, min = 0x10000;
-  else return 0;
+  if (b >= 0xc2 && b <= 0xdf)
+    len = 2, c = b & 0x1f, min = 0x80;
+  else if (b >= 0xe0 && b <= 0xef)
+    len = 3, c = b & 0x0f, min = 0x800;
+  else if (b >= 0xf0 && b <= 0xf4)
+    len = 4, c = b & 0x07, min = 0x10000;
+  else
+    return 0;
   if (i + (size_t)len > n) return 0;
   for (int k = 1; k < len; k++) {
     unsigned cb = s[i + (size_t)k];
@@ -114,8 +121,10 @@ int xm_utf8_decode(xm_cps *out, const char *s, size_t n, const char *what) {
 }
 
 const char *xm_what(char *buf, size_t cap, int ref, int64_t seg) {
-  if (ref < 0) snprintf(buf, cap, "hypothesis segment %lld", (long long)seg + 1);
-  else snprintf(buf, cap, "reference %d segment %lld", ref + 1, (long long)seg + 1);
+  if (ref < 0)
+    snprintf(buf, cap, "hypothesis segment %lld", (long long)seg + 1);
+  else
+    snprintf(buf, cap, "reference %d segment %lld", ref + 1, (long long)seg + 1);
   return buf;
 }
 
@@ -147,17 +156,18 @@ static uint32_t lower1(uint32_t c) {
   int lo = 0, hi = xm_lower_map_n - 1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
-    if (c < xm_lower_map[mid][0]) hi = mid - 1;
-    else if (c > xm_lower_map[mid][0]) lo = mid + 1;
-    else return xm_lower_map[mid][1];
+    if (c < xm_lower_map[mid][0])
+      hi = mid - 1;
+    else if (c > xm_lower_map[mid][0])
+      lo = mid + 1;
+    else
+      return xm_lower_map[mid][1];
   }
   return c;
 }
 
 static int cased(uint32_t c) { return xm_in_ranges(xm_cased_ranges, xm_cased_ranges_n, c); }
-static int case_ignorable(uint32_t c) {
-  return xm_in_ranges(xm_case_ignorable_ranges, xm_case_ignorable_ranges_n, c);
-}
+static int case_ignorable(uint32_t c) { return xm_in_ranges(xm_case_ignorable_ranges, xm_case_ignorable_ranges_n, c); }
 
 /* CPython's rule for U+03A3: final sigma when preceded by a cased letter and not followed by one, skipping
  * case-ignorable characters in both directions. */
@@ -292,7 +302,7 @@ static int add_bytes(xm_toks *t, const char *s, size_t n) {
 /* Length of the whitespace character at s[i] (0 when s[i] starts no whitespace). */
 static int space_at(const unsigned char *s, size_t i, size_t n) {
   if (s[i] < 0x80) return s[i] <= ' ' && ((0x1f0003e00ull >> s[i]) & 1); /* 09-0D 1C-1F 20 */
-  if ((s[i] & 0xc0) == 0x80) return 0; /* continuation byte */
+  if ((s[i] & 0xc0) == 0x80) return 0;                                   /* continuation byte */
   uint32_t c;
   int len = decode1(s, i, n, &c);
   return len && xm_isspace(c) ? len : 0;

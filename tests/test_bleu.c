@@ -40,12 +40,22 @@ static void tokenizers(void) {
   TOK("\xe2\x80\x9eJa\xe2\x80\x9c \xe2\x80\x94 sagte er\xe2\x80\xa6 5\xe2\x82\xac", A, 0,
       "\xe2\x80\x9eJa\xe2\x80\x9c \xe2\x80\x94 sagte er\xe2\x80\xa6 5\xe2\x82\xac");
   /* Python whitespace: NBSP, thin space, ideographic space, U+0085 split; zero-width space U+200B does not */
-  TOK("a\xc2\xa0" "b\xe2\x80\x89" "c\xe3\x80\x80" "d\xc2\x85" "e\xe2\x80\x8b" "f", A, 0, "a b c d e\xe2\x80\x8b" "f");
+  TOK("a\xc2\xa0"
+      "b\xe2\x80\x89"
+      "c\xe3\x80\x80"
+      "d\xc2\x85"
+      "e\xe2\x80\x8b"
+      "f",
+      A, 0,
+      "a b c d e\xe2\x80\x8b"
+      "f");
   TOK("  lead and trail \xc2\xa0 ", A, 0, "lead and trail");
   /* intl: punctuation next to a non-number, all symbols; numbers keep their periods and dashes */
   TOK("Jahr 1990.", I, 0, "Jahr 1990.");
   TOK("It's a-b 3-4", I, 0, "It ' s a - b 3-4");
-  TOK("\xe2\x82\xac" "5 $", I, 0, "\xe2\x82\xac 5 $");
+  TOK("\xe2\x82\xac"
+      "5 $",
+      I, 0, "\xe2\x82\xac 5 $");
   TOK("\xc2\xabHallo\xc2\xbb", I, 0, "\xc2\xab Hallo \xc2\xbb");
   TOK("1990.Next", I, 0, "1990 . Next");
   TOK("e\xcc\x81.", I, 0, "e\xcc\x81 ."); /* combining acute stays with its letter */
@@ -53,9 +63,13 @@ static void tokenizers(void) {
   TOK("\xe6\x88\x91\xe7\x88\xb1\xe5\x8c\x97\xe4\xba\xac\xe3\x80\x82", Z, 0,
       "\xe6\x88\x91 \xe7\x88\xb1 \xe5\x8c\x97 \xe4\xba\xac \xe3\x80\x82");
   TOK("Jahr 1990.", Z, 0, "Jahr 1990.");
-  TOK("a\xe2\x80\x94" "b", Z, 0, "a \xe2\x80\x94 b");
+  TOK("a\xe2\x80\x94"
+      "b",
+      Z, 0, "a \xe2\x80\x94 b");
   TOK("\xf0\xa0\x80\x80x", Z, 0, "\xf0\xa0\x80\x80x"); /* U+20000 is not in the (mistyped) ranges */
-  TOK("\xef\xbc\xa1" "b", Z, 0, "\xef\xbc\xa1 b");          /* fullwidth A */
+  TOK("\xef\xbc\xa1"
+      "b",
+      Z, 0, "\xef\xbc\xa1 b"); /* fullwidth A */
   /* char: every non-whitespace code point, combining marks included */
   TOK("ab c e\xcc\x81", XLAT_BLEU_TOK_CHAR, 0, "a b c e \xcc\x81");
   TOK("It's, a-b.", XLAT_BLEU_TOK_NONE, 0, "It's, a-b.");
@@ -63,8 +77,8 @@ static void tokenizers(void) {
   TOK("\xc4\xb0stanbul", XLAT_BLEU_TOK_NONE, 1, "i\xcc\x87stanbul");
   TOK("\xce\x9f\xce\x94\xce\xa5\xce\xa3\xce\xa3\xce\x95\xce\xa5\xce\xa3 \xce\xa3\xce\x91", XLAT_BLEU_TOK_NONE, 1,
       "\xce\xbf\xce\xb4\xcf\x85\xcf\x83\xcf\x83\xce\xb5\xcf\x85\xcf\x82 \xcf\x83\xce\xb1");
-  TOK("A\xce\xa3'", XLAT_BLEU_TOK_NONE, 1, "a\xcf\x82'");   /* apostrophe is case-ignorable: still final */
-  TOK("\xce\xa3", XLAT_BLEU_TOK_NONE, 1, "\xcf\x83");        /* alone: not final */
+  TOK("A\xce\xa3'", XLAT_BLEU_TOK_NONE, 1, "a\xcf\x82'"); /* apostrophe is case-ignorable: still final */
+  TOK("\xce\xa3", XLAT_BLEU_TOK_NONE, 1, "\xcf\x83");     /* alone: not final */
   TOK("\xe1\xba\x9e \xc7\x85", XLAT_BLEU_TOK_NONE, 1, "\xc3\x9f \xc7\x86");
   TOK("THE \xc3\x84RA", A, 1, "the \xc3\xa4ra");
 }
