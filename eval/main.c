@@ -847,7 +847,7 @@ static void multi_mode(const cli *a, const systems *sy, const ref_set *rs) {
     if (paired) {
       x.bs = a->paired_bs ? nbuf : NULL;
       x.ar = a->paired_ar ? nbuf : NULL;
-      x.seed = strcmp(seed_text, "none") ? seed_text : NULL;
+      x.seed = seed_text; /* sacreBLEU writes "none" for an unseeded run */
     }
     sigs[k] = signature(&m, rs->nrefs, &x, a->shortsig, 0);
     cells[k + 1] = fmt_cell(a->paired_bs ? "%s (\xce\xbc \xc2\xb1 95%% CI)" : "%s", names[k]);
