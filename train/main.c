@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "xlat-train: cannot install the SIGINT / SIGTERM handler\n");
     return 1;
   }
+  xlat_set_threads(a.threads);
   session s;
   rc = session_open(&s, &a);
   if (rc < 0) rc = session_train(&s);
