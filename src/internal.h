@@ -97,7 +97,14 @@ xlat_status xlat_model_alloc(const xlat_config *cfg, xlat_model **out);
  * learned row or the sinusoid PE(pos,2i) = sin(pos / 10000^(2i/C)), PE(pos,2i+1) = cos(pos / 10000^(2i/C)). */
 const float *xlat_model_position(const xlat_model *m, int side, int32_t pos); /* (C) */
 
-typedef struct xlat_arena xlat_arena; /* activations of one batch, sized in xlat_trainer_new (model.c) */
+/* Activations of one batch for the training path (model.c), sized once for max_tokens rows per side
+ * (B*S and B*T) and sequences of at most max_len (<= cfg max_len). */
+typedef struct xlat_arena xlat_arena;
+xlat_status xlat_arena_new(const xlat_config *cfg, int32_t max_tokens, int32_t max_len, xlat_arena **out);
+void xlat_arena_free(xlat_arena *a);
+
+/* Zeroed, 64-byte aligned block of n floats (free with free()); NULL when out of memory. */
+float *xlat_alloc_floats(size_t n);
 
 struct xlat_trainer {
   xlat_model *model;
@@ -111,6 +118,8 @@ struct xlat_trainer {
   xlat_progress progress;
   int64_t accum_tokens;           /* non-pad target tokens accumulated since the last update */
   xlat_arena *arena;
+  xlat_tensor_info *tensors;      /* the parameter table of the model's config */
+  size_t n_tensors;
 };
 
 /* Forward in eval mode (no dropout) of the model t trains on batch b, writing log-probabilities (logprobs != 0)
