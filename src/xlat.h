@@ -132,13 +132,19 @@ const xlat_model *xlat_trainer_ema_model(const xlat_trainer *t);
 /* ---- checkpoints ----------------------------------------------------------------------------------------------- */
 /* Versioned binary: magic, version, config, tokenizer checksum, every tensor, optimizer state, step, RNG state and
  * progress when t != NULL; each section CRC32-checked. Written to path.tmp, fsynced, renamed over path, directory
- * fsynced: a crash or a full disk leaves the previous file intact. The same state always gives the same bytes. */
+ * fsynced: a crash or a full disk leaves the previous file intact. The same state always gives the same bytes.
+ * With t, m must be t's own model (XLAT_ERR_ARG otherwise); t's EMA weights, when it keeps them, are saved too. */
 xlat_status xlat_checkpoint_save(const char *path, const xlat_model *m, const xlat_trainer *t);
-/* Loads the weights (and config); a truncated, corrupted or wrong-version file is refused naming which. */
+/* Loads the weights (and config) to translate with: the EMA weights when the file has them, else the trained ones.
+ * A truncated, corrupted (CRC mismatch, naming the section) or wrong-magic/version file is refused naming which. */
 xlat_status xlat_model_load(const char *path, xlat_model **out);
-/* Restores optimizer state, step, RNG and progress saved with t's model config into t. */
+/* Resumes t from a checkpoint saved with trainer state and the same architecture: t's model weights (the trained
+ * ones), Adam moments, EMA weights, step, RNG and progress, and the optimizer options lr, warmup, betas, eps, clip,
+ * weight decay and label smoothing (t's ema_decay, max_tokens and max_len stay; call xlat_trainer_reset after to
+ * change options). Gradients are zeroed. Nothing in t changes when the file is refused. */
 xlat_status xlat_trainer_restore(xlat_trainer *t, const char *path);
-/* Element-wise mean of the weights of n checkpoints with one config, written as a weights-only checkpoint. */
+/* Element-wise mean (summed in double) of the weights xlat_model_load gives for n checkpoints with one architecture
+ * and tokenizer, written as a weights-only checkpoint (XLAT_ERR_MISMATCH naming the field otherwise). */
 xlat_status xlat_checkpoint_average(const char *const *paths, int n, const char *out_path);
 
 /* ---- decoding -------------------------------------------------------------------------------------------------- */
@@ -160,7 +166,9 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
  * cache row is i. */
 xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sent, const int32_t *tokens,
                               int32_t pos, float *logprobs, float *attn);
-/* After a step, keeps hypotheses parent[0..N-1] (indices into the previous step's rows) as rows 0..N-1. */
+/* After a step, keeps hypotheses parent[0..N-1] (indices into the previous step's rows, repeats allowed; N may
+ * differ from the step's) as rows 0..N-1. Every row's results depend only on its own sentence and tokens, bit for
+ * bit: not on N, the other rows, the order of rows or the padding of the source batch. */
 xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *parent);
 
 #ifdef __cplusplus
