@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,8 +239,14 @@ static void parse_args(int argc, char **argv, cli *a) {
   }
   if (!metrics_given) a->metric_order[0] = M_BLEU, a->nmetrics = 1;
   if (a->paired_bs && a->paired_ar) die_usage("--paired-bs and --paired-ar cannot be combined");
-  if (a->nrefs == 0) die_usage("give one or more reference files (test sets, -t, are not supported)");
-  if (a->num_refs > 1 && a->nrefs > 1) die_usage("-nr/--num-refs needs exactly one reference file");
+  /* sacreBLEU exits 1 (not 2) for these */
+  if (a->nrefs == 0)
+    die(1, "If manual references given, make sure to provide them before the -i/--input argument to avoid "
+           "confusion.\n(Test sets, -t, are not supported by xlat-bleu.)");
+  if (a->num_refs > 1 && a->nrefs > 1)
+    die(1, "The --num-refs argument allows you to provide any number of tab-delimited references in a single file; "
+           "you cannot then provide multiple reference files.");
+  if (a->sentence && a->nmetrics > 1) die(1, "Only one metric can be used in sentence-level mode.");
   if (a->chrf.char_order + a->chrf.word_order == 0) die_usage("chrF needs a character or a word order above 0");
 }
 
@@ -719,7 +726,7 @@ static int cmp_metric_name(const void *x, const void *y) { /* sacreBLEU sorts by
 }
 
 static void warn_tokenized(const cli *a, char **hyps, int64_t n) {
-  if (a->force || a->quiet) return;
+  if (a->force) return; /* a warning: shown even with -q, as Python's logging does */
   int64_t count = 0;
   for (int64_t i = 0; i < n; i++) {
     size_t len = strlen(hyps[i]);
@@ -945,8 +952,10 @@ int main(int argc, char **argv) {
   int uses_bleu = 0;
   for (int k = 0; k < a.nmetrics; k++) uses_bleu |= a.metric_order[k] == M_BLEU;
   if (uses_bleu && !a.sentence) warn_tokenized(&a, sy.hyp[0], sy.n[0]);
-  const char *fmt = a.format ? a.format : getenv("SACREBLEU_FORMAT");
-  if (!fmt) fmt = "json";
+  /* as in sacreBLEU, a valid SACREBLEU_FORMAT overrides -f */
+  const char *env = getenv("SACREBLEU_FORMAT"), *fmt = a.format ? a.format : "json";
+  if (env && (strcasecmp(env, "json") == 0 || strcasecmp(env, "text") == 0 || strcasecmp(env, "latex") == 0))
+    fmt = strcasecmp(env, "json") == 0 ? "json" : "text";
   if (a.sentence)
     sentence_mode(&a, &sy, &rs);
   else if (sy.nsys == 1)

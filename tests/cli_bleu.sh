@@ -37,7 +37,7 @@ check "text" "BLEU|$sig = 23.0 66.7/40.0/12.5/8.3 (BP = 1.000 ratio = 1.000 hyp_
   "$("$bin" "$tmp/r" -i "$tmp/h" -f text)"
 check "score only, width 3" "22.957" "$("$bin" "$tmp/r" -i "$tmp/h" -b -w 3)"
 check "SACREBLEU_FORMAT" "BLEU|$sig = 23.0 66.7/40.0/12.5/8.3 (BP = 1.000 ratio = 1.000 hyp_len = 12 ref_len = 12)" \
-  "$(SACREBLEU_FORMAT=text "$bin" "$tmp/r" -i "$tmp/h")"
+  "$(SACREBLEU_FORMAT=text "$bin" "$tmp/r" -i "$tmp/h" -f json)" # the variable overrides -f, as in sacreBLEU
 check "short signature, floor" "BLEU|#:1|c:mixed|e:no|tok:13a|s:floor[0.10]|v:$v = 15.4 66.7/40.0/12.5/1.7" \
   "$("$bin" "$tmp/r" -i "$tmp/h" -f text -sh -s floor | sed 's/ (BP.*//')"
 check "add-k signature" "nrefs:1|case:lc|eff:no|tok:intl|smooth:add-k[2.00]|version:$v" \
@@ -100,6 +100,8 @@ check "empty stdin vs one-line ref" "0.0" "$("$bin" "$tmp/h1" -b <"$tmp/empty")"
 check "empty stdin vs empty ref exit" "1" "$?"
 "$bin" "$tmp/r" -m bleu -x >/dev/null 2>&1
 check "usage error exit" "2" "$?"
+"$bin" "$tmp/r" -i "$tmp/h" -sl -m bleu chrf >/dev/null 2>&1
+check "sentence level with two metrics exit" "1" "$?"
 
 if [ "$fails" -ne 0 ]; then
   echo "cli_bleu.sh: $fails failed"
