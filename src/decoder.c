@@ -25,11 +25,8 @@
 enum { PANEL = 16, TILE_ROWS = 6, ROW_BLOCK = 240 };
 typedef float v8 __attribute__((vector_size(32))); /* GCC/Clang vector extension: 8 floats, one AVX register */
 
-static inline v8 load8(const float *p) {
-  v8 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+/* Unaligned load; by pointer, since returning a vector by value changes the ABI when AVX is off (-Wpsabi). */
+static inline void load8(v8 *v, const float *p) { memcpy(v, p, sizeof *v); }
 
 /* y[r][j] = b[j] + sum over k in order of x[r][k] * p[k][j] for r < R, j < Q; p is a (K,16) panel of W^T. Inlined
  * with constant R so the 2R accumulators stay in registers. */
@@ -38,7 +35,9 @@ static inline __attribute__((always_inline)) void tile(float *y, const float *x,
   v8 acc[TILE_ROWS][2];
   for (int r = 0; r < TILE_ROWS; r++) acc[r][0] = acc[r][1] = (v8){0};
   for (int k = 0; k < K; k++) {
-    v8 p0 = load8(p + (size_t)k * PANEL), p1 = load8(p + (size_t)k * PANEL + 8);
+    v8 p0, p1;
+    load8(&p0, p + (size_t)k * PANEL);
+    load8(&p1, p + (size_t)k * PANEL + 8);
     for (int r = 0; r < R; r++) {
       float xr = x[(size_t)r * K + k];
       v8 xv = {xr, xr, xr, xr, xr, xr, xr, xr};
@@ -85,7 +84,12 @@ static void matmul_rows(float *y /* (M,N) */, const float *x /* (M,K) */, const 
 static float dot(const float *a, const float *b, int n) {
   v8 acc = {0};
   int n8 = n - n % 8;
-  for (int i = 0; i < n8; i += 8) acc += load8(a + i) * load8(b + i);
+  for (int i = 0; i < n8; i += 8) {
+    v8 x, y;
+    load8(&x, a + i);
+    load8(&y, b + i);
+    acc += x * y;
+  }
   float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
   for (int i = n8; i < n; i++) s += a[i] * b[i];
   return s;
