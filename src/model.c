@@ -192,7 +192,7 @@ typedef struct {
 
 typedef struct {
   float *f, *g;   /* W1 x + b1 (N,F); its activation after dropout (N,F) (g == f with ReLU: in place) */
-  uint8_t *mask;  /* (N,F), GELU only (ReLU reads the mask off g) */
+  uint8_t *mask;  /* (N,F) with dropout (ReLU backward reads the mask off g instead) */
 } ffn_acts;
 
 typedef struct {
@@ -263,7 +263,7 @@ static void carve_layer(carver *c, layer_acts *l, size_t N, const xlat_config *c
   l->ffn.f = CARVE_F(c, N * F);
   int gelu = cfg->activation == XLAT_ACT_GELU;
   l->ffn.g = gelu ? CARVE_F(c, N * F) : l->ffn.f;
-  l->ffn.mask = gelu && drop ? CARVE_B(c, N * F) : NULL;
+  l->ffn.mask = drop ? CARVE_B(c, N * F) : NULL; /* act_dropout_forward draws the mask for ReLU too */
 }
 
 static void carve_all(carver *c, xlat_arena *a, const xlat_config *cfg) {
