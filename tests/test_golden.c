@@ -1,0 +1,141 @@
+/* test_golden.c - the whole model against the independent PyTorch reference (tests/reference/make_golden.py):
+ * the tiny preset (vocabulary 64) with weights from a shared integer hash, one padded batch, post-norm and
+ * pre-norm. Compares the eval-mode logits, the label-smoothed loss and every parameter tensor's gradient (a strided
+ * sample of entries plus three hash-weighted sums over the whole tensor) within 1e-4 relative. */
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test.h"
+
+enum { N_PROJ = 3, SAMPLE_STRIDE = 7 };
+
+/* Mirrors hash_uniform() in make_golden.py: a value in [-1, 1) for entry j of tensor k. */
+static double hash_uniform(uint64_t j, uint64_t k, uint64_t salt) {
+  uint64_t m = 0xffffffffull, x = (j * 2654435761ull + k * 40503ull + salt * 97ull + 12345ull) & m;
+  x ^= x >> 15;
+  x = (x * 2246822519ull) & m;
+  x ^= x >> 13;
+  x = (x * 3266489917ull) & m;
+  x ^= x >> 16;
+  return (double)x / 4294967296.0 * 2.0 - 1.0;
+}
+
+/* Mirrors weight() in make_golden.py. */
+static void fill_weights(xlat_model *m, const xlat_tensor_info *tab, size_t nt) {
+  for (size_t k = 0; k < nt; k++) {
+    const xlat_tensor_info *ti = &tab[k];
+    size_t n = (size_t)ti->rows * ti->cols, len = strlen(ti->name);
+    double scale, base = 0.0;
+    if (strcmp(ti->name, "embed") == 0) {
+      scale = 1.0 / sqrt((double)m->cfg.d_model);
+    } else if (ti->ndim == 2) {
+      scale = sqrt(3.0 / ti->cols);
+    } else if (len > 2 && strcmp(ti->name + len - 2, ".g") == 0) {
+      scale = 0.1, base = 1.0;
+    } else {
+      scale = 0.1;
+    }
+    for (size_t j = 0; j < n; j++) m->params[ti->offset + j] = (float)(base + scale * hash_uniform(j, k, 0));
+  }
+}
+
+static int read_all(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n; }
+
+static void check_file(const char *rel) {
+  FILE *f = fopen(test_path(rel), "rb");
+  CHECK(f != NULL);
+  if (!f) return;
+  char magic[8];
+  int32_t h[13];
+  float eps;
+  CHECK(read_all(f, magic, 8) && memcmp(magic, "XLGOLD01", 8) == 0);
+  CHECK(read_all(f, h, sizeof h) && read_all(f, &eps, sizeof eps));
+  int32_t B = h[8], S = h[9], T = h[10], ntok = h[11], nt_file = h[12];
+  xlat_config cfg = {.vocab_size = h[0], .d_model = h[1], .n_heads = h[2], .d_ff = h[3], .enc_layers = h[4],
+                     .dec_layers = h[5], .max_len = h[6], .pre_norm = h[7], .activation = XLAT_ACT_RELU,
+                     .tied_embeddings = 1, .learned_positions = 0, .dropout = 0.0f, .attn_dropout = 0.0f};
+  int32_t *ids = malloc(3 * sizeof(int32_t) * B * (S > T ? S : T));
+  int32_t *src = ids, *tin = ids + B * S, *tout = tin + B * T;
+  CHECK(read_all(f, src, sizeof(int32_t) * B * S) && read_all(f, tin, sizeof(int32_t) * B * T) &&
+        read_all(f, tout, sizeof(int32_t) * B * T));
+  size_t nlog = (size_t)B * T * cfg.vocab_size;
+  float *want = malloc(nlog * sizeof *want), *got = malloc(nlog * sizeof *got);
+  double want_loss;
+  CHECK(read_all(f, want, nlog * sizeof *want) && read_all(f, &want_loss, sizeof want_loss));
+
+  xlat_model *m = NULL;
+  xlat_trainer *t = NULL;
+  xlat_train_options opt;
+  xlat_train_options_default(&opt);
+  opt.label_smoothing = eps;
+  opt.max_tokens = 64;
+  opt.max_len = cfg.max_len;
+  CHECK(xlat_model_new(&cfg, 1, &m) == XLAT_OK);
+  CHECK(m != NULL);
+  if (!m) return;
+  CHECK(xlat_trainer_new(m, &opt, 1, &t) == XLAT_OK);
+  size_t nt = xlat_param_table(&cfg, NULL, 0);
+  CHECK((int32_t)nt == nt_file);
+  xlat_tensor_info *tab = malloc(nt * sizeof *tab);
+  xlat_param_table(&cfg, tab, nt);
+  fill_weights(m, tab, nt);
+
+  xlat_batch b = {B, S, T, src, tin, tout};
+  CHECK(xlat_trainer_forward(t, &b, 0, got) == XLAT_OK);
+  int bad = 0;
+  for (size_t i = 0; i < nlog; i++)
+    if (fabs(got[i] - want[i]) > 1e-4 * fmax(1.0, fabs(want[i])) && bad++ < 5)
+      fprintf(stderr, "%s: logit %zu: %.7g, reference %.7g\n", rel, i, got[i], want[i]);
+  CHECK(bad == 0);
+
+  double loss = 0.0;
+  int64_t n = 0;
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &n) == XLAT_OK);
+  CHECK(n == ntok);
+  CHECK_CLOSE(loss, want_loss, 1e-4);
+
+  bad = 0;
+  for (size_t k = 0; k < nt; k++) {
+    char name[48];
+    int32_t cnt[2];
+    CHECK(read_all(f, name, sizeof name) && read_all(f, cnt, sizeof cnt));
+    CHECK(strncmp(name, tab[k].name, sizeof name) == 0);
+    CHECK((size_t)cnt[0] == (size_t)tab[k].rows * tab[k].cols);
+    const float *g = t->grads + tab[k].offset;
+    float *sample = malloc((size_t)cnt[1] * sizeof *sample);
+    CHECK(read_all(f, sample, (size_t)cnt[1] * sizeof *sample));
+    double gmax = 0.0; /* the tensor's gradient scale: entries far below it are compared absolutely */
+    for (int32_t j = 0; j < cnt[0]; j++) gmax = fmax(gmax, fabs(g[j]));
+    for (int32_t j = 0; j < cnt[1]; j++) {
+      double a = g[(size_t)j * SAMPLE_STRIDE], r = sample[j];
+      if (fabs(a - r) > 1e-4 * fmax(fmax(fabs(r), 1e-2 * gmax), 1e-6) && bad++ < 10)
+        fprintf(stderr, "%s: grad %s[%d]: %.7g, reference %.7g\n", rel, tab[k].name, j * SAMPLE_STRIDE, a, r);
+    }
+    for (int p = 0; p < N_PROJ; p++) {
+      double want_dot[2], dot = 0.0;
+      CHECK(read_all(f, want_dot, sizeof want_dot));
+      for (int32_t j = 0; j < cnt[0]; j++) dot += (double)g[j] * hash_uniform((uint64_t)j, k, (uint64_t)p + 1);
+      if (fabs(dot - want_dot[0]) > 1e-4 * want_dot[1] + 1e-9 && bad++ < 10)
+        fprintf(stderr, "%s: grad %s projection %d: %.9g, reference %.9g (scale %.3g)\n", rel, tab[k].name, p, dot,
+                want_dot[0], want_dot[1]);
+    }
+    free(sample);
+  }
+  CHECK(bad == 0);
+  char extra;
+  CHECK(fread(&extra, 1, 1, f) == 0); /* the whole file was read */
+  fclose(f);
+  free(tab);
+  free(ids);
+  free(want);
+  free(got);
+  xlat_trainer_free(t);
+  xlat_model_free(m);
+}
+
+int main(void) {
+  check_file("tests/golden/tiny_postnorm.bin");
+  check_file("tests/golden/tiny_prenorm.bin");
+  TEST_END();
+}
