@@ -186,9 +186,9 @@ static void parse_args(int argc, char **argv, cli *a) {
     } else if (IS("-sl", "--sentence-level")) {
       a->sentence = 1;
     } else if (IS("-cc", "--chrf-char-order")) {
-      a->chrf.char_order = (int)parse_int(name, VALUE(), 0, 1000);
+      a->chrf.char_order = (int)parse_int(name, VALUE(), 0, 40);
     } else if (IS("-cw", "--chrf-word-order")) {
-      a->chrf.word_order = (int)parse_int(name, VALUE(), 0, 1000);
+      a->chrf.word_order = (int)parse_int(name, VALUE(), 0, 40); /* sums fit in 256 */
     } else if (IS("--chrf-beta", "--chrf-beta")) {
       a->chrf.beta = (int)parse_int(name, VALUE(), 0, 1000);
     } else if (IS("--chrf-whitespace", "--chrf-whitespace")) {
