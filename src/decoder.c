@@ -137,6 +137,7 @@ struct xlat_decoder {
   int32_t cap_sent, cap_src, cap_hyps, cap_tgt, cap_rows;
   int32_t B, S;    /* the encoded batch */
   int32_t cached;  /* positions 0..cached-1 are in the self-attention cache */
+  int32_t rows;    /* hypothesis rows holding those positions */
   int32_t *src;    /* (B,S) the encoded ids: padding masks */
   float *cross_kv; /* (L, B*S, 2C) per decoder layer: keys, then values of each source position */
   float *self_kv;  /* (L, cap_hyps + 1, cap_tgt, 2C): row cap_hyps is reorder()'s spare */
@@ -258,7 +259,7 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
     if (src[i] < 0 || src[i] >= V)
       return xlat_fail(XLAT_ERR_ARG, "decoder: source sentence %d, position %d: id %d, expected 0..%d", i / S, i % S,
                        src[i], V - 1);
-  d->B = B, d->S = S, d->cached = 0;
+  d->B = B, d->S = S, d->cached = 0, d->rows = 0;
   memcpy(d->src, src, sizeof(int32_t) * (size_t)B * S);
   int N = B * S;
   embed_forward(d->x, src, m->w.src_embed, xlat_model_position(m, 0, 0), B, S, C, sqrtf((float)C));
@@ -303,6 +304,9 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
   if (pos < 0 || pos >= d->cap_tgt || pos > d->cached)
     return xlat_fail(XLAT_ERR_ARG, "decoder: step at target position %d, expected 0..%d (cached %d, capacity %d)",
                      pos, d->cached < d->cap_tgt - 1 ? d->cached : d->cap_tgt - 1, d->cached, d->cap_tgt);
+  if (pos > 0 && N > d->rows)
+    return xlat_fail(XLAT_ERR_ARG, "decoder: %d hypotheses at position %d, but only %d rows hold the earlier positions",
+                     N, pos, d->rows);
   for (int32_t i = 0; i < N; i++) {
     if (hyp_sent[i] < 0 || hyp_sent[i] >= d->B)
       return xlat_fail(XLAT_ERR_ARG, "decoder: hypothesis %d belongs to sentence %d, expected 0..%d", i, hyp_sent[i],
@@ -347,6 +351,7 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
   matmul_rows(logprobs, d->x, m->w.out_proj, NULL, d->panel, N, V, C);
   logsoftmax_forward(logprobs, logprobs, N, V);
   d->cached = pos + 1;
+  d->rows = N;
   return XLAT_OK;
 }
 
@@ -367,9 +372,9 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
   if (N < 1 || N > d->cap_hyps)
     return xlat_fail(XLAT_ERR_ARG, "decoder: reorder to %d hypotheses, expected 1..%d", N, d->cap_hyps);
   for (int32_t i = 0; i < N; i++)
-    if (parent[i] < 0 || parent[i] >= d->cap_hyps)
-      return xlat_fail(XLAT_ERR_ARG, "decoder: reorder: parent[%d] = %d, expected 0..%d", i, parent[i],
-                       d->cap_hyps - 1);
+    if (parent[i] < 0 || parent[i] >= d->rows)
+      return xlat_fail(XLAT_ERR_ARG, "decoder: reorder: parent[%d] = %d, expected 0..%d (the rows of the last step)",
+                       i, parent[i], d->rows - 1);
   int32_t *refs = d->refs, *queue = d->queue, spare = d->cap_hyps;
   memset(refs, 0, sizeof(int32_t) * (size_t)(d->cap_hyps + 1));
   /* refs[r]: pending copies reading row r; a destination is marked done by setting its parent to itself */
@@ -400,5 +405,6 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
     head = tail = 0;
     queue[tail++] = start;
   }
+  d->rows = N;
   return XLAT_OK;
 }
