@@ -143,18 +143,19 @@ struct xlat_decoder {
   float *self_kv;  /* (L, cap_hyps + 1, cap_tgt, 2C): row cap_hyps is reorder()'s spare */
   /* scratch of cap_rows rows */
   float *x, *h, *att, *wide; /* (R,C) (R,C) (R,C) (R, max(3C,F)) */
-  float *act;                /* (R,F) activation output (GELU cannot run in place) */
+  float *act;                /* (R,F) activation output: its own buffer for GELU, wide for ReLU (in place) */
   float *mean, *rstd;        /* (R) */
   float *scores;             /* (max(cap_src, cap_tgt)) */
   float *panel;              /* (max(C,F),16) */
-  int32_t *plan, *refs, *queue; /* reorder: (2*(cap_hyps+1)) pairs, (cap_hyps+1), (cap_hyps+1) */
+  int32_t *par, *refs, *queue; /* reorder scratch, (cap_hyps+1) each */
   void *block;
 };
 
-static void *carve(char **at, size_t n, size_t size) {
-  void *p = *at;
+/* n elements of size bytes at offset *at of base, 64-byte aligned (base NULL: only counts). */
+static void *carve(char *base, size_t *at, size_t n, size_t size) {
+  size_t o = *at;
   *at += (n * size + 63) / 64 * 64;
-  return p;
+  return base ? base + o : NULL;
 }
 
 /* Lays out every buffer from base (NULL: only counts); returns the bytes needed. */
@@ -162,23 +163,23 @@ static size_t layout(xlat_decoder *d, char *base) {
   const xlat_config *c = &d->m->cfg;
   size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, L = (size_t)c->dec_layers, R = (size_t)d->cap_rows;
   size_t wide = 3 * C > F ? 3 * C : F, big = C > F ? C : F, hyps = (size_t)d->cap_hyps + 1;
-  char *at = base;
-  d->src = carve(&at, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
-  d->cross_kv = carve(&at, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
-  d->self_kv = carve(&at, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
-  d->x = carve(&at, R * C, sizeof(float));
-  d->h = carve(&at, R * C, sizeof(float));
-  d->att = carve(&at, R * C, sizeof(float));
-  d->wide = carve(&at, R * wide, sizeof(float));
-  d->act = carve(&at, R * F, sizeof(float));
-  d->mean = carve(&at, R, sizeof(float));
-  d->rstd = carve(&at, R, sizeof(float));
-  d->scores = carve(&at, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
-  d->panel = carve(&at, big * PANEL, sizeof(float));
-  d->plan = carve(&at, 4 * hyps, sizeof(int32_t));
-  d->refs = carve(&at, hyps, sizeof(int32_t));
-  d->queue = carve(&at, hyps, sizeof(int32_t));
-  return (size_t)(at - base);
+  size_t at = 0;
+  d->src = carve(base, &at, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
+  d->cross_kv = carve(base, &at, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
+  d->self_kv = carve(base, &at, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
+  d->x = carve(base, &at, R * C, sizeof(float));
+  d->h = carve(base, &at, R * C, sizeof(float));
+  d->att = carve(base, &at, R * C, sizeof(float));
+  d->wide = carve(base, &at, R * wide, sizeof(float));
+  d->act = c->activation == XLAT_ACT_GELU ? carve(base, &at, R * F, sizeof(float)) : d->wide; /* ReLU runs in place */
+  d->mean = carve(base, &at, R, sizeof(float));
+  d->rstd = carve(base, &at, R, sizeof(float));
+  d->scores = carve(base, &at, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
+  d->panel = carve(base, &at, big * PANEL, sizeof(float));
+  d->par = carve(base, &at, hyps, sizeof(int32_t));
+  d->refs = carve(base, &at, hyps, sizeof(int32_t));
+  d->queue = carve(base, &at, hyps, sizeof(int32_t));
+  return at;
 }
 
 xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t max_src, int32_t max_hyps,
@@ -377,8 +378,8 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
                        i, parent[i], d->rows - 1);
   int32_t *refs = d->refs, *queue = d->queue, spare = d->cap_hyps;
   memset(refs, 0, sizeof(int32_t) * (size_t)(d->cap_hyps + 1));
-  /* refs[r]: pending copies reading row r; a destination is marked done by setting its parent to itself */
-  int32_t *par = d->plan; /* working copy of parent */
+  /* refs[r]: pending copies reading row r; par: parent with done destinations set to themselves */
+  int32_t *par = d->par;
   memcpy(par, parent, sizeof(int32_t) * (size_t)N);
   for (int32_t i = 0; i < N; i++)
     if (par[i] != i) refs[par[i]]++;
