@@ -67,15 +67,21 @@ static int regexp_13a(xm_buf **a, xm_buf **b) {
   /* the first pass at most triples the length, the others at most double it: reserve once, write directly */
   if (buf_reserve(out, 3 * in->n + 1) || buf_reserve(in, 3 * in->n + 1)) return -1;
   char *o = out->s;
+  /* A space is in this class too, but padding it only puts spaces next to a space, and no later expression can
+   * tell one space from three (each sees one non-digit either way): spaces are copied once. */
+  int has_dot = 0, has_dash = 0;
   for (size_t i = 0; i < in->n; i++) { /* ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 ' */
     unsigned char c = (unsigned char)in->s[i];
-    if (is_13a_split(c))
+    has_dot |= c == '.' || c == ',';
+    has_dash |= c == '-';
+    if (c != ' ' && is_13a_split(c))
       *o++ = ' ', *o++ = (char)c, *o++ = ' ';
     else
       *o++ = (char)c;
   }
   out->n = (size_t)(o - out->s);
   t = in, in = out, out = t, o = out->s;
+  if (!has_dot) goto dash; /* the next two expressions need a '.' or ',' */
   for (size_t i = 0; i < in->n;) { /* ([^0-9])([\.,]) -> '\1 \2 ' */
     char c = in->s[i];
     if (i + 1 < in->n && !is_digit((unsigned char)c) && (in->s[i + 1] == '.' || in->s[i + 1] == ',')) {
@@ -98,6 +104,12 @@ static int regexp_13a(xm_buf **a, xm_buf **b) {
   }
   out->n = (size_t)(o - out->s);
   t = in, in = out, out = t, o = out->s;
+dash:
+  if (!has_dash) { /* the last expression needs a '-': the result is already in `in` */
+    *a = in;
+    *b = out;
+    return 0;
+  }
   for (size_t i = 0; i < in->n;) { /* ([0-9])(-) -> '\1 \2 ' */
     char c = in->s[i];
     if (i + 1 < in->n && is_digit((unsigned char)c) && in->s[i + 1] == '-') {
