@@ -2,6 +2,8 @@
  * differences on a tiny model (post-norm and pre-norm, ReLU and GELU, tied and untied, learned positions), the
  * eval-mode forward against the loss, the optimizer's schedule, and overfitting a small data set. */
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "test.h"
@@ -91,6 +93,128 @@ static void gradcheck(int pre_norm, int act, int tied, int learned) {
   xlat_model_free(m);
 }
 
+/* ---- overfitting -------------------------------------------------------------------------------------------- */
+
+enum { NPAIRS = 64, BATCH = 32 };
+
+/* The first NPAIRS lines of a Multi30k val file as ids. */
+static int read_ids(const xlat_spm *spm, const char *rel, int32_t **ids, int32_t *len) {
+  xlat_lines *r = NULL;
+  if (xlat_lines_open(test_path(rel), &r) != XLAT_OK) return 0;
+  int n = 0;
+  const char *line;
+  size_t l;
+  while (n < NPAIRS && xlat_lines_next(r, &line, &l) == XLAT_OK && line) {
+    size_t k = 0;
+    if (xlat_spm_encode_ids(spm, line, l, &ids[n], &k) != 0) break;
+    len[n++] = (int32_t)k;
+  }
+  xlat_lines_close(r);
+  return n == NPAIRS;
+}
+
+/* Greedy decoding with the full eval-mode forward (recomputed per position): *exact counts the sentences whose
+ * greedy output equals the reference. */
+static int greedy_exact(xlat_trainer *t, const xlat_batch *b) {
+  int B = b->B, T = b->T, V = t->model->cfg.vocab_size, exact = 0;
+  int32_t *tin = calloc((size_t)B * T, sizeof *tin), *out = calloc((size_t)B * T, sizeof *out);
+  float *lp = malloc((size_t)B * T * V * sizeof *lp);
+  for (int i = 0; i < B; i++) tin[(size_t)i * T] = XLAT_BOS;
+  for (int pos = 0; pos < T; pos++) {
+    xlat_batch g = {B, b->S, T, b->src, tin, b->tgt_out};
+    CHECK(xlat_trainer_forward(t, &g, 1, lp) == XLAT_OK);
+    for (int i = 0; i < B; i++) {
+      const float *row = lp + ((size_t)i * T + pos) * V;
+      int best = 0;
+      for (int v = 1; v < V; v++) best = row[v] > row[best] ? v : best;
+      out[(size_t)i * T + pos] = best;
+      if (pos + 1 < T) tin[(size_t)i * T + pos + 1] = best;
+    }
+  }
+  for (int i = 0; i < B; i++) {
+    int same = 1;
+    for (int pos = 0; pos < T; pos++) {
+      int32_t want = b->tgt_out[(size_t)i * T + pos];
+      if (out[(size_t)i * T + pos] != want) same = 0;
+      if (want == XLAT_EOS) break;
+    }
+    exact += same;
+  }
+  free(tin), free(out), free(lp);
+  return exact;
+}
+
+/* The tiny preset memorizes 64 Multi30k pairs (en -> de): the loss goes near zero and greedy decoding reproduces
+ * the references. */
+static void overfit(void) {
+  char dir[] = "/tmp/xlat_test_model_XXXXXX", prefix[64], model[80];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(prefix, sizeof prefix, "%s/spm", dir);
+  snprintf(model, sizeof model, "%s/spm.model", dir);
+  const char *inputs[2] = {test_path("corpora/multi30k/val.en.gz"), test_path("corpora/multi30k/val.de.gz")};
+  xlat_spm_train_options so;
+  xlat_spm_train_options_default(&so);
+  so.inputs = inputs;
+  so.n_inputs = 2;
+  so.model_prefix = prefix;
+  so.vocab_size = 1000;
+  xlat_spm *spm = NULL;
+  CHECK(xlat_spm_train(&so) == 0 && xlat_spm_load(model, &spm) == 0);
+  if (!spm) return;
+  int32_t *src[NPAIRS], *tgt[NPAIRS], slen[NPAIRS], tlen[NPAIRS];
+  CHECK(read_ids(spm, "corpora/multi30k/val.en.gz", src, slen));
+  CHECK(read_ids(spm, "corpora/multi30k/val.de.gz", tgt, tlen));
+
+  xlat_config cfg;
+  CHECK(xlat_config_preset("tiny", &cfg) == XLAT_OK);
+  cfg.vocab_size = xlat_spm_vocab_size(spm);
+  cfg.dropout = 0.0f;
+  xlat_train_options opt;
+  xlat_train_options_default(&opt);
+  opt.lr = 3e-3f;
+  opt.warmup_steps = 20;
+  opt.label_smoothing = 0.0f;
+  opt.max_len = 64;
+  opt.max_tokens = BATCH * 64;
+  xlat_model *m = NULL;
+  xlat_trainer *t = NULL;
+  CHECK(xlat_model_new(&cfg, 3, &m) == XLAT_OK && xlat_trainer_new(m, &opt, 3, &t) == XLAT_OK);
+  xlat_batch_buffer *buf[NPAIRS / BATCH];
+  xlat_batch batch[NPAIRS / BATCH];
+  for (int k = 0; k < NPAIRS / BATCH; k++) {
+    CHECK(xlat_batch_buffer_new(&buf[k]) == XLAT_OK);
+    CHECK(xlat_batch_make(buf[k], BATCH, (const int32_t *const *)src + k * BATCH, slen + k * BATCH,
+                          (const int32_t *const *)tgt + k * BATCH, tlen + k * BATCH, &batch[k]) == XLAT_OK);
+  }
+  clock_t t0 = clock();
+  double per_token = 0.0;
+  int steps = 0;
+  for (; steps < 400; steps++) {
+    double loss = 0.0;
+    int64_t n = 0;
+    for (int k = 0; k < NPAIRS / BATCH; k++) CHECK(xlat_trainer_accumulate(t, &batch[k], &loss, &n) == XLAT_OK);
+    CHECK(xlat_trainer_update(t, NULL, NULL) == XLAT_OK);
+    per_token = loss / (double)n;
+    if (per_token < 0.02) break;
+  }
+  fprintf(stderr, "overfit: loss %.4f per token after %d steps (%.1f s)\n", per_token, steps,
+          (double)(clock() - t0) / CLOCKS_PER_SEC);
+  CHECK(per_token < 0.05);
+  int exact = 0;
+  for (int k = 0; k < NPAIRS / BATCH; k++) exact += greedy_exact(t, &batch[k]);
+  fprintf(stderr, "overfit: greedy decoding reproduces %d of %d references\n", exact, NPAIRS);
+  CHECK(exact >= NPAIRS - 2);
+  for (int k = 0; k < NPAIRS / BATCH; k++) xlat_batch_buffer_free(buf[k]);
+  for (int i = 0; i < NPAIRS; i++) free(src[i]), free(tgt[i]);
+  xlat_trainer_free(t);
+  xlat_model_free(m);
+  xlat_spm_free(spm);
+  char path[128];
+  snprintf(path, sizeof path, "%s/spm.model", dir), unlink(path);
+  snprintf(path, sizeof path, "%s/spm.vocab", dir), unlink(path);
+  rmdir(dir);
+}
+
 int main(void) {
   gradcheck(0, XLAT_ACT_RELU, 1, 0);
   gradcheck(1, XLAT_ACT_RELU, 1, 0);
@@ -99,5 +223,6 @@ int main(void) {
   gradcheck(1, XLAT_ACT_GELU, 1, 0);
   gradcheck(1, XLAT_ACT_RELU, 0, 1);
   gradcheck(0, XLAT_ACT_GELU, 1, 0);
+  overfit();
   TEST_END();
 }
