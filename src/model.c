@@ -603,10 +603,9 @@ xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double
   xlat_arena *a = t->arena;
   int Nt = b->B * b->T, V = t->model->cfg.vocab_size;
   float eps = t->opt.label_smoothing;
-  int64_t n = xent_forward(a->loss, a->nll, a->lse, a->logits, b->tgt_out, Nt, V, eps);
+  int64_t n = xent_forward_backward(a->logits, a->loss, b->tgt_out, Nt, V, eps, 1.0f);
   double sum = 0.0;
   for (int i = 0; i < Nt; i++) sum += a->loss[i];
-  xent_backward(a->logits, a->logits, a->lse, b->tgt_out, Nt, V, eps, 1.0f);
   backward(&ps, t->model, &t->gw);
   t->accum_tokens += n;
   if (loss_sum) *loss_sum += sum;

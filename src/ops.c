@@ -97,17 +97,33 @@ void linear_backward(float *dinp, float *dW, float *db, const float *dout, const
 
 /* ---- dropout masks --------------------------------------------------------------------------------------------- */
 
-/* Fills mask (n) with 1 (kept, probability 1-p) or 0; compares 24-bit uniforms with p. */
+/* Fills mask (n) with 1 (kept, probability 1-p) or 0: four 16-bit uniforms per 64-bit draw, compared with p
+ * rounded to a multiple of 2^-16 (0.1 becomes 0.100006). */
+static uint32_t drop_threshold(float p) { return (uint32_t)lrintf(p * 65536.0f); }
+
 static void draw_mask(uint8_t *mask, size_t n, float p, xlat_rng *rng) {
-  uint32_t thr = (uint32_t)(p * 16777216.0f);
+  uint32_t thr = drop_threshold(p);
   size_t i = 0;
-  /* Two 24-bit draws per 64-bit output keep the generator off the critical path. */
-  for (; i + 1 < n; i += 2) {
+  for (; i + 4 <= n; i += 4) {
     uint64_t r = xlat_rng_next(rng);
-    mask[i] = (uint32_t)(r >> 40) >= thr;
-    mask[i + 1] = (uint32_t)((r >> 16) & 0xffffff) >= thr;
+    mask[i] = (uint32_t)(r & 0xffff) >= thr;
+    mask[i + 1] = (uint32_t)((r >> 16) & 0xffff) >= thr;
+    mask[i + 2] = (uint32_t)((r >> 32) & 0xffff) >= thr;
+    mask[i + 3] = (uint32_t)(r >> 48) >= thr;
   }
-  if (i < n) mask[i] = (uint32_t)(xlat_rng_next(rng) >> 40) >= thr;
+  for (uint64_t r = xlat_rng_next(rng); i < n; i++, r >>= 16) mask[i] = (uint32_t)(r & 0xffff) >= thr;
+}
+
+/* x *= mask/(1-p) with the mask drawn as in draw_mask but not stored (ReLU reads it back off its output). */
+static void drop_unstored(float *x, size_t n, float p, xlat_rng *rng) {
+  uint32_t thr = drop_threshold(p);
+  float keep = 1.0f / (1.0f - p);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint64_t r = xlat_rng_next(rng);
+    for (int j = 0; j < 4; j++, r >>= 16) x[i + j] = (uint32_t)(r & 0xffff) >= thr ? x[i + j] * keep : 0.0f;
+  }
+  for (uint64_t r = xlat_rng_next(rng); i < n; i++, r >>= 16) x[i] = (uint32_t)(r & 0xffff) >= thr ? x[i] * keep : 0.0f;
 }
 
 /* ---- attention ------------------------------------------------------------------------------------------------- */
@@ -215,7 +231,10 @@ void act_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, 
     for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
   else
     for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
-  if (p > 0.0f) dropout_forward(out, mask, n, p, rng);
+  if (p > 0.0f && mask)
+    dropout_forward(out, mask, n, p, rng);
+  else if (p > 0.0f)
+    drop_unstored(out, n, p, rng);
 }
 
 void act_dropout_backward(float *dinp, const float *dout, const float *inp, const float *out, const uint8_t *mask,
@@ -314,6 +333,36 @@ void xent_backward(float *dlogits, const float *logits, const float *lse, const 
   }
 }
 
+int64_t xent_forward_backward(float *logits, float *loss, const int32_t *targets, int N, int V, float eps,
+                              float dscale) {
+  int64_t count = 0;
+  float uni = eps / (float)V * dscale;
+  for (int n = 0; n < N; n++) {
+    float *l = logits + (size_t)n * V;
+    int32_t y = targets[n];
+    if (y == XLAT_PAD) {
+      loss[n] = 0.0f;
+      memset(l, 0, (size_t)V * sizeof *l);
+      continue;
+    }
+    float mx = l[0];
+    for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+    double lsum = 0.0;
+    float esum = 0.0f, ly = l[y];
+    for (int v = 0; v < V; v++) {
+      lsum += l[v];
+      l[v] = expf(l[v] - mx);
+      esum += l[v];
+    }
+    float z = mx + logf(esum), scale = dscale / esum;
+    loss[n] = (1.0f - eps) * (z - ly) + eps * (float)((double)z - lsum / V);
+    for (int v = 0; v < V; v++) l[v] = l[v] * scale - uni;
+    l[y] -= (1.0f - eps) * dscale;
+    count++;
+  }
+  return count;
+}
+
 void logsoftmax_forward(float *out, const float *logits, int N, int V) {
   for (int n = 0; n < N; n++) {
     const float *l = logits + (size_t)n * V;
@@ -321,3 +370,5 @@ void logsoftmax_forward(float *out, const float *logits, int N, int V) {
     for (int v = 0; v < V; v++) o[v] = l[v] - z;
   }
 }
+
+void xlat_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }

@@ -5,7 +5,8 @@
  * V vocabulary, N rows (tokens), I/O a linear layer's in/out features (nin, nout). Row-major everywhere. Backward kernels
  * ACCUMULATE (+=) into parameter gradients and into the activation gradients marked "+="; activation gradients
  * marked "=" are overwritten (saves zeroing a buffer). Forward kernels store what backward needs (layernorm
- * mean/rstd, attention probabilities, dropout masks). Masks are bytes, 1 = kept; a kept value is scaled by 1/(1-p).
+ * mean/rstd, attention probabilities, dropout masks). Masks are bytes, 1 = kept; a kept value is scaled by 1/(1-p);
+ * p is used rounded to a multiple of 2^-16.
  * Nothing here allocates; nothing here prints.
  */
 #ifndef XLAT_OPS_H
@@ -66,7 +67,7 @@ void attention_forward_ref(float *out, float *probs, const float *q, int ldq, si
 /* ---- activation + dropout on the FFN inner layer -----------------------------------------------------------------
  * ReLU: out = relu(inp) * mask/(1-p); may run in place (out == inp) since backward needs only out.
  * GELU (exact, erf form as torch.nn.functional.gelu's default): out = x Phi(x) * mask/(1-p); out != inp, backward
- * needs inp. mask (n) written when p > 0. */
+ * needs inp. mask (n) written when p > 0; with ReLU it may be NULL (not stored: backward reads it off out). */
 void act_dropout_forward(float *out /* (n) */, uint8_t *mask /* (n) */, const float *inp /* (n) */, size_t n,
                          int activation, float p, xlat_rng *rng);
 /* dinp = (may alias dout); inp: pre-activation (GELU only, may be NULL for ReLU); out: forward output (ReLU). */
@@ -93,6 +94,10 @@ int64_t xent_forward(float *loss /* (N) */, float *nll /* (N) */, float *lse /* 
 /* dlogits = d(sum of loss)/dlogits * dscale (dlogits may alias logits; pad rows get zeros). */
 void xent_backward(float *dlogits /* (N,V) */, const float *logits /* (N,V) */, const float *lse /* (N) */,
                    const int32_t *targets /* (N) */, int N, int V, float eps, float dscale);
+/* The training step's fused form: loss (N) as xent_forward, and the logits overwritten in place by the gradient of
+ * the summed loss times dscale (one exp per logit instead of two). Returns the number of non-pad targets. */
+int64_t xent_forward_backward(float *logits /* (N,V) in, dlogits out */, float *loss /* (N) */,
+                              const int32_t *targets /* (N) */, int N, int V, float eps, float dscale);
 /* out = log_softmax(logits) row by row (may run in place). */
 void logsoftmax_forward(float *out /* (N,V) */, const float *logits /* (N,V) */, int N, int V);
 

@@ -19,7 +19,10 @@ static const int32_t src[15] = {5, 6, 7, 8, 3, 9, 10, 3, 0, 0, 11, 12, 13, 14, 3
 static const int32_t tin[12] = {2, 15, 16, 17, 2, 18, 0, 0, 2, 19, 4, 5};
 static const int32_t tout[12] = {15, 16, 17, 3, 18, 3, 0, 0, 19, 4, 5, 3};
 
+static xlat_rng start_rng; /* every evaluation draws the same dropout masks */
+
 static double batch_loss(xlat_trainer *t, const xlat_batch *b) {
+  t->rng = start_rng;
   double loss = 0.0;
   int64_t n = 0;
   CHECK(xlat_trainer_accumulate(t, b, &loss, &n) == XLAT_OK);
@@ -42,8 +45,9 @@ static double numeric_grad(xlat_trainer *t, const xlat_batch *b, float *p, float
 
 static int close_enough(double num, double ana) { return fabs(num - ana) <= 2e-2 * fmax(fabs(num), fabs(ana)) + 2e-3; }
 
-static void gradcheck(int pre_norm, int act, int tied, int learned) {
+static void gradcheck(int pre_norm, int act, int tied, int learned, float dropout) {
   xlat_config cfg = tiny_config(pre_norm, act, tied, learned);
+  cfg.dropout = cfg.attn_dropout = dropout;
   xlat_model *m = NULL;
   xlat_trainer *t = NULL;
   xlat_train_options opt;
@@ -54,10 +58,24 @@ static void gradcheck(int pre_norm, int act, int tied, int learned) {
   CHECK(xlat_trainer_new(m, &opt, 1, &t) == XLAT_OK);
   if (!m || !t) return;
   xlat_batch b = {3, 5, 4, src, tin, tout};
-  double loss = 0.0;
-  int64_t n = 0;
+  start_rng = t->rng;
+  double loss = 0.0, eval = 0.0;
+  int64_t n = 0, ne = 0;
   CHECK(xlat_trainer_accumulate(t, &b, &loss, &n) == XLAT_OK);
   CHECK(n == 10);
+  CHECK(xlat_trainer_eval_loss(t, &b, &eval, &ne) == XLAT_OK);
+  CHECK(ne == 10);
+  if (dropout == 0.0f) { /* eval loss is the unsmoothed NLL: smoothing only adds eps * (mean -logp - nll) */
+    CHECK(eval > 0.0 && fabs(eval - loss) < 0.2 * loss);
+  } else { /* dropout changes the training loss; the same RNG state gives the same loss */
+    CHECK(fabs(batch_loss(t, &b) - loss) < 1e-9);
+    double other = 0.0;
+    CHECK(xlat_trainer_accumulate(t, &b, &other, &ne) == XLAT_OK); /* the RNG moved on: other masks */
+    CHECK(fabs(other - loss) > 1e-3);
+  }
+  memset(t->grads, 0, m->n_params * sizeof *t->grads);
+  t->rng = start_rng;
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &n) == XLAT_OK);
   size_t np = m->n_params;
   float *g = malloc(np * sizeof *g);
   memcpy(g, t->grads, np * sizeof *g);
@@ -80,8 +98,8 @@ static void gradcheck(int pre_norm, int act, int tied, int learned) {
         continue;
       }
       if (bad++ < 10)
-        fprintf(stderr, "grad %s[%zu] (pre %d act %d tied %d learned %d): analytic %.6g numeric %.6g\n",
-                tab[k].name, j, pre_norm, act, tied, learned, ana, num);
+        fprintf(stderr, "grad %s[%zu] (pre %d act %d tied %d learned %d dropout %g): analytic %.6g numeric %.6g\n",
+                tab[k].name, j, pre_norm, act, tied, learned, dropout, ana, num);
     }
   }
   CHECK(kinks * 20 <= checked);
@@ -216,13 +234,13 @@ static void overfit(void) {
 }
 
 int main(void) {
-  gradcheck(0, XLAT_ACT_RELU, 1, 0);
-  gradcheck(1, XLAT_ACT_RELU, 1, 0);
-  gradcheck(0, XLAT_ACT_GELU, 0, 1);
-  gradcheck(1, XLAT_ACT_GELU, 0, 1);
-  gradcheck(1, XLAT_ACT_GELU, 1, 0);
-  gradcheck(1, XLAT_ACT_RELU, 0, 1);
-  gradcheck(0, XLAT_ACT_GELU, 1, 0);
+  gradcheck(0, XLAT_ACT_RELU, 1, 0, 0.0f);
+  gradcheck(1, XLAT_ACT_RELU, 1, 0, 0.0f);
+  gradcheck(0, XLAT_ACT_GELU, 0, 1, 0.0f);
+  gradcheck(1, XLAT_ACT_GELU, 0, 1, 0.0f);
+  gradcheck(1, XLAT_ACT_GELU, 1, 0, 0.0f);
+  gradcheck(0, XLAT_ACT_GELU, 1, 0, 0.2f);
+  gradcheck(1, XLAT_ACT_RELU, 0, 0, 0.2f);
   overfit();
   TEST_END();
 }

@@ -317,6 +317,14 @@ static void test_xent(void) {
   float *d = zeros(36), *lp = zeros(36);
   xent_backward(d, c.logits, c.lse, tg, N, V, 0.1f, 1.0f);
   fd_check("xent.logits", xent_loss, &c, c.logits, d, 36, 1e-2f, 1e-3);
+  /* the fused training form gives the same loss and gradient */
+  float *fused = malloc(36 * sizeof *fused), *floss = zeros(4);
+  memcpy(fused, c.logits, 36 * sizeof *fused);
+  xent_forward(c.loss, c.nll, c.lse, c.logits, tg, N, V, 0.1f);
+  CHECK(xent_forward_backward(fused, floss, tg, N, V, 0.1f, 1.0f) == 3);
+  for (int i = 0; i < N; i++) CHECK_CLOSE(floss[i], c.loss[i], 1e-6);
+  for (int i = 0; i < 36; i++) CHECK_CLOSE(fused[i], d[i], 1e-6);
+  free(fused), free(floss);
   logsoftmax_forward(lp, c.logits, N, V);
   CHECK_CLOSE(lp[3], c.logits[3] - lse, 1e-5);
   free(c.logits), free(c.loss), free(c.nll), free(c.lse), free(d), free(lp);
