@@ -557,9 +557,8 @@ xlat_status xlat_model_load(const char *path, xlat_model **out) {
   xlat_model *m = NULL;
   if (s == XLAT_OK) s = xlat_model_alloc(&r.cfg, &m);
   if (s == XLAT_OK) {
-    /* the EMA weights, when there are any, are the ones to translate with (Marian's exponential smoothing) */
     targets dst = {0};
-    dst.tensors[r.count[K_EMAW] ? K_EMAW : K_PARM] = m->params;
+    dst.tensors[K_PARM] = m->params;
     s = fill(&r, &dst);
     m->tokenizer_checksum = r.tokenizer_checksum;
   }

@@ -135,15 +135,16 @@ const xlat_model *xlat_trainer_ema_model(const xlat_trainer *t);
  * fsynced: a crash or a full disk leaves the previous file intact. The same state always gives the same bytes.
  * With t, m must be t's own model (XLAT_ERR_ARG otherwise); t's EMA weights, when it keeps them, are saved too. */
 xlat_status xlat_checkpoint_save(const char *path, const xlat_model *m, const xlat_trainer *t);
-/* Loads the weights (and config) to translate with: the EMA weights when the file has them, else the trained ones.
- * A truncated, corrupted (CRC mismatch, naming the section) or wrong-magic/version file is refused naming which. */
+/* Loads the weights (and config) saved as m; a trainer's EMA weights stay in the file for xlat_trainer_restore
+ * (save xlat_trainer_ema_model() on its own to translate with them). A truncated, corrupted (CRC mismatch, naming
+ * the section), wrong-magic or wrong-version file is refused, the message saying which. */
 xlat_status xlat_model_load(const char *path, xlat_model **out);
 /* Resumes t from a checkpoint saved with trainer state and the same architecture: t's model weights (the trained
  * ones), Adam moments, EMA weights, step, RNG and progress, and the optimizer options lr, warmup, betas, eps, clip,
  * weight decay and label smoothing (t's ema_decay, max_tokens and max_len stay; call xlat_trainer_reset after to
  * change options). Gradients are zeroed. Nothing in t changes when the file is refused. */
 xlat_status xlat_trainer_restore(xlat_trainer *t, const char *path);
-/* Element-wise mean (summed in double) of the weights xlat_model_load gives for n checkpoints with one architecture
+/* Element-wise mean (summed in double) of the weights xlat_model_load gives of n checkpoints with one architecture
  * and tokenizer, written as a weights-only checkpoint (XLAT_ERR_MISMATCH naming the field otherwise). */
 xlat_status xlat_checkpoint_average(const char *const *paths, int n, const char *out_path);
 
