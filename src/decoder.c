@@ -11,7 +11,9 @@
  *   and large matrices, so the same row multiplied alone and inside a batch of 64 can differ in the last bit, and a
  *   beam search must not change its output with the batch (xlat-decode promises identical output for any batch size
  *   and thread count). matmul_rows computes every output element as one sequential sum over k, whatever the number
- *   of rows, at close to sgemm speed (register-blocked 6x16 tiles over a packed panel of W^T).
+ *   of rows, at close to sgemm speed (register-blocked 6x16 tiles over a packed panel of W^T). The weights a step
+ *   uses are packed once per encode (a copy of the decoder layers and the output projection per decoder: small
+ *   numbers of hypotheses, the end of every beam search, would otherwise spend most of their time packing).
  * - Attention is one query against the cached keys of its own hypothesis or sentence, skipping padding keys, so the
  *   result depends neither on the batch nor on how much padding the source batch has.
  */
@@ -52,26 +54,42 @@ static inline __attribute__((always_inline)) void tile(float *y, const float *x,
   }
 }
 
-/* panel (K,16) scratch; rows of y are independent of each other and of M. */
+/* Panel j0/16 of W^T: p (K,16) holds columns j0..j0+15 of W^T, zeros past N. */
+static void pack_panel(float *p, const float *W, int j0, int N, int K) {
+  int Q = N - j0 < PANEL ? N - j0 : PANEL;
+  for (int k = 0; k < K; k++)
+    for (int j = 0; j < PANEL; j++) p[(size_t)k * PANEL + j] = j < Q ? W[(size_t)(j0 + j) * K + k] : 0.0f;
+}
+
+/* All panels of W (N,K) into P (ceil(N/16)*16*K floats): panel j0/16 starts at P + j0*K. */
+static void pack_weights(float *P, const float *W, int N, int K) {
+  for (int j0 = 0; j0 < N; j0 += PANEL) pack_panel(P + (size_t)j0 * K, W, j0, N, K);
+}
+
+static size_t packed_floats(int N, int K) { return (size_t)(N + PANEL - 1) / PANEL * PANEL * (size_t)K; }
+
+/* y = x W^T + b from W's panels: P when packed (pack_weights), else each panel packed on the way into panel (K,16).
+ * Every element is one sequential sum over k, so rows of y depend neither on each other nor on M. */
 static void matmul_rows(float *y /* (M,N) */, const float *x /* (M,K) */, const float *W /* (N,K) */,
-                        const float *b /* (N) or NULL */, float *panel /* (K,16) */, int M, int N, int K) {
+                        const float *P /* packed W or NULL */, const float *b /* (N) or NULL */,
+                        float *panel /* (K,16) */, int M, int N, int K) {
   for (int i0 = 0; i0 < M; i0 += ROW_BLOCK) {
     int i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;
     for (int j0 = 0; j0 < N; j0 += PANEL) {
       int Q = N - j0 < PANEL ? N - j0 : PANEL;
-      for (int k = 0; k < K; k++)
-        for (int j = 0; j < PANEL; j++) panel[(size_t)k * PANEL + j] = j < Q ? W[(size_t)(j0 + j) * K + k] : 0.0f;
+      const float *p = P ? P + (size_t)j0 * K : panel;
+      if (!P) pack_panel(panel, W, j0, N, K);
       const float *bj = b ? b + j0 : NULL;
       for (int i = i0; i < i1; i += TILE_ROWS) {
         float *yi = y + (size_t)i * N + j0;
         const float *xi = x + (size_t)i * K;
         switch (i1 - i < TILE_ROWS ? i1 - i : TILE_ROWS) {
-        case 6: tile(yi, xi, panel, bj, 6, Q, N, K); break;
-        case 5: tile(yi, xi, panel, bj, 5, Q, N, K); break;
-        case 4: tile(yi, xi, panel, bj, 4, Q, N, K); break;
-        case 3: tile(yi, xi, panel, bj, 3, Q, N, K); break;
-        case 2: tile(yi, xi, panel, bj, 2, Q, N, K); break;
-        default: tile(yi, xi, panel, bj, 1, Q, N, K);
+        case 6: tile(yi, xi, p, bj, 6, Q, N, K); break;
+        case 5: tile(yi, xi, p, bj, 5, Q, N, K); break;
+        case 4: tile(yi, xi, p, bj, 4, Q, N, K); break;
+        case 3: tile(yi, xi, p, bj, 3, Q, N, K); break;
+        case 2: tile(yi, xi, p, bj, 2, Q, N, K); break;
+        default: tile(yi, xi, p, bj, 1, Q, N, K);
         }
       }
     }
@@ -132,6 +150,11 @@ static void attend(float *out, float *avg, float *scores, const float *q, const 
 
 /* ---- state ----------------------------------------------------------------------------------------------------- */
 
+/* A decoder layer's step weights as panels (pack_weights), repacked by every encode. */
+typedef struct {
+  float *self_in, *self_out, *cross_q, *cross_out, *w1, *w2;
+} packed_layer;
+
 struct xlat_decoder {
   const xlat_model *m;
   int32_t cap_sent, cap_src, cap_hyps, cap_tgt, cap_rows;
@@ -141,6 +164,8 @@ struct xlat_decoder {
   int32_t *src;    /* (B,S) the encoded ids: padding masks */
   float *cross_kv; /* (L, B*S, 2C) per decoder layer: keys, then values of each source position */
   float *self_kv;  /* (L, cap_hyps + 1, cap_tgt, 2C): row cap_hyps is reorder()'s spare */
+  packed_layer *packed; /* (L) */
+  float *packed_out;    /* out_proj as panels */
   /* scratch of cap_rows rows */
   float *x, *h, *att, *wide; /* (R,C) (R,C) (R,C) (R, max(3C,F)) */
   float *act;                /* (R,F) activation output: its own buffer for GELU, wide for ReLU (in place) */
@@ -167,6 +192,18 @@ static size_t layout(xlat_decoder *d, char *base) {
   d->src = carve(base, &at, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
   d->cross_kv = carve(base, &at, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
   d->self_kv = carve(base, &at, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
+  d->packed = carve(base, &at, L, sizeof(packed_layer));
+  for (size_t l = 0; l < L; l++) {
+    packed_layer pl;
+    pl.self_in = carve(base, &at, packed_floats(3 * (int)C, (int)C), sizeof(float));
+    pl.self_out = carve(base, &at, packed_floats((int)C, (int)C), sizeof(float));
+    pl.cross_q = carve(base, &at, packed_floats((int)C, (int)C), sizeof(float));
+    pl.cross_out = carve(base, &at, packed_floats((int)C, (int)C), sizeof(float));
+    pl.w1 = carve(base, &at, packed_floats((int)F, (int)C), sizeof(float));
+    pl.w2 = carve(base, &at, packed_floats((int)C, (int)F), sizeof(float));
+    if (base) d->packed[l] = pl;
+  }
+  d->packed_out = carve(base, &at, packed_floats(c->vocab_size, (int)C), sizeof(float));
   d->x = carve(base, &at, R * C, sizeof(float));
   d->h = carve(base, &at, R * C, sizeof(float));
   d->att = carve(base, &at, R * C, sizeof(float));
@@ -238,14 +275,14 @@ static void sublayer_output(xlat_decoder *d, const float *branch, const float *g
   if (!c->pre_norm) norm_in_place(d, d->x, g, b, N, c->d_model);
 }
 
-/* x = FFN sublayer of layer w on N rows. */
-static void ffn(xlat_decoder *d, const xlat_layer_weights *w, int N) {
+/* x = FFN sublayer of layer w on N rows; pk: its packed weights, or NULL to pack on the way. */
+static void ffn(xlat_decoder *d, const xlat_layer_weights *w, const packed_layer *pk, int N) {
   const xlat_config *c = &d->m->cfg;
   int C = c->d_model, F = c->d_ff;
   const float *in = sublayer_input(d, w->norm3_g, w->norm3_b, N);
-  matmul_rows(d->wide, in, w->ffn_w1, w->ffn_b1, d->panel, N, F, C);
+  matmul_rows(d->wide, in, w->ffn_w1, pk ? pk->w1 : NULL, w->ffn_b1, d->panel, N, F, C);
   act_dropout_forward(d->act, NULL, d->wide, (size_t)N * F, c->activation, 0.0f, NULL);
-  matmul_rows(d->att, d->act, w->ffn_w2, w->ffn_b2, d->panel, N, C, F);
+  matmul_rows(d->att, d->act, w->ffn_w2, pk ? pk->w2 : NULL, w->ffn_b2, d->panel, N, C, F);
   sublayer_output(d, d->att, w->norm3_g, w->norm3_b, N);
 }
 
@@ -267,7 +304,7 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
   for (int l = 0; l < c->enc_layers; l++) {
     const xlat_layer_weights *w = &m->w.enc[l];
     const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
-    matmul_rows(d->wide, in, w->self_attn.in_w, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    matmul_rows(d->wide, in, w->self_attn.in_w, NULL, w->self_attn.in_b, d->panel, N, 3 * C, C);
     /* padding queries are never read (masked as keys, ignored by the decoder): zero rows keep them finite */
     for (int b = 0; b < B; b++)
       for (int t = 0; t < S; t++) {
@@ -280,17 +317,29 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
         attend(d->att + row * C, NULL, d->scores, d->wide + row * 3 * C, qkv + C, qkv + 2 * C, 3 * (size_t)C,
                src + (size_t)b * S, S, C, H);
       }
-    matmul_rows(d->h, d->att, w->self_attn.out_w, w->self_attn.out_b, d->panel, N, C, C);
+    matmul_rows(d->h, d->att, w->self_attn.out_w, NULL, w->self_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
-    ffn(d, w, N);
+    ffn(d, w, NULL, N);
   }
   if (c->pre_norm) norm_in_place(d, d->x, m->w.enc_norm_g, m->w.enc_norm_b, N, C);
   /* keys and values of every decoder layer's cross-attention: rows [C,3C) of in_w applied to the memory */
   for (int l = 0; l < c->dec_layers; l++) {
     const xlat_attn_weights *a = &m->w.dec[l].cross_attn;
-    matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C,
+    matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C, NULL,
                 a->in_b + C, d->panel, N, 2 * C, C);
   }
+  /* the step's weights as panels, read from the model as it is now */
+  for (int l = 0; l < c->dec_layers; l++) {
+    const xlat_layer_weights *w = &m->w.dec[l];
+    const packed_layer *pk = &d->packed[l];
+    pack_weights(pk->self_in, w->self_attn.in_w, 3 * C, C);
+    pack_weights(pk->self_out, w->self_attn.out_w, C, C);
+    pack_weights(pk->cross_q, w->cross_attn.in_w, C, C);
+    pack_weights(pk->cross_out, w->cross_attn.out_w, C, C);
+    pack_weights(pk->w1, w->ffn_w1, c->d_ff, C);
+    pack_weights(pk->w2, w->ffn_w2, C, c->d_ff);
+  }
+  pack_weights(d->packed_out, m->w.out_proj, V, C);
   return XLAT_OK;
 }
 
@@ -321,21 +370,22 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
   if (attn) memset(attn, 0, sizeof(float) * (size_t)N * S);
   for (int l = 0; l < c->dec_layers; l++) {
     const xlat_layer_weights *w = &m->w.dec[l];
+    const packed_layer *pk = &d->packed[l];
     float *cache = d->self_kv + l * layer_stride;
     /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos */
     const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
-    matmul_rows(d->wide, in, w->self_attn.in_w, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    matmul_rows(d->wide, in, w->self_attn.in_w, pk->self_in, w->self_attn.in_b, d->panel, N, 3 * C, C);
     for (int i = 0; i < N; i++) {
       float *row = cache + i * hyp_stride;
       memcpy(row + (size_t)pos * 2 * C, d->wide + (size_t)i * 3 * C + C, sizeof(float) * 2 * C);
       attend(d->att + (size_t)i * C, NULL, d->scores, d->wide + (size_t)i * 3 * C, row, row + C, 2 * (size_t)C,
              NULL, pos + 1, C, H);
     }
-    matmul_rows(d->h, d->att, w->self_attn.out_w, w->self_attn.out_b, d->panel, N, C, C);
+    matmul_rows(d->h, d->att, w->self_attn.out_w, pk->self_out, w->self_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
     /* cross-attention over the hypothesis's own sentence */
     in = sublayer_input(d, w->norm2_g, w->norm2_b, N);
-    matmul_rows(d->wide, in, w->cross_attn.in_w, w->cross_attn.in_b, d->panel, N, C, C);
+    matmul_rows(d->wide, in, w->cross_attn.in_w, pk->cross_q, w->cross_attn.in_b, d->panel, N, C, C);
     const float *kv = d->cross_kv + l * cross_stride;
     int last = l == c->dec_layers - 1;
     for (int i = 0; i < N; i++) {
@@ -344,12 +394,12 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
       attend(d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->wide + (size_t)i * C,
              ks, ks + C, 2 * (size_t)C, d->src + sent * S, S, C, H);
     }
-    matmul_rows(d->h, d->att, w->cross_attn.out_w, w->cross_attn.out_b, d->panel, N, C, C);
+    matmul_rows(d->h, d->att, w->cross_attn.out_w, pk->cross_out, w->cross_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm2_g, w->norm2_b, N);
-    ffn(d, w, N);
+    ffn(d, w, pk, N);
   }
   if (c->pre_norm) norm_in_place(d, d->x, m->w.dec_norm_g, m->w.dec_norm_b, N, C);
-  matmul_rows(logprobs, d->x, m->w.out_proj, NULL, d->panel, N, V, C);
+  matmul_rows(logprobs, d->x, m->w.out_proj, d->packed_out, NULL, d->panel, N, V, C);
   logsoftmax_forward(logprobs, logprobs, N, V);
   d->cached = pos + 1;
   d->rows = N;

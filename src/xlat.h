@@ -159,7 +159,8 @@ xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t
                              int32_t max_tgt, xlat_decoder **out);
 void xlat_decoder_free(xlat_decoder *d);
 /* Runs the encoder once on a padded batch and computes every layer's cross-attention K/V per sentence; clears the
- * hypothesis cache. src: (B,S) padded with XLAT_PAD. */
+ * hypothesis cache. src: (B,S) padded with XLAT_PAD. The weights are read here: steps until the next encode use the
+ * model as it was at this call. */
 xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, int32_t S);
 /* One decoder step for N hypotheses at target position pos (0 for the first token, BOS): hyp_sent (N) says which
  * encoded sentence each hypothesis translates, tokens (N) is each one's last token. Writes log-probabilities (N,V)
