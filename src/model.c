@@ -209,7 +209,10 @@ struct xlat_arena {
   float *mem, *mem_mean, *mem_rstd; /* encoder output (pre-norm: final norm) */
   float *out, *out_mean, *out_rstd; /* decoder output fed to the projection */
   const float *enc_last, *dec_last; /* the last layers' outputs (inputs of the final norms) */
-  float *logits;                    /* (N,V), overwritten by its gradient in backward */
+  float *packed;                     /* (N,C) decoder outputs of the non-pad target positions, in order */
+  int32_t *rows, *packed_targets;   /* (N) their row in the batch and their target id */
+  int32_t n_packed;
+  float *logits;                    /* (N,V) (training: packed rows only), overwritten by its gradient */
   float *loss, *nll, *lse;          /* (N) */
   float *tmp;                       /* (N,C) sublayer function output */
   float *scratch;                   /* (2,max_len,max_len) attention scratch */
@@ -282,6 +285,9 @@ static void carve_all(carver *c, xlat_arena *a, const xlat_config *cfg) {
   a->out = CARVE_F(c, N * C);
   a->out_mean = CARVE_F(c, N);
   a->out_rstd = CARVE_F(c, N);
+  a->packed = CARVE_F(c, N * C);
+  a->rows = (int32_t *)carve(c, N * sizeof(int32_t));
+  a->packed_targets = (int32_t *)carve(c, N * sizeof(int32_t));
   a->logits = CARVE_F(c, N * cfg->vocab_size);
   a->loss = CARVE_F(c, N);
   a->nll = CARVE_F(c, N);
@@ -398,7 +404,7 @@ static void embed(const pass *ps, const xlat_model *m, float *x, uint8_t *mask, 
   dropout_forward(x, mask, (size_t)B * L * C, ps->p, ps->rng);
 }
 
-/* Encoder, decoder and output projection: logits (B*T,V) in the arena. */
+/* Encoder and decoder: the decoder output (B*T,C) in a->out. */
 static void forward(const pass *ps, const xlat_model *m) {
   const xlat_config *c = ps->cfg;
   xlat_arena *a = ps->a;
@@ -443,7 +449,21 @@ static void forward(const pass *ps, const xlat_model *m) {
     layernorm_forward(a->out, a->out_mean, a->out_rstd, x, w->dec_norm_g, w->dec_norm_b, Nt, C);
   else
     memcpy(a->out, x, (size_t)Nt * C * sizeof *x);
-  linear_forward(a->logits, a->out, w->out_proj, NULL, Nt, C, c->vocab_size);
+}
+
+/* Training and validation: the output projection of the non-pad target positions only (padding costs no
+ * vocabulary-sized products): logits (n_packed,V) of a->packed, targets in a->packed_targets. */
+static void project_packed(const pass *ps, const xlat_model *m) {
+  xlat_arena *a = ps->a;
+  int Nt = ps->b->B * ps->b->T, C = ps->cfg->d_model, k = 0;
+  for (int i = 0; i < Nt; i++) {
+    if (ps->b->tgt_out[i] == XLAT_PAD) continue;
+    memcpy(a->packed + (size_t)k * C, a->out + (size_t)i * C, (size_t)C * sizeof *a->packed);
+    a->rows[k] = i;
+    a->packed_targets[k++] = ps->b->tgt_out[i];
+  }
+  a->n_packed = k;
+  if (k > 0) linear_forward(a->logits, a->packed, m->w.out_proj, NULL, k, C, ps->cfg->vocab_size);
 }
 
 /* ---- backward -------------------------------------------------------------------------------------------------- */
@@ -527,7 +547,7 @@ static void final_norm_backward(const pass *ps, float *grad, const float *dout, 
   }
 }
 
-/* Gradients of the summed loss (dlogits already in a->logits) accumulated into gw. */
+/* Gradients of the summed loss (dlogits of the packed rows already in a->logits) accumulated into gw. */
 static void backward(const pass *ps, const xlat_model *m, const xlat_weights *gw) {
   const xlat_config *c = ps->cfg;
   xlat_arena *a = ps->a;
@@ -535,8 +555,12 @@ static void backward(const pass *ps, const xlat_model *m, const xlat_weights *gw
   int B = ps->b->B, S = ps->b->S, T = ps->b->T, Ns = B * S, Nt = B * T, C = c->d_model;
   float *grad = a->dy;
 
+  int np = a->n_packed;
+  memset(a->dtmp, 0, (size_t)np * C * sizeof *a->dtmp);
+  if (np > 0) linear_backward(a->dtmp, gw->out_proj, NULL, a->logits, a->packed, w->out_proj, np, C, c->vocab_size);
   memset(a->dln, 0, (size_t)Nt * C * sizeof *a->dln);
-  linear_backward(a->dln, gw->out_proj, NULL, a->logits, a->out, w->out_proj, Nt, C, c->vocab_size);
+  for (int k = 0; k < np; k++)
+    memcpy(a->dln + (size_t)a->rows[k] * C, a->dtmp + (size_t)k * C, (size_t)C * sizeof *a->dln);
   final_norm_backward(ps, grad, a->dln, a->dec_last, a->out_mean, a->out_rstd, w->dec_norm_g, gw->dec_norm_g,
                       gw->dec_norm_b, Nt);
   memset(a->dmem, 0, (size_t)Ns * C * sizeof *a->dmem);
@@ -600,12 +624,12 @@ xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double
   if (st != XLAT_OK) return st;
   pass ps = make_pass(t, b, 1);
   forward(&ps, t->model);
+  project_packed(&ps, t->model);
   xlat_arena *a = t->arena;
-  int Nt = b->B * b->T, V = t->model->cfg.vocab_size;
-  float eps = t->opt.label_smoothing;
-  int64_t n = xent_forward_backward(a->logits, a->loss, b->tgt_out, Nt, V, eps, 1.0f);
+  int np = a->n_packed, V = t->model->cfg.vocab_size;
+  int64_t n = xent_forward_backward(a->logits, a->loss, a->packed_targets, np, V, t->opt.label_smoothing, 1.0f);
   double sum = 0.0;
-  for (int i = 0; i < Nt; i++) sum += a->loss[i];
+  for (int i = 0; i < np; i++) sum += a->loss[i];
   backward(&ps, t->model, &t->gw);
   t->accum_tokens += n;
   if (loss_sum) *loss_sum += sum;
@@ -618,11 +642,12 @@ xlat_status xlat_trainer_eval_loss(xlat_trainer *t, const xlat_batch *b, double 
   if (st != XLAT_OK) return st;
   pass ps = make_pass(t, b, 0);
   forward(&ps, t->model);
+  project_packed(&ps, t->model);
   xlat_arena *a = t->arena;
-  int Nt = b->B * b->T;
-  int64_t n = xent_forward(a->loss, a->nll, a->lse, a->logits, b->tgt_out, Nt, t->model->cfg.vocab_size, 0.0f);
+  int np = a->n_packed;
+  int64_t n = xent_forward(a->loss, a->nll, a->lse, a->logits, a->packed_targets, np, t->model->cfg.vocab_size, 0.0f);
   double sum = 0.0;
-  for (int i = 0; i < Nt; i++) sum += a->nll[i];
+  for (int i = 0; i < np; i++) sum += a->nll[i];
   if (nll_sum) *nll_sum += sum;
   if (ntokens) *ntokens += n;
   return XLAT_OK;
@@ -634,6 +659,7 @@ xlat_status xlat_trainer_forward(xlat_trainer *t, const xlat_batch *b, int logpr
   pass ps = make_pass(t, b, 0);
   forward(&ps, t->model);
   int Nt = b->B * b->T, V = t->model->cfg.vocab_size;
+  linear_forward(t->arena->logits, t->arena->out, t->model->w.out_proj, NULL, Nt, t->model->cfg.d_model, V);
   if (logprobs)
     logsoftmax_forward(out, t->arena->logits, Nt, V);
   else
