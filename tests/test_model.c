@@ -131,22 +131,24 @@ static int read_ids(const xlat_spm *spm, const char *rel, int32_t **ids, int32_t
   return n == NPAIRS;
 }
 
-/* Greedy decoding with the full eval-mode forward (recomputed per position): *exact counts the sentences whose
- * greedy output equals the reference. */
+/* Greedy decoding with the cached incremental decoder (decoder.c; test_decoder checks it against the full forward):
+ * the number of sentences whose greedy output equals the reference. */
 static int greedy_exact(xlat_trainer *t, const xlat_batch *b) {
   int B = b->B, T = b->T, V = t->model->cfg.vocab_size, exact = 0;
-  int32_t *tin = calloc((size_t)B * T, sizeof *tin), *out = calloc((size_t)B * T, sizeof *out);
-  float *lp = malloc((size_t)B * T * V * sizeof *lp);
-  for (int i = 0; i < B; i++) tin[(size_t)i * T] = XLAT_BOS;
-  for (int pos = 0; pos < T; pos++) {
-    xlat_batch g = {B, b->S, T, b->src, tin, b->tgt_out};
-    CHECK(xlat_trainer_forward(t, &g, 1, lp) == XLAT_OK);
+  int32_t *out = calloc((size_t)B * T, sizeof *out), *sent = malloc((size_t)B * sizeof *sent);
+  int32_t *last = malloc((size_t)B * sizeof *last);
+  float *lp = malloc((size_t)B * V * sizeof *lp);
+  xlat_decoder *d = NULL;
+  CHECK(xlat_decoder_new(t->model, B, b->S, B, T, &d) == XLAT_OK);
+  CHECK(d && xlat_decoder_encode(d, b->src, B, b->S) == XLAT_OK);
+  for (int i = 0; i < B; i++) sent[i] = i, last[i] = XLAT_BOS;
+  for (int pos = 0; pos < T && d; pos++) {
+    CHECK(xlat_decoder_step(d, B, sent, last, pos, lp, NULL) == XLAT_OK);
     for (int i = 0; i < B; i++) {
-      const float *row = lp + ((size_t)i * T + pos) * V;
+      const float *row = lp + (size_t)i * V;
       int best = 0;
       for (int v = 1; v < V; v++) best = row[v] > row[best] ? v : best;
-      out[(size_t)i * T + pos] = best;
-      if (pos + 1 < T) tin[(size_t)i * T + pos + 1] = best;
+      out[(size_t)i * T + pos] = last[i] = best;
     }
   }
   for (int i = 0; i < B; i++) {
@@ -158,7 +160,8 @@ static int greedy_exact(xlat_trainer *t, const xlat_batch *b) {
     }
     exact += same;
   }
-  free(tin), free(out), free(lp);
+  xlat_decoder_free(d);
+  free(out), free(sent), free(last), free(lp);
   return exact;
 }
 
