@@ -4,7 +4,8 @@
 Builds the encoder-decoder of src/model.c with torch autograd (Debian's python3-torch 1.13): tied embeddings scaled by
 sqrt(C), sinusoidal positions (PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(...)), packed (3C, C)
 attention projections, padding-key mask in encoder self-attention and cross-attention, causal mask in decoder
-self-attention, post-norm or pre-norm with a final norm per stack, ReLU, no dropout, and
+self-attention, post-norm or pre-norm with a final norm per stack, ReLU or GELU (the exact erf form, PyTorch's
+default), no dropout, and
 CrossEntropyLoss(label_smoothing=0.1, ignore_index=PAD, reduction='sum').
 
 Weights are not stored: both sides compute them from the integer hash below (weight()), so the golden file holds
@@ -119,7 +120,7 @@ def attention(q, k, v, key_pad, causal, H):
     return (p @ vh).transpose(1, 2).reshape(B, T, C)
 
 
-def forward(W, src, tgt_in, pre_norm):
+def forward(W, src, tgt_in, pre_norm, gelu):
     C, H = CFG["C"], CFG["H"]
     ln = lambda x, p: torch.nn.functional.layer_norm(x, (C,), W[p + ".g"], W[p + ".b"], 1e-5)
     lin = torch.nn.functional.linear
@@ -136,7 +137,8 @@ def forward(W, src, tgt_in, pre_norm):
         return lin(attention(q, k, v, key_pad, False, H), W[p + ".out_w"], W[p + ".out_b"])
 
     def ffn(x, p):
-        h = torch.relu(lin(x, W[p + ".ffn.w1"], W[p + ".ffn.b1"]))
+        h = lin(x, W[p + ".ffn.w1"], W[p + ".ffn.b1"])
+        h = torch.nn.functional.gelu(h) if gelu else torch.relu(h)
         return lin(h, W[p + ".ffn.w2"], W[p + ".ffn.b2"])
 
     def sub(x, p_norm, fn):
@@ -170,20 +172,20 @@ def batch():
     return torch.tensor(SRC), torch.tensor(tin), torch.tensor(tout), B, S, T
 
 
-def write(path, pre_norm):
+def write(path, pre_norm, gelu):
     torch.manual_seed(0)
     table = param_table(pre_norm)
     W = {name: weight(name, shape, k) for k, (name, shape) in enumerate(table)}
     src, tin, tout, B, S, T = batch()
-    logits = forward(W, src, tin, pre_norm)
+    logits = forward(W, src, tin, pre_norm, gelu)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=PAD, reduction="sum", label_smoothing=LABEL_SMOOTHING)
     loss = loss_fn(logits.reshape(-1, CFG["V"]), tout.reshape(-1))
     loss.backward()
     ntok = int((tout != PAD).sum())
     with open(path, "wb") as f:
         f.write(b"XLGOLD01")
-        f.write(struct.pack("<13i", CFG["V"], CFG["C"], CFG["H"], CFG["F"], CFG["enc"], CFG["dec"], CFG["max_len"],
-                            pre_norm, B, S, T, ntok, len(table)))
+        f.write(struct.pack("<14i", CFG["V"], CFG["C"], CFG["H"], CFG["F"], CFG["enc"], CFG["dec"], CFG["max_len"],
+                            pre_norm, gelu, B, S, T, ntok, len(table)))
         f.write(struct.pack("<f", LABEL_SMOOTHING))
         for ids in (src, tin, tout):
             f.write(ids.to(torch.int32).numpy().astype("<i4").tobytes())
@@ -206,8 +208,8 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "golden")
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
-    write(os.path.join(out, "tiny_postnorm.bin"), 0)
-    write(os.path.join(out, "tiny_prenorm.bin"), 1)
+    write(os.path.join(out, "tiny_postnorm.bin"), 0, 0)  # the paper's model: post-norm, ReLU
+    write(os.path.join(out, "tiny_prenorm.bin"), 1, 1)  # the options: pre-norm with final norms, GELU
 
 
 if __name__ == "__main__":
