@@ -111,6 +111,119 @@ static void gradcheck(int pre_norm, int act, int tied, int learned, float dropou
   xlat_model_free(m);
 }
 
+/* ---- presets, configuration errors -------------------------------------------------------------------------- */
+
+static void configs(void) {
+  xlat_config c;
+  CHECK(xlat_config_preset("base", &c) == XLAT_OK);
+  CHECK(c.d_model == 512 && c.enc_layers == 6 && c.dec_layers == 6 && c.n_heads == 8 && c.d_ff == 2048);
+  CHECK(c.tied_embeddings == 1 && c.pre_norm == 0 && c.activation == XLAT_ACT_RELU && c.max_len == 256);
+  CHECK(xlat_config_preset("small", &c) == XLAT_OK && c.d_model == 256 && c.enc_layers == 3 && c.d_ff == 1024);
+  CHECK(xlat_config_preset("big", &c) == XLAT_OK && c.d_model == 1024 && c.n_heads == 16 && c.d_ff == 4096);
+  CHECK(xlat_config_preset("huge", &c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "huge") != NULL);
+  CHECK(xlat_config_preset("tiny", &c) == XLAT_OK && c.d_model == 128 && c.enc_layers == 2 && c.n_heads == 4);
+  CHECK(xlat_config_check(&c) == XLAT_OK);
+  c.n_heads = 3;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "n_heads 3") != NULL);
+  c.n_heads = 4, c.dropout = 1.0f;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "dropout") != NULL);
+  xlat_model *m = NULL;
+  CHECK(xlat_model_new(&c, 1, &m) == XLAT_ERR_ARG && m == NULL);
+  /* parameter count of the tiny preset, tied: V*C + 2 encoder layers + 2 decoder layers */
+  CHECK(xlat_config_preset("tiny", &c) == XLAT_OK);
+  size_t C = 128, F = 512, attn = 4 * C * C + 4 * C, ffn = 2 * C * F + F + C;
+  CHECK(xlat_param_count(&c) == 8000 * C + 2 * (attn + ffn + 4 * C) + 2 * (2 * attn + ffn + 6 * C));
+  CHECK(xlat_model_new(&c, 1, &m) == XLAT_OK && xlat_model_num_params(m) == xlat_param_count(&c));
+  /* initialization: seeded, unit gains, zero biases */
+  xlat_model *m2 = NULL;
+  CHECK(xlat_model_new(&c, 1, &m2) == XLAT_OK);
+  CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) == 0);
+  CHECK(m->w.enc[0].norm1_g[5] == 1.0f && m->w.enc[0].norm1_b[5] == 0.0f && m->w.dec[1].ffn_b1[7] == 0.0f);
+  xlat_model_free(m2);
+  CHECK(xlat_model_new(&c, 2, &m2) == XLAT_OK);
+  CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) != 0);
+  xlat_model_free(m2);
+  xlat_model_free(m);
+}
+
+/* ---- optimizer ----------------------------------------------------------------------------------------------- */
+
+static void optimizer(void) {
+  xlat_config cfg = tiny_config(0, XLAT_ACT_RELU, 0, 0); /* untied: embedding rows of unused ids get no gradient */
+  xlat_train_options opt;
+  xlat_train_options_default(&opt);
+  opt.max_tokens = 32, opt.max_len = 8, opt.lr = 1e-2f, opt.warmup_steps = 4;
+  xlat_model *m = NULL;
+  xlat_trainer *t = NULL;
+  CHECK(xlat_model_new(&cfg, 5, &m) == XLAT_OK && xlat_trainer_new(m, &opt, 1, &t) == XLAT_OK);
+  if (!t) return;
+  /* schedule: linear warmup to lr at step 4, then lr * sqrt(4 / step) */
+  CHECK_CLOSE(xlat_trainer_lr(t, 1), 2.5e-3, 1e-9);
+  CHECK_CLOSE(xlat_trainer_lr(t, 4), 1e-2, 1e-9);
+  CHECK_CLOSE(xlat_trainer_lr(t, 16), 5e-3, 1e-9);
+  CHECK(xlat_trainer_update(t, NULL, NULL) == XLAT_ERR_ARG); /* nothing accumulated */
+
+  xlat_batch b = {3, 5, 4, src, tin, tout};
+  size_t n = m->n_params;
+  float *p0 = malloc(n * sizeof *p0), *g = malloc(n * sizeof *g);
+  memcpy(p0, m->params, n * sizeof *p0);
+  double loss = 0.0;
+  int64_t ntok = 0;
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK);
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK); /* two batches: gradients add up */
+  memcpy(g, t->grads, n * sizeof *g);
+  double sq = 0.0;
+  for (size_t i = 0; i < n; i++) sq += (double)(g[i] / 20.0f) * (g[i] / 20.0f);
+  float lr = 0.0f, norm = 0.0f;
+  CHECK(xlat_trainer_update(t, &lr, &norm) == XLAT_OK);
+  CHECK(ntok == 20 && xlat_trainer_step(t) == 1);
+  CHECK_CLOSE(lr, 2.5e-3, 1e-9);
+  CHECK_CLOSE(norm, sqrt(sq), 1e-5); /* the norm of the gradient divided by the 20 target tokens */
+  /* Adam's first step moves every parameter with a gradient by lr against its sign; gradients are zeroed */
+  int bad = 0, zero = 1;
+  for (size_t i = 0; i < n; i++) {
+    zero &= t->grads[i] == 0.0f;
+    if (g[i] != 0.0f && fabs(g[i]) < 1e-5f) continue; /* here Adam's eps matters */
+    double want = g[i] != 0.0f ? p0[i] - 2.5e-3 * (g[i] > 0 ? 1 : -1) : p0[i];
+    bad += fabs(m->params[i] - want) > 1e-5;
+  }
+  CHECK(bad == 0 && zero);
+  CHECK(xlat_trainer_update(t, NULL, NULL) == XLAT_ERR_ARG); /* the token count was reset too */
+
+  /* clipping scales the gradient Adam sees: first moment = (1 - beta1) * g * clip / norm */
+  opt.clip_norm = 1e-3f;
+  CHECK(xlat_trainer_reset(t, &opt, 1) == XLAT_OK && xlat_trainer_step(t) == 0);
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK);
+  memcpy(g, t->grads, n * sizeof *g);
+  CHECK(xlat_trainer_update(t, NULL, &norm) == XLAT_OK);
+  bad = 0;
+  for (size_t i = 0; i < n; i++) bad += fabs(t->adam_m[i] - 0.1 * (g[i] / 10.0) * 1e-3 / norm) > 1e-9;
+  CHECK(bad == 0);
+
+  /* decoupled weight decay shrinks matrices, here the source embedding row of an id the batch does not use (no
+   * gradient, no Adam step), and leaves biases alone; EMA averages the weights after each update */
+  opt.clip_norm = 0.0f, opt.weight_decay = 0.5f, opt.ema_decay = 0.9f;
+  CHECK(xlat_trainer_reset(t, &opt, 1) == XLAT_OK);
+  memcpy(p0, m->params, n * sizeof *p0);
+  const float *row = m->w.src_embed + 1 * cfg.d_model; /* id 1 (UNK) is not in the batch */
+  size_t r0 = (size_t)(row - m->params), b0 = (size_t)(m->w.dec[0].ffn_b2 - m->params);
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK);
+  CHECK(t->grads[r0] == 0.0f && t->grads[b0] != 0.0f);
+  CHECK(xlat_trainer_update(t, &lr, NULL) == XLAT_OK);
+  CHECK_CLOSE(m->params[r0], p0[r0] * (1.0 - lr * 0.5), 1e-7);
+  CHECK_CLOSE(m->params[b0], p0[b0] - lr * (t->adam_m[b0] > 0.0f ? 1 : -1), 1e-5); /* no decay on biases */
+  const xlat_model *ema = xlat_trainer_ema_model(t);
+  CHECK(ema != m);
+  bad = 0;
+  for (size_t i = 0; i < n; i++) bad += fabs(ema->params[i] - (0.9f * p0[i] + 0.1f * m->params[i])) > 1e-6;
+  CHECK(bad == 0);
+  opt.ema_decay = 0.0f;
+  CHECK(xlat_trainer_reset(t, &opt, 0) == XLAT_OK && xlat_trainer_ema_model(t) == m && xlat_trainer_step(t) == 1);
+  free(p0), free(g);
+  xlat_trainer_free(t);
+  xlat_model_free(m);
+}
+
 /* ---- overfitting -------------------------------------------------------------------------------------------- */
 
 enum { NPAIRS = 64, BATCH = 32 };
@@ -244,6 +357,8 @@ int main(void) {
   gradcheck(1, XLAT_ACT_GELU, 1, 0, 0.0f);
   gradcheck(0, XLAT_ACT_GELU, 1, 0, 0.2f);
   gradcheck(1, XLAT_ACT_RELU, 0, 0, 0.2f);
+  configs();
+  optimizer();
   overfit();
   TEST_END();
 }
