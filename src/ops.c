@@ -140,7 +140,7 @@ static void masked_softmax_row(float *row, const int32_t *keys, int S, int limit
   }
   float sum = 0.0f;
   for (int s = 0; s < limit; s++) {
-    float e = (!keys || keys[s] != XLAT_PAD) ? expf(row[s] - mx) : 0.0f;
+    float e = (!keys || keys[s] != XLAT_PAD) ? xlat_expf(row[s] - mx) : 0.0f;
     row[s] = e;
     sum += e;
   }
@@ -288,12 +288,50 @@ void dropout_backward(float *dx, const uint8_t *mask, size_t n, float p) {
 
 /* ---- log-softmax + label-smoothed cross entropy ---------------------------------------------------------------- */
 
+/* Reductions over a vocabulary row in LANES independent accumulators: without -ffast-math the compiler may not
+ * reorder a single running sum or max, but it vectorizes lanes it is given. */
+enum { LANES = 16 };
+
+static float row_max(const float *x, int n) {
+  float m[LANES];
+  for (int j = 0; j < LANES; j++) m[j] = -INFINITY;
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+  for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+  for (int j = 1; j < LANES; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
+  return m[0];
+}
+
+static float row_sum(const float *x, int n) {
+  float a[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
+  for (; i < n; i++) a[0] += x[i];
+  for (int j = 1; j < LANES; j++) a[0] += a[j];
+  return a[0];
+}
+
+/* The sum in double (the smoothing term subtracts it from V * log-sum-exp). */
+static double row_sum_double(const float *x, int n) {
+  double a[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
+  for (; i < n; i++) a[0] += x[i];
+  for (int j = 1; j < LANES; j++) a[0] += a[j];
+  return a[0];
+}
+
 static float row_lse(const float *l, int V) {
-  float mx = l[0];
-  for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
-  float sum = 0.0f;
-  for (int v = 0; v < V; v++) sum += expf(l[v] - mx);
-  return mx + logf(sum);
+  float mx = row_max(l, V), a[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= V; i += LANES)
+    for (int j = 0; j < LANES; j++) a[j] += xlat_expf(l[i + j] - mx);
+  for (; i < V; i++) a[0] += xlat_expf(l[i] - mx);
+  for (int j = 1; j < LANES; j++) a[0] += a[j];
+  return mx + logf(a[0]);
 }
 
 int64_t xent_forward(float *loss, float *nll, float *lse, const float *logits, const int32_t *targets, int N, int V,
@@ -307,9 +345,7 @@ int64_t xent_forward(float *loss, float *nll, float *lse, const float *logits, c
       loss[n] = nll[n] = 0.0f;
       continue;
     }
-    double sum = 0.0;
-    for (int v = 0; v < V; v++) sum += l[v];
-    float nl = z - l[targets[n]], smooth = (float)((double)z - sum / V);
+    float nl = z - l[targets[n]], smooth = (float)((double)z - row_sum_double(l, V) / V);
     nll[n] = nl;
     loss[n] = (1.0f - eps) * nl + eps * smooth;
     count++;
@@ -328,7 +364,7 @@ void xent_backward(float *dlogits, const float *logits, const float *lse, const 
       continue;
     }
     float z = lse[n];
-    for (int v = 0; v < V; v++) d[v] = expf(l[v] - z) * dscale - uni;
+    for (int v = 0; v < V; v++) d[v] = xlat_expf(l[v] - z) * dscale - uni;
     d[targets[n]] -= (1.0f - eps) * dscale;
   }
 }
@@ -345,16 +381,10 @@ int64_t xent_forward_backward(float *logits, float *loss, const int32_t *targets
       memset(l, 0, (size_t)V * sizeof *l);
       continue;
     }
-    float mx = l[0];
-    for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
-    double lsum = 0.0;
-    float esum = 0.0f, ly = l[y];
-    for (int v = 0; v < V; v++) {
-      lsum += l[v];
-      l[v] = expf(l[v] - mx);
-      esum += l[v];
-    }
-    float z = mx + logf(esum), scale = dscale / esum;
+    float mx = row_max(l, V), ly = l[y];
+    double lsum = row_sum_double(l, V);
+    for (int v = 0; v < V; v++) l[v] = xlat_expf(l[v] - mx);
+    float esum = row_sum(l, V), z = mx + logf(esum), scale = dscale / esum;
     loss[n] = (1.0f - eps) * (z - ly) + eps * (float)((double)z - lsum / V);
     for (int v = 0; v < V; v++) l[v] = l[v] * scale - uni;
     l[y] -= (1.0f - eps) * dscale;
