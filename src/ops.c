@@ -7,6 +7,43 @@
 
 #include "ops.h"
 
+/* ---- row reductions -------------------------------------------------------------------------------------------
+ * In LANES independent accumulators: without -ffast-math the compiler may not reorder one running sum or max, but
+ * it vectorizes lanes it is given. */
+enum { LANES = 16 };
+
+static float row_max(const float *x, int n) {
+  float m[LANES];
+  for (int j = 0; j < LANES; j++) m[j] = -INFINITY;
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+  for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+  for (int j = 1; j < LANES; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
+  return m[0];
+}
+
+static float row_sum(const float *x, int n) {
+  float a[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
+  for (; i < n; i++) a[0] += x[i];
+  for (int j = 1; j < LANES; j++) a[0] += a[j];
+  return a[0];
+}
+
+/* The sum in double (the smoothing term subtracts it from V * log-sum-exp). */
+static double row_sum_double(const float *x, int n) {
+  double a[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
+  for (; i < n; i++) a[0] += x[i];
+  for (int j = 1; j < LANES; j++) a[0] += a[j];
+  return a[0];
+}
+
 /* ---- embedding ------------------------------------------------------------------------------------------------- */
 
 void embed_forward(float *out, const int32_t *ids, const float *emb, const float *pos, int B, int T, int C,
@@ -35,16 +72,24 @@ void embed_backward(float *demb, float *dpos, const float *dout, const int32_t *
 
 /* ---- layer normalization --------------------------------------------------------------------------------------- */
 
+/* sum over the row of (x - m)^2 */
+static float sq_dev_sum(const float *x, float m, int C) {
+  float a[LANES] = {0};
+  int c = 0;
+  for (; c + LANES <= C; c += LANES)
+    for (int j = 0; j < LANES; j++) a[j] += (x[c + j] - m) * (x[c + j] - m);
+  for (; c < C; c++) a[0] += (x[c] - m) * (x[c] - m);
+  for (int j = 1; j < LANES; j++) a[0] += a[j];
+  return a[0];
+}
+
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g, const float *b, int N,
                        int C) {
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t)n * C;
     float *o = out + (size_t)n * C;
-    float m = 0.0f, v = 0.0f;
-    for (int c = 0; c < C; c++) m += x[c];
-    m /= (float)C;
-    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-    float s = 1.0f / sqrtf(v / (float)C + 1e-5f);
+    float m = row_sum(x, C) / (float)C;
+    float s = 1.0f / sqrtf(sq_dev_sum(x, m, C) / (float)C + 1e-5f);
     for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * g[c] + b[c];
     mean[n] = m;
     rstd[n] = s;
@@ -57,19 +102,25 @@ void layernorm_backward(float *dinp, float *dg, float *db, const float *dout, co
     const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
     float *di = dinp + (size_t)n * C, m = mean[n], s = rstd[n];
     /* dx = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)), dnorm = dout * g */
-    float sum_d = 0.0f, sum_dx = 0.0f;
-    for (int c = 0; c < C; c++) {
-      float xh = (x[c] - m) * s, dn = d[c] * g[c];
-      sum_d += dn;
-      sum_dx += dn * xh;
+    float ad[LANES] = {0}, ax[LANES] = {0};
+    int c = 0;
+    for (; c + LANES <= C; c += LANES)
+      for (int j = 0; j < LANES; j++) {
+        float dn = d[c + j] * g[c + j];
+        ad[j] += dn;
+        ax[j] += dn * (x[c + j] - m) * s;
+      }
+    for (; c < C; c++) {
+      ad[0] += d[c] * g[c];
+      ax[0] += d[c] * g[c] * (x[c] - m) * s;
+    }
+    for (int j = 1; j < LANES; j++) ad[0] += ad[j], ax[0] += ax[j];
+    float mean_d = ad[0] / (float)C, mean_dx = ax[0] / (float)C;
+    for (c = 0; c < C; c++) {
+      float xh = (x[c] - m) * s;
       dg[c] += d[c] * xh;
       db[c] += d[c];
-    }
-    sum_d /= (float)C;
-    sum_dx /= (float)C;
-    for (int c = 0; c < C; c++) {
-      float xh = (x[c] - m) * s;
-      di[c] += s * (d[c] * g[c] - sum_d - xh * sum_dx);
+      di[c] += s * (d[c] * g[c] - mean_d - xh * mean_dx);
     }
   }
 }
@@ -287,42 +338,6 @@ void dropout_backward(float *dx, const uint8_t *mask, size_t n, float p) {
 }
 
 /* ---- log-softmax + label-smoothed cross entropy ---------------------------------------------------------------- */
-
-/* Reductions over a vocabulary row in LANES independent accumulators: without -ffast-math the compiler may not
- * reorder a single running sum or max, but it vectorizes lanes it is given. */
-enum { LANES = 16 };
-
-static float row_max(const float *x, int n) {
-  float m[LANES];
-  for (int j = 0; j < LANES; j++) m[j] = -INFINITY;
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
-  for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
-  for (int j = 1; j < LANES; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
-  return m[0];
-}
-
-static float row_sum(const float *x, int n) {
-  float a[LANES] = {0};
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
-  for (; i < n; i++) a[0] += x[i];
-  for (int j = 1; j < LANES; j++) a[0] += a[j];
-  return a[0];
-}
-
-/* The sum in double (the smoothing term subtracts it from V * log-sum-exp). */
-static double row_sum_double(const float *x, int n) {
-  double a[LANES] = {0};
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
-  for (; i < n; i++) a[0] += x[i];
-  for (int j = 1; j < LANES; j++) a[0] += a[j];
-  return a[0];
-}
 
 static float row_lse(const float *l, int V) {
   float mx = row_max(l, V), a[LANES] = {0};
