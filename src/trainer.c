@@ -112,15 +112,26 @@ xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_nor
   size_t n = t->n_params;
   float *g = t->grads, *p = t->model->params, *mo = t->adam_m, *v = t->adam_v;
   float inv = 1.0f / (float)t->accum_tokens;
-  double sq = 0.0;
-  for (size_t i = 0; i < n; i++) {
+  enum { LANES = 8 }; /* independent sums the compiler vectorizes */
+  double sq[LANES] = {0};
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) {
+      g[i + j] *= inv;
+      sq[j] += (double)g[i + j] * g[i + j];
+    }
+  for (; i < n; i++) {
     g[i] *= inv;
-    sq += (double)g[i] * g[i];
+    sq[0] += (double)g[i] * g[i];
   }
-  float norm = (float)sqrt(sq);
-  if (!isfinite(norm))
-    return xlat_fail(XLAT_ERR_ARG, "trainer update at step %lld: gradient norm is %g (diverged)",
+  for (int j = 1; j < LANES; j++) sq[0] += sq[j];
+  float norm = (float)sqrt(sq[0]);
+  if (!isfinite(norm)) { /* the accumulated gradients are dropped: the caller may go on with the next batch */
+    memset(g, 0, n * sizeof *g);
+    t->accum_tokens = 0;
+    return xlat_fail(XLAT_ERR_ARG, "trainer update at step %lld: gradient norm is %g (diverged); gradients dropped",
                      (long long)t->step + 1, norm);
+  }
   float gscale = t->opt.clip_norm > 0.0f && norm > t->opt.clip_norm ? t->opt.clip_norm / norm : 1.0f;
   int64_t step = t->step + 1;
   float lr = xlat_trainer_lr(t, step), b1 = t->opt.beta1, b2 = t->opt.beta2, eps = t->opt.eps;
@@ -131,7 +142,7 @@ xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_nor
     /* decoupled weight decay on matrices (embeddings included), not on biases or norm parameters */
     float keep = ti->ndim == 2 ? 1.0f - lr * t->opt.weight_decay : 1.0f;
     size_t end = ti->offset + (size_t)ti->rows * ti->cols;
-    for (size_t i = ti->offset; i < end; i++) {
+    for (i = ti->offset; i < end; i++) {
       float gi = g[i] * gscale;
       mo[i] = b1 * mo[i] + (1.0f - b1) * gi;
       v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -140,7 +151,7 @@ xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_nor
   }
   if (t->ema) {
     float d = t->opt.ema_decay, *e = t->ema->params;
-    for (size_t i = 0; i < n; i++) e[i] = d * e[i] + (1.0f - d) * p[i];
+    for (i = 0; i < n; i++) e[i] = d * e[i] + (1.0f - d) * p[i];
     t->ema->tokenizer_checksum = t->model->tokenizer_checksum;
   }
   memset(g, 0, n * sizeof *g);
