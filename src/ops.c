@@ -148,33 +148,35 @@ void linear_backward(float *dinp, float *dW, float *db, const float *dout, const
 
 /* ---- dropout masks --------------------------------------------------------------------------------------------- */
 
-/* Fills mask (n) with 1 (kept, probability 1-p) or 0: four 16-bit uniforms per 64-bit draw, compared with p
- * rounded to a multiple of 2^-16 (0.1 becomes 0.100006). */
+/* Dropout decisions. One draw from the caller's generator keys each call; unit i is kept when the top 16 bits of
+ * hash(key, i) are >= p * 2^16 (p rounded to a multiple of 2^-16: 0.1 becomes 0.100006). The hash, two rounds of
+ * Wellons' lowbias32 keyed by the two halves of the draw, is 32-bit arithmetic the compiler vectorizes. */
+static inline uint32_t lowbias32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
 static uint32_t drop_threshold(float p) { return (uint32_t)lrintf(p * 65536.0f); }
 
 static void draw_mask(uint8_t *mask, size_t n, float p, xlat_rng *rng) {
   uint32_t thr = drop_threshold(p);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint64_t r = xlat_rng_next(rng);
-    mask[i] = (uint32_t)(r & 0xffff) >= thr;
-    mask[i + 1] = (uint32_t)((r >> 16) & 0xffff) >= thr;
-    mask[i + 2] = (uint32_t)((r >> 32) & 0xffff) >= thr;
-    mask[i + 3] = (uint32_t)(r >> 48) >= thr;
-  }
-  for (uint64_t r = xlat_rng_next(rng); i < n; i++, r >>= 16) mask[i] = (uint32_t)(r & 0xffff) >= thr;
+  uint64_t key = xlat_rng_next(rng);
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (size_t i = 0; i < n; i++) mask[i] = (lowbias32(lowbias32((uint32_t)i + k0) ^ k1) >> 16) >= thr;
 }
 
 /* x *= mask/(1-p) with the mask drawn as in draw_mask but not stored (ReLU reads it back off its output). */
 static void drop_unstored(float *x, size_t n, float p, xlat_rng *rng) {
   uint32_t thr = drop_threshold(p);
+  uint64_t key = xlat_rng_next(rng);
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
   float keep = 1.0f / (1.0f - p);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint64_t r = xlat_rng_next(rng);
-    for (int j = 0; j < 4; j++, r >>= 16) x[i + j] = (uint32_t)(r & 0xffff) >= thr ? x[i + j] * keep : 0.0f;
-  }
-  for (uint64_t r = xlat_rng_next(rng); i < n; i++, r >>= 16) x[i] = (uint32_t)(r & 0xffff) >= thr ? x[i] * keep : 0.0f;
+  for (size_t i = 0; i < n; i++)
+    x[i] = (lowbias32(lowbias32((uint32_t)i + k0) ^ k1) >> 16) >= thr ? x[i] * keep : 0.0f;
 }
 
 /* ---- attention ------------------------------------------------------------------------------------------------- */

@@ -281,6 +281,12 @@ static void test_elementwise(void) {
   for (size_t i = 0; i < n; i++) kept += m1[i], sum += x[i];
   CHECK(fabs(kept / n - 0.9) < 0.005);
   CHECK(fabs(sum / n - 1.0) < 0.01);
+  /* neighbouring units and the next call's mask are independent: both kept about (1-p)^2 of the time */
+  dropout_forward(y, m2, n, 0.1f, &r2);
+  double pairs = 0.0, again = 0.0;
+  for (size_t i = 0; i + 1 < n; i++) pairs += m1[i] && m1[i + 1], again += m1[i] && m2[i];
+  CHECK(fabs(pairs / n - 0.81) < 0.006);
+  CHECK(fabs(again / n - 0.81) < 0.006);
   free(x), free(y), free(m1), free(m2);
 }
 
