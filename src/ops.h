@@ -2,12 +2,11 @@
  *
  * Conventions (llm.c style): outputs first, then inputs, then dimensions; every array carries its shape with the
  * fixed letters B batch, S source (key) length, T target (query) length, C d_model, H heads, D = C/H, F d_ff,
- * V vocabulary, N rows (tokens), I/O a linear layer's in/out features (nin, nout). Row-major everywhere. Backward kernels
- * ACCUMULATE (+=) into parameter gradients and into the activation gradients marked "+="; activation gradients
- * marked "=" are overwritten (saves zeroing a buffer). Forward kernels store what backward needs (layernorm
+ * V vocabulary, N rows (tokens), I/O a linear layer's in/out features (nin, nout). Row-major everywhere. Backward
+ * kernels ACCUMULATE (+=) into parameter gradients and into the activation gradients marked "+="; activation
+ * gradients marked "=" are overwritten (saves zeroing a buffer). Forward kernels store what backward needs (layernorm
  * mean/rstd, attention probabilities, dropout masks). Masks are bytes, 1 = kept; a kept value is scaled by 1/(1-p);
- * p is used rounded to a multiple of 2^-16.
- * Nothing here allocates; nothing here prints.
+ * p is used rounded to a multiple of 2^-16. Nothing here allocates; nothing here prints.
  */
 #ifndef XLAT_OPS_H
 #define XLAT_OPS_H

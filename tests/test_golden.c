@@ -1,7 +1,7 @@
 /* test_golden.c - the whole model against the independent PyTorch reference (tests/reference/make_golden.py):
  * the tiny preset (vocabulary 64) with weights from a shared integer hash, one padded batch, post-norm with ReLU
- * and pre-norm with GELU. Compares the eval-mode logits, the label-smoothed loss and every parameter tensor's gradient (a strided
- * sample of entries plus three hash-weighted sums over the whole tensor) within 1e-4 relative. */
+ * and pre-norm with GELU. Compares the eval-mode logits, the label-smoothed loss and every parameter tensor's
+ * gradient (a strided sample of entries plus three hash-weighted sums over the whole tensor) within 1e-4 relative. */
 #include <stdint.h>
 #include <string.h>
 
