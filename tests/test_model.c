@@ -8,6 +8,35 @@
 #include "internal.h"
 #include "test.h"
 
+/* Counts heap allocations while counting_allocations is set: this program's malloc family wraps glibc's (not under
+ * AddressSanitizer, which brings its own). */
+static int counting_allocations, allocations;
+#ifndef __SANITIZE_ADDRESS__
+#define COUNTS_ALLOCATIONS 1
+void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t n);
+void *__libc_memalign(size_t align, size_t n);
+void *malloc(size_t n) {
+  allocations += counting_allocations;
+  return __libc_malloc(n);
+}
+void *calloc(size_t n, size_t size) {
+  allocations += counting_allocations;
+  return __libc_calloc(n, size);
+}
+void *realloc(void *p, size_t n) {
+  allocations += counting_allocations;
+  return __libc_realloc(p, n);
+}
+void *aligned_alloc(size_t align, size_t n) {
+  allocations += counting_allocations;
+  return __libc_memalign(align, n);
+}
+#else
+#define COUNTS_ALLOCATIONS 0
+#endif
+
 static xlat_config tiny_config(int pre_norm, int act, int tied, int learned) {
   return (xlat_config){.vocab_size = 20, .d_model = 8, .n_heads = 2, .d_ff = 16, .enc_layers = 1, .dec_layers = 1,
                        .max_len = 16, .pre_norm = pre_norm, .activation = act, .tied_embeddings = tied,
@@ -219,6 +248,20 @@ static void optimizer(void) {
   CHECK(bad == 0);
   opt.ema_decay = 0.0f;
   CHECK(xlat_trainer_reset(t, &opt, 0) == XLAT_OK && xlat_trainer_ema_model(t) == m && xlat_trainer_step(t) == 1);
+  /* a training step and a validation batch allocate nothing (the counter itself counts: one malloc) */
+  counting_allocations = 1;
+  void *volatile probe = malloc(16); /* volatile: the compiler may not drop the pair */
+  free(probe);
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK && xlat_trainer_update(t, NULL, NULL) == XLAT_OK);
+  CHECK(xlat_trainer_eval_loss(t, &b, &loss, &ntok) == XLAT_OK);
+  counting_allocations = 0;
+  CHECK(allocations == COUNTS_ALLOCATIONS);
+  /* the arena holds max_tokens rows per side: a batch beyond it is refused until a reset resizes the arena */
+  opt.max_tokens = 14;
+  CHECK(xlat_trainer_reset(t, &opt, 0) == XLAT_OK);
+  CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_ERR_ARG && strstr(xlat_last_error(), "max_tokens"));
+  opt.max_tokens = 15; /* B*S */
+  CHECK(xlat_trainer_reset(t, &opt, 0) == XLAT_OK && xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK);
   free(p0), free(g);
   xlat_trainer_free(t);
   xlat_model_free(m);
