@@ -1,6 +1,6 @@
 /* test_golden.c - the whole model against the independent PyTorch reference (tests/reference/make_golden.py):
- * the tiny preset (vocabulary 64) with weights from a shared integer hash, one padded batch, post-norm with ReLU
- * and pre-norm with GELU. Compares the eval-mode logits, the label-smoothed loss and every parameter tensor's
+ * the tiny preset (vocabulary 64) with weights from a shared integer hash, one padded batch: post-norm with ReLU,
+ * pre-norm with GELU, and untied embeddings with learned positions. Compares the eval-mode logits, the label-smoothed loss and every parameter tensor's
  * gradient (a strided sample of entries plus three hash-weighted sums over the whole tensor) within 1e-4 relative. */
 #include <stdint.h>
 #include <string.h>
@@ -27,7 +27,7 @@ static void fill_weights(xlat_model *m, const xlat_tensor_info *tab, size_t nt) 
     const xlat_tensor_info *ti = &tab[k];
     size_t n = (size_t)ti->rows * ti->cols, len = strlen(ti->name);
     double scale, base = 0.0;
-    if (strcmp(ti->name, "embed") == 0) {
+    if (strstr(ti->name, "embed") || strstr(ti->name, "_pos") || strcmp(ti->name, "out_proj") == 0) {
       scale = 1.0 / sqrt((double)m->cfg.d_model);
     } else if (ti->ndim == 2) {
       scale = sqrt(3.0 / ti->cols);
@@ -47,14 +47,14 @@ static void check_file(const char *rel) {
   CHECK(f != NULL);
   if (!f) return;
   char magic[8];
-  int32_t h[14];
+  int32_t h[16];
   float eps;
   CHECK(read_all(f, magic, 8) && memcmp(magic, "XLGOLD01", 8) == 0);
   CHECK(read_all(f, h, sizeof h) && read_all(f, &eps, sizeof eps));
-  int32_t B = h[9], S = h[10], T = h[11], ntok = h[12], nt_file = h[13];
+  int32_t B = h[11], S = h[12], T = h[13], ntok = h[14], nt_file = h[15];
   xlat_config cfg = {.vocab_size = h[0], .d_model = h[1], .n_heads = h[2], .d_ff = h[3], .enc_layers = h[4],
                      .dec_layers = h[5], .max_len = h[6], .pre_norm = h[7], .activation = h[8],
-                     .tied_embeddings = 1, .learned_positions = 0, .dropout = 0.0f, .attn_dropout = 0.0f};
+                     .tied_embeddings = h[9], .learned_positions = h[10], .dropout = 0.0f, .attn_dropout = 0.0f};
   int32_t *ids = malloc(3 * sizeof(int32_t) * B * (S > T ? S : T));
   int32_t *src = ids, *tin = ids + B * S, *tout = tin + B * T;
   CHECK(read_all(f, src, sizeof(int32_t) * B * S) && read_all(f, tin, sizeof(int32_t) * B * T) &&
@@ -137,5 +137,6 @@ static void check_file(const char *rel) {
 int main(void) {
   check_file("tests/golden/tiny_postnorm.bin");
   check_file("tests/golden/tiny_prenorm.bin");
+  check_file("tests/golden/tiny_untied.bin");
   TEST_END();
 }

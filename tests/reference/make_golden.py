@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """make_golden.py - independent PyTorch reference of xlat's Transformer, writing the golden files test_golden checks.
 
-Builds the encoder-decoder of src/model.c with torch autograd (Debian's python3-torch 1.13): tied embeddings scaled by
-sqrt(C), sinusoidal positions (PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(...)), packed (3C, C)
+Builds the encoder-decoder of src/model.c with torch autograd (Debian's python3-torch 1.13): embeddings (tied, or
+source / target / output apart) scaled by sqrt(C), sinusoidal positions (PE[pos, 2i] = sin(pos / 10000^(2i/C)),
+PE[pos, 2i+1] = cos(...)) or learned ones, added unscaled, packed (3C, C)
 attention projections, padding-key mask in encoder self-attention and cross-attention, causal mask in decoder
 self-attention, post-norm or pre-norm with a final norm per stack, ReLU or GELU (the exact erf form, PyTorch's
 default), no dropout, and
@@ -26,6 +27,7 @@ PAD, BOS, EOS = 0, 2, 3
 CFG = dict(V=64, C=128, H=4, F=512, enc=2, dec=2, max_len=32)  # the tiny preset with a 64-token vocabulary
 LABEL_SMOOTHING = 0.1
 SAMPLE_STRIDE = 7
+EMBEDDINGS = ("embed", "src_embed", "tgt_embed", "out_proj", "src_pos", "tgt_pos")
 N_PROJ = 3
 
 # Right-padded batch, B 3, S 7, T 6: sentence 1 has a short source, sentence 2 a short target.
@@ -47,10 +49,12 @@ def hash_uniform(count, k, salt):
     return (x.astype(np.float64) / 4294967296.0) * 2.0 - 1.0
 
 
-def param_table(pre_norm):
+def param_table(pre_norm, tied, learned):
     """(name, shape) in src/params.c order."""
     V, C, F = CFG["V"], CFG["C"], CFG["F"]
-    t = [("embed", (V, C))]
+    t = [("embed", (V, C))] if tied else [("src_embed", (V, C)), ("tgt_embed", (V, C)), ("out_proj", (V, C))]
+    if learned:
+        t += [("src_pos", (CFG["max_len"], C)), ("tgt_pos", (CFG["max_len"], C))]
 
     def attn(p):
         return [(p + ".in_w", (3 * C, C)), (p + ".in_b", (3 * C,)), (p + ".out_w", (C, C)), (p + ".out_b", (C,))]
@@ -77,11 +81,11 @@ def param_table(pre_norm):
 
 
 def weight(name, shape, k):
-    """Tensor k's values: matrices uniform in +-sqrt(3/fan_in), embeddings +-C^-1/2, biases +-0.1, norm gains
-    1 +- 0.1 (same rule in test_golden.c)."""
+    """Tensor k's values: matrices uniform in +-sqrt(3/fan_in), embedding and position tables +-C^-1/2, biases
+    +-0.1, norm gains 1 +- 0.1 (same rule in test_golden.c)."""
     n = int(np.prod(shape))
     u = hash_uniform(n, k, 0)
-    if name == "embed":
+    if name in EMBEDDINGS:
         scale, base = 1.0 / math.sqrt(CFG["C"]), 0.0
     elif len(shape) == 2:
         scale, base = math.sqrt(3.0 / shape[1]), 0.0
@@ -120,7 +124,7 @@ def attention(q, k, v, key_pad, causal, H):
     return (p @ vh).transpose(1, 2).reshape(B, T, C)
 
 
-def forward(W, src, tgt_in, pre_norm, gelu):
+def forward(W, src, tgt_in, pre_norm, gelu, tied, learned):
     C, H = CFG["C"], CFG["H"]
     ln = lambda x, p: torch.nn.functional.layer_norm(x, (C,), W[p + ".g"], W[p + ".b"], 1e-5)
     lin = torch.nn.functional.linear
@@ -147,14 +151,16 @@ def forward(W, src, tgt_in, pre_norm, gelu):
         return ln(x + fn(x), p_norm)
 
     pe = sinusoid(CFG["max_len"], C)
+    src_pe, tgt_pe = (W["src_pos"], W["tgt_pos"]) if learned else (pe, pe)
+    src_emb, tgt_emb, out_proj = (W["embed"],) * 3 if tied else (W["src_embed"], W["tgt_embed"], W["out_proj"])
     src_pad = src == PAD
-    x = W["embed"][src] * math.sqrt(C) + pe[: src.shape[1]]
+    x = src_emb[src] * math.sqrt(C) + src_pe[: src.shape[1]]
     for l in range(CFG["enc"]):
         p = "enc.%d" % l
         x = sub(x, p + ".norm1", lambda y: self_attn(y, p + ".self_attn", src_pad, False))
         x = sub(x, p + ".norm3", lambda y: ffn(y, p))
     mem = ln(x, "enc.norm") if pre_norm else x
-    x = W["embed"][tgt_in] * math.sqrt(C) + pe[: tgt_in.shape[1]]
+    x = tgt_emb[tgt_in] * math.sqrt(C) + tgt_pe[: tgt_in.shape[1]]
     for l in range(CFG["dec"]):
         p = "dec.%d" % l
         x = sub(x, p + ".norm1", lambda y: self_attn(y, p + ".self_attn", None, True))
@@ -162,7 +168,7 @@ def forward(W, src, tgt_in, pre_norm, gelu):
         x = sub(x, p + ".norm3", lambda y: ffn(y, p))
     if pre_norm:
         x = ln(x, "dec.norm")
-    return x @ W["embed"].t()
+    return x @ out_proj.t()
 
 
 def batch():
@@ -172,20 +178,19 @@ def batch():
     return torch.tensor(SRC), torch.tensor(tin), torch.tensor(tout), B, S, T
 
 
-def write(path, pre_norm, gelu):
-    torch.manual_seed(0)
-    table = param_table(pre_norm)
+def write(path, pre_norm, gelu, tied, learned):
+    table = param_table(pre_norm, tied, learned)
     W = {name: weight(name, shape, k) for k, (name, shape) in enumerate(table)}
     src, tin, tout, B, S, T = batch()
-    logits = forward(W, src, tin, pre_norm, gelu)
+    logits = forward(W, src, tin, pre_norm, gelu, tied, learned)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=PAD, reduction="sum", label_smoothing=LABEL_SMOOTHING)
     loss = loss_fn(logits.reshape(-1, CFG["V"]), tout.reshape(-1))
     loss.backward()
     ntok = int((tout != PAD).sum())
     with open(path, "wb") as f:
         f.write(b"XLGOLD01")
-        f.write(struct.pack("<14i", CFG["V"], CFG["C"], CFG["H"], CFG["F"], CFG["enc"], CFG["dec"], CFG["max_len"],
-                            pre_norm, gelu, B, S, T, ntok, len(table)))
+        f.write(struct.pack("<16i", CFG["V"], CFG["C"], CFG["H"], CFG["F"], CFG["enc"], CFG["dec"], CFG["max_len"],
+                            pre_norm, gelu, tied, learned, B, S, T, ntok, len(table)))
         f.write(struct.pack("<f", LABEL_SMOOTHING))
         for ids in (src, tin, tout):
             f.write(ids.to(torch.int32).numpy().astype("<i4").tobytes())
@@ -208,8 +213,9 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "golden")
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
-    write(os.path.join(out, "tiny_postnorm.bin"), 0, 0)  # the paper's model: post-norm, ReLU
-    write(os.path.join(out, "tiny_prenorm.bin"), 1, 1)  # the options: pre-norm with final norms, GELU
+    write(os.path.join(out, "tiny_postnorm.bin"), 0, 0, 1, 0)  # the paper's model: post-norm, ReLU, tied, sinusoids
+    write(os.path.join(out, "tiny_prenorm.bin"), 1, 1, 1, 0)  # pre-norm with final norms, GELU
+    write(os.path.join(out, "tiny_untied.bin"), 0, 0, 0, 1)  # untied embeddings, learned positions
 
 
 if __name__ == "__main__":
