@@ -49,8 +49,13 @@ static void check_file(const char *rel) {
   char magic[8];
   int32_t h[16];
   float eps;
-  CHECK(read_all(f, magic, 8) && memcmp(magic, "XLGOLD01", 8) == 0);
-  CHECK(read_all(f, h, sizeof h) && read_all(f, &eps, sizeof eps));
+  int header = read_all(f, magic, 8) && memcmp(magic, "XLGOLD01", 8) == 0 && read_all(f, h, sizeof h) &&
+               read_all(f, &eps, sizeof eps);
+  CHECK(header);
+  if (!header) {
+    fclose(f);
+    return;
+  }
   int32_t B = h[11], S = h[12], T = h[13], ntok = h[14], nt_file = h[15];
   xlat_config cfg = {.vocab_size = h[0], .d_model = h[1], .n_heads = h[2], .d_ff = h[3], .enc_layers = h[4],
                      .dec_layers = h[5], .max_len = h[6], .pre_norm = h[7], .activation = h[8],
