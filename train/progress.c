@@ -54,7 +54,7 @@ int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_
   p->tty = isatty(STDERR_FILENO);
   p->log_freq = log_freq;
   p->interval_start = progress_now();
-  if (resume_step > 0 && tsv_truncate(tsv_path, resume_step) != 0) {
+  if (tsv_truncate(tsv_path, resume_step) != 0) {
     fprintf(stderr, "xlat-train: cannot rewrite %s: %s\n", tsv_path, strerror(errno));
     return -1;
   }

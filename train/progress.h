@@ -25,9 +25,9 @@ typedef struct {
   double eta;    /* seconds to the nearest stop limit; < 0 when unknown */
 } progress_step_info;
 
-/* Opens DIR/train.tsv for appending (writing the header to a new file). On a resume from step resume_step, rows
- * of later steps (written after that checkpoint) are dropped first, atomically. Returns 0, or -1 after printing why
- * to stderr. */
+/* Opens DIR/train.tsv for appending (writing the header to a new file). Rows of steps after resume_step (0 for a
+ * fresh start; rows written after the checkpoint a resume starts from) are dropped first, atomically. Returns 0, or
+ * -1 after printing why to stderr. */
 int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_t log_freq);
 void progress_close(progress *p);
 /* Training loss summed over a batch's tokens, and the token count. */

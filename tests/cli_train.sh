@@ -1,0 +1,140 @@
+#!/bin/bash
+# cli_train.sh - xlat-train end to end on a slice of Multi30k (tiny preset, a few minutes on 2 cores):
+#  1. learning: a short run brings the dev loss well below the unigram entropy of the dev targets, writes
+#     last.xlat, best.xlat, spm.model and a train.tsv with dev columns; xlat-decode translates with the result;
+#  2. exact resume: 200 updates straight and 100 + --resume + 100 give bit-identical weights (one thread; dropout,
+#     validation, gradient accumulation and EMA in play);
+#  3. interrupt: SIGTERM mid-run saves last.xlat and exits 0, the checkpoint loads and --resume continues from it;
+#     a second signal exits at once and leaves the last save intact;
+#  4. fine-tuning, checkpoint averaging, and errors a user can act on (exit 1 / 2 with a message naming the file).
+set -u
+BIN=${XLAT_BIN_DIR:?set XLAT_BIN_DIR to the build bin directory}
+SRC=${XLAT_SOURCE_DIR:?set XLAT_SOURCE_DIR to the source tree}
+TRAIN="$BIN/xlat-train"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# tsv_last COLUMN FILE: the last non-empty value of a train.tsv column
+tsv_last() { awk -F'\t' -v c="$1" 'NR > 1 && $c != "" { v = $c } END { print v }' "$2"; }
+
+M30=$SRC/corpora/multi30k
+zcat "$M30/train.en.gz" | head -n 4000 >"$T/train.en"
+zcat "$M30/train.de.gz" | head -n 4000 >"$T/train.de"
+zcat "$M30/val.en.gz" | head -n 200 >"$T/val.en"
+zcat "$M30/val.de.gz" | head -n 200 >"$T/val.de"
+DATA=(--train-src "$T/train.en" --train-tgt "$T/train.de" --valid-src "$T/val.en" --valid-tgt "$T/val.de")
+"$BIN/xlat-spm" train --input "$T/train.en,$T/train.de" --model-prefix "$T/spm" --vocab-size 1000 >/dev/null 2>&1 ||
+  fail "xlat-spm train"
+TINY=(--preset tiny --spm "$T/spm.model" --max-tokens 1024 --seed 3)
+
+# ---- 1. learning ---------------------------------------------------------------------------------------------
+"$TRAIN" "${DATA[@]}" --vocab-size 1000 --preset tiny --out "$T/learn" --max-steps 300 --lr 2e-3 --warmup-steps 100 \
+  --max-tokens 2048 --valid-freq 150 --valid-max-sentences 100 --log-freq 50 --threads 2 >"$T/learn.log" 2>&1 ||
+  fail "short training run: exit $? ($(tail -n 3 "$T/learn.log"))"
+for f in last.xlat best.xlat spm.model train.tsv; do [ -s "$T/learn/$f" ] || fail "short run wrote no $f"; done
+entropy=$(sed -n 's/.*unigram entropy of the targets \([0-9.]*\) nats.*/\1/p' "$T/learn.log")
+dev_loss=$(tsv_last 4 "$T/learn/train.tsv")
+dev_bleu=$(tsv_last 5 "$T/learn/train.tsv")
+echo "short run: dev loss $dev_loss nats/token against unigram entropy $entropy; dev BLEU $dev_bleu"
+awk -v l="${dev_loss:-99}" -v h="${entropy:-0}" 'BEGIN { exit !(h > 3 && l < h - 1.5) }' ||
+  fail "dev loss ${dev_loss:-none} is not well below the targets' unigram entropy ${entropy:-none}"
+[ "$(awk -F'\t' 'NR > 1 && $4 != ""' "$T/learn/train.tsv" | wc -l)" -eq 2 ] || fail "train.tsv: expected 2 validation rows"
+[ "$(head -n 1 "$T/learn/train.tsv")" = "$(printf 'step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tlr\ttokens_per_s')" ] ||
+  fail "train.tsv header"
+grep -q "^epoch [0-9]* step 50 loss" "$T/learn.log" || fail "no plain log line at step 50 (stderr not a terminal)"
+printf 'A man is riding a bike.\n' | "$BIN/xlat-decode" --model "$T/learn/best.xlat" --quiet >"$T/hyp.txt" 2>&1 &&
+  [ "$(wc -l <"$T/hyp.txt")" -eq 1 ] || fail "xlat-decode cannot translate with best.xlat"
+"$TRAIN" "${DATA[@]}" --vocab-size 1000 --preset tiny --out "$T/learn" --max-steps 400 >"$T/again.log" 2>&1
+[ $? -eq 2 ] && grep -q -- "--resume" "$T/again.log" || fail "an existing last.xlat without --resume is not refused"
+
+# ---- 2. exact resume ------------------------------------------------------------------------------------------
+RES=("${DATA[@]}" "${TINY[@]}" --threads 1 --update-freq 2 --ema-decay 0.99 --valid-freq 70 --valid-metric loss
+  --save-freq 1000 --lr 1e-3 --warmup-steps 50)
+"$TRAIN" "${RES[@]}" --out "$T/straight" --max-steps 200 >"$T/straight.log" 2>&1 || fail "straight run: exit $?"
+"$TRAIN" "${RES[@]}" --out "$T/split" --max-steps 100 >"$T/split1.log" 2>&1 || fail "first half: exit $?"
+"$TRAIN" "${RES[@]}" --out "$T/split" --max-steps 200 --resume >"$T/split2.log" 2>&1 || fail "resumed half: exit $?"
+grep -q "resuming .* at step 100 " "$T/split2.log" || fail "the resumed run did not start at step 100"
+"$TRAIN" average --output "$T/straight.w" "$T/straight/last.xlat" 2>/dev/null &&
+  "$TRAIN" average --output "$T/split.w" "$T/split/last.xlat" 2>/dev/null || fail "average of one checkpoint"
+cmp -s "$T/straight.w" "$T/split.w" || fail "200 updates straight and 100 + resume + 100 differ"
+cmp -s "$T/straight/best.xlat" "$T/split/best.xlat" || fail "best.xlat (EMA weights) differs after the resume"
+[ "$(tail -n 1 "$T/straight/train.tsv" | cut -f1)" = 200 ] && [ "$(tail -n 1 "$T/split/train.tsv" | cut -f1)" = 200 ] ||
+  fail "train.tsv does not end at step 200"
+
+# ---- 3. interrupt ---------------------------------------------------------------------------------------------
+INT=("${DATA[@]}" "${TINY[@]}" --threads 1 --log-freq 10 --valid-freq 100000 --save-freq 100000)
+"$TRAIN" "${INT[@]}" --out "$T/int" --max-steps 100000 >"$T/int.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [ "$(tail -n 1 "$T/int/train.tsv" 2>/dev/null | cut -f1)" = 30 ] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM: exit $rc, expected 0 ($(tail -n 2 "$T/int.log"))"
+grep -q "signal received" "$T/int.log" || fail "SIGTERM: no message"
+stopped=$(sed -n 's/^stopping at step \([0-9]*\),.*/\1/p' "$T/int.log")
+[ -n "$stopped" ] && [ "$stopped" -ge 30 ] || fail "SIGTERM: stopped at step '${stopped}'"
+"$TRAIN" average --output "$T/int.w" "$T/int/last.xlat" 2>/dev/null || fail "the interrupted run's last.xlat does not load"
+target=$((${stopped:-0} + 5))
+"$TRAIN" "${INT[@]}" --out "$T/int" --max-steps $target --resume >"$T/int2.log" 2>&1 || fail "resume after SIGTERM: exit $?"
+grep -q "resuming .* at step ${stopped} " "$T/int2.log" || fail "resume after SIGTERM did not start at step $stopped"
+grep -q "^stopping at step $target," "$T/int2.log" || fail "resume after SIGTERM did not reach step $target"
+cp "$T/int/last.xlat" "$T/int.saved"
+"$TRAIN" "${INT[@]}" --out "$T/int" --max-steps 100000 --resume >"$T/int3.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  grep -q "^epoch .* step $((target + 10)) loss" "$T/int3.log" && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+kill -INT $pid # two different signals, so that they cannot merge into one
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] || [ $rc -eq 143 ] || fail "SIGINT + SIGTERM: exit $rc, expected 128 + the second signal's number"
+grep -q "second signal" "$T/int3.log" || fail "SIGINT + SIGTERM: no second-signal message"
+"$TRAIN" average --output "$T/int3.w" "$T/int/last.xlat" 2>/dev/null || fail "last.xlat damaged after two signals"
+
+# ---- 4. fine-tuning, averaging, errors --------------------------------------------------------------------------
+"$TRAIN" "${DATA[@]}" "${TINY[@]}" --out "$T/ft" --finetune "$T/straight/last.xlat" --max-steps 20 --lr 1e-5 \
+  --warmup-steps 10 --valid-freq 20 --valid-metric loss --keep-last 3 --save-freq 5 --average-last 2 \
+  --threads 2 >"$T/ft.log" 2>&1 || fail "fine-tuning: exit $?"
+grep -q "model from $T/straight/last.xlat" "$T/ft.log" || fail "fine-tuning did not start from the given weights"
+ft_loss=$(tsv_last 4 "$T/ft/train.tsv")
+straight_loss=$(tsv_last 4 "$T/straight/train.tsv")
+awk -v a="${ft_loss:-99}" -v b="${straight_loss:-0}" 'BEGIN { exit !(a < b + 0.5) }' ||
+  fail "fine-tuning lost what the model knew: dev loss $ft_loss after, $straight_loss before"
+[ "$(ls "$T/ft" | grep -c '^step-.*\.xlat$')" -eq 3 ] || fail "--keep-last 3 kept $(ls "$T/ft" | grep -c '^step-') files"
+[ -s "$T/ft/average.xlat" ] && grep -q "averaged the last 2 saves" "$T/ft.log" || fail "--average-last 2"
+"$TRAIN" average --output "$T/avg.xlat" "$T/ft/step-15.xlat" "$T/ft/step-20.xlat" 2>/dev/null &&
+  cmp -s "$T/avg.xlat" "$T/ft/average.xlat" || fail "average subcommand and --average-last disagree"
+
+expect() { # expect STATUS PATTERN -- args: the run exits STATUS and its stderr matches PATTERN
+  local want=$1 pat=$2
+  shift 3
+  "$TRAIN" "$@" >"$T/err.log" 2>&1
+  local got=$?
+  [ $got -eq "$want" ] && grep -q -- "$pat" "$T/err.log" || fail "xlat-train $*: exit $got, expected $want and /$pat/: $(head -c 300 "$T/err.log")"
+}
+head -n 3999 "$T/train.de" >"$T/short.de"
+"$BIN/xlat-spm" train --input "$T/val.en,$T/val.de" --model-prefix "$T/other" --vocab-size 500 >/dev/null 2>&1
+expect 1 "$T/missing.en" -- --train-src "$T/missing.en" --train-tgt "$T/train.de" "${TINY[@]}" --out "$T/e1"
+expect 1 "short.de" -- --train-src "$T/train.en" --train-tgt "$T/short.de" "${TINY[@]}" --out "$T/e2"
+expect 1 "another SentencePiece model" -- "${DATA[@]}" --preset tiny --spm "$T/other.model" --out "$T/e3" \
+  --finetune "$T/straight/last.xlat"
+expect 2 "unknown argument --bogus" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e4" --bogus
+expect 2 "exactly one of --spm and --vocab-size" -- "${DATA[@]}" --out "$T/e5"
+expect 2 "--lr expects" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e6" --lr=-1
+expect 2 "--average-last K needs --keep-last" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e7" --average-last 2
+"$TRAIN" --help | grep -q -- "--update-freq" || fail "--help does not list --update-freq"
+"$TRAIN" --version | grep -q "^xlat-train " || fail "--version"
+
+[ $failures -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
+echo "cli_train: all passed"
