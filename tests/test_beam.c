@@ -297,7 +297,7 @@ static void test_options_and_errors(const xlat_model *m, int32_t vocab) {
   CHECK_CLOSE(xlat_length_penalty(0.0f, 7), 1.0, 0);
   CHECK_CLOSE(xlat_length_penalty(1.0f, 7), 2.0, 1e-12);
   CHECK_CLOSE(xlat_length_penalty(0.6f, 1), 1.0, 1e-12);
-  CHECK_CLOSE(xlat_length_penalty(0.6f, 13), pow(3.0, 0.6), 1e-12);
+  CHECK_CLOSE(xlat_length_penalty(0.6f, 13), pow(3.0, (double)0.6f), 1e-12); /* alpha arrives as a float */
   xlat_beam_options o;
   xlat_beam_options_default(&o);
   CHECK(o.beam_size == 5 && o.n_best == 1);

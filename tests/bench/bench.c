@@ -1,0 +1,47 @@
+/* bench.c - xlat-bench: speed and memory measurements, run beside the peers' yardsticks (not a test). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+double bench_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double bench_median(double *x, int n) {
+  qsort(x, (size_t)n, sizeof *x, cmp_double);
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+uint64_t bench_rand(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+float *bench_random(size_t n) {
+  float *p = malloc(sizeof(float) * (n ? n : 1));
+  if (!p) {
+    fprintf(stderr, "xlat-bench: out of memory\n");
+    exit(1);
+  }
+  uint64_t s = n;
+  for (size_t i = 0; i < n; i++) p[i] = (float)((double)(bench_rand(&s) >> 11) * 0x1.0p-52 - 1.0);
+  return p;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
+  fprintf(stderr, "usage: xlat-bench train [options]   (xlat-bench train --help)\n");
+  return 2;
+}
