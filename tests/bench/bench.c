@@ -42,6 +42,8 @@ float *bench_random(size_t n) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
-  fprintf(stderr, "usage: xlat-bench train [options]   (xlat-bench train --help)\n");
+  if (argc >= 2 && !strcmp(argv[1], "export")) return bench_export(argc - 1, argv + 1);
+  fprintf(stderr, "usage: xlat-bench train [options]   (xlat-bench train --help)\n"
+                  "       xlat-bench export --model MODEL.xlat --output WEIGHTS.bin   (for torch_decode.py)\n");
   return 2;
 }

@@ -11,5 +11,6 @@ uint64_t bench_rand(uint64_t *state);          /* splitmix64 */
 float *bench_random(size_t n);                 /* malloc'ed uniform [-1,1) values; aborts when out of memory */
 
 int bench_train(int argc, char **argv);
+int bench_export(int argc, char **argv);
 
 #endif
