@@ -31,7 +31,7 @@ int bench_export(int argc, char **argv) {
     return 1;
   }
   const xlat_config *c = &m->cfg;
-  size_t n = xlat_param_count(c);
+  size_t n = xlat_param_table(c, NULL, 0);
   xlat_tensor_info *t = calloc(n, sizeof *t);
   FILE *f = fopen(out_path, "wb");
   if (!t || !f) {
