@@ -3,12 +3,12 @@
  * Flags accept "--flag VALUE" and "--flag=VALUE". Exit status: 0 success, 1 runtime failure, 2 usage error.
  */
 #include <dirent.h>
-#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "document.h"
 
 #define MAX_MODELS 16
@@ -42,40 +42,6 @@ static const char usage_text[] =
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "xlat-decode: %s%s\n(xlat-decode --help shows the usage)\n", what, arg ? arg : "");
   return 2;
-}
-
-/* Matches "--name" or "--name=value"; sets *value (from "=value" or the next argument). Returns 1 on a match, -1
- * when the value is missing, 0 otherwise. */
-static int flag(int argc, char **argv, int *i, const char *name, const char **value) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0) return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-    return 1;
-  }
-  if (a[n] != '\0') return 0;
-  if (*i + 1 >= argc) return -1;
-  *value = argv[++*i];
-  return 1;
-}
-
-static int parse_int(const char *s, long lo, long hi, int32_t *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi) return 0;
-  *out = (int32_t)v;
-  return 1;
-}
-
-static int parse_float(const char *s, float lo, float hi, float *out) {
-  char *end;
-  errno = 0;
-  float v = strtof(s, &end);
-  if (errno || end == s || *end || !(v >= lo && v <= hi)) return 0;
-  *out = v;
-  return 1;
 }
 
 /* The SentencePiece model saved beside the model: DIR/spm.model, else the only DIR/ *.model. malloc'ed or NULL. */
@@ -127,7 +93,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
     int r;
-#define FLAG(name) ((r = flag(argc, argv, &i, name, &v)) != 0)
+#define FLAG(name) ((r = xlat_cli_flag(argc, argv, &i, name, &v)) != 0)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(usage_text, stdout);
       return 0;
@@ -154,31 +120,31 @@ int main(int argc, char **argv) {
     } else if (FLAG("--format")) {
       format = v;
     } else if (FLAG("--beam")) {
-      if (r > 0 && !parse_int(v, 1, 1024, &o.beam.beam_size)) return usage_error("--beam expects 1..1024, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1024, &o.beam.beam_size)) return usage_error("--beam expects 1..1024, got ", v);
     } else if (FLAG("--n-best")) {
-      if (r > 0 && !parse_int(v, 1, 1024, &o.beam.n_best)) return usage_error("--n-best expects 1..1024, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1024, &o.beam.n_best)) return usage_error("--n-best expects 1..1024, got ", v);
     } else if (FLAG("--length-penalty")) {
-      if (r > 0 && !parse_float(v, 0.0f, 10.0f, &o.beam.length_penalty))
+      if (r > 0 && !xlat_cli_float(v, 0.0f, 10.0f, &o.beam.length_penalty))
         return usage_error("--length-penalty expects 0..10, got ", v);
     } else if (FLAG("--max-length-a")) {
-      if (r > 0 && !parse_float(v, 0.0f, 1000.0f, &o.beam.max_len_a))
+      if (r > 0 && !xlat_cli_float(v, 0.0f, 1000.0f, &o.beam.max_len_a))
         return usage_error("--max-length-a expects 0..1000, got ", v);
     } else if (FLAG("--max-length-b")) {
-      if (r > 0 && !parse_float(v, -1000.0f, 100000.0f, &o.beam.max_len_b))
+      if (r > 0 && !xlat_cli_float(v, -1000.0f, 100000.0f, &o.beam.max_len_b))
         return usage_error("--max-length-b expects a number, got ", v);
     } else if (FLAG("--max-input-tokens")) {
-      if (r > 0 && !parse_int(v, 1, 1 << 20, &max_input)) return usage_error("--max-input-tokens expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &max_input)) return usage_error("--max-input-tokens expects >= 1, got ", v);
     } else if (FLAG("--threads")) {
-      if (r > 0 && !parse_int(v, 1, 256, &o.threads)) return usage_error("--threads expects 1..256, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 256, &o.threads)) return usage_error("--threads expects 1..256, got ", v);
     } else if (FLAG("--batch-size")) {
-      if (r > 0 && !parse_int(v, 1, 1 << 16, &o.batch_size)) return usage_error("--batch-size expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 16, &o.batch_size)) return usage_error("--batch-size expects >= 1, got ", v);
     } else if (FLAG("--batch-tokens")) {
-      if (r > 0 && !parse_int(v, 1, 1 << 24, &o.batch_tokens))
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.batch_tokens))
         return usage_error("--batch-tokens expects >= 1, got ", v);
     } else if (FLAG("--window")) {
-      if (r > 0 && !parse_int(v, 1, 1 << 24, &o.window)) return usage_error("--window expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.window)) return usage_error("--window expects >= 1, got ", v);
     } else if (FLAG("--state-mb")) {
-      if (r > 0 && !parse_int(v, 1, 1 << 20, &o.beam.max_state_mb)) return usage_error("--state-mb expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &o.beam.max_state_mb)) return usage_error("--state-mb expects >= 1, got ", v);
     } else {
       return usage_error("unknown argument ", argv[i]);
     }

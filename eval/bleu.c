@@ -173,22 +173,31 @@ static int check_args(const void *hyps, const void *refs, int64_t n, int nrefs) 
   return 0;
 }
 
-int xlat_bleu_stats(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
-                    const xlat_bleu_options *o, int64_t *stats) {
-  xlat_bleu_options def;
-  if (!o) xlat_bleu_options_default(&def), o = &def;
+/* Statistics of every segment into per_seg (n rows) and/or their sums into sum; either may be NULL. */
+static int collect(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
+                   const xlat_bleu_options *o, int64_t *per_seg, int64_t sum[XLAT_BLEU_NSTATS]) {
   if (check_args(hyps, refs, n, nrefs)) return -1;
   bleu_ctx c = {0};
   const char **seg_refs = malloc((size_t)nrefs * sizeof *seg_refs);
   if (!seg_refs) return xm_fail("bleu: out of memory");
+  int64_t st[XLAT_BLEU_NSTATS];
   int rc = 0;
   for (int64_t i = 0; i < n && !rc; i++) {
     for (int r = 0; r < nrefs; r++) seg_refs[r] = refs[r][i];
-    rc = segment_stats(&c, hyps[i], seg_refs, nrefs, i, o, stats + i * XLAT_BLEU_NSTATS);
+    int64_t *row = per_seg ? per_seg + i * XLAT_BLEU_NSTATS : st;
+    rc = segment_stats(&c, hyps[i], seg_refs, nrefs, i, o, row);
+    for (int k = 0; k < XLAT_BLEU_NSTATS && sum && !rc; k++) sum[k] += row[k];
   }
   free(seg_refs);
   ctx_free(&c);
   return rc;
+}
+
+int xlat_bleu_stats(const char *const *hyps, const char *const *const *refs, int64_t n, int nrefs,
+                    const xlat_bleu_options *o, int64_t *stats) {
+  xlat_bleu_options def;
+  if (!o) xlat_bleu_options_default(&def), o = &def;
+  return collect(hyps, refs, n, nrefs, o, stats, NULL);
 }
 
 static double my_log(double x) { return x == 0 ? -9999999999.0 : log(x); }
@@ -241,19 +250,8 @@ int xlat_bleu_corpus(const char *const *hyps, const char *const *const *refs, in
                      const xlat_bleu_options *o, xlat_bleu_result *out) {
   xlat_bleu_options def;
   if (!o) xlat_bleu_options_default(&def), o = &def;
-  if (check_args(hyps, refs, n, nrefs)) return -1;
-  bleu_ctx c = {0};
-  const char **seg_refs = malloc((size_t)nrefs * sizeof *seg_refs);
-  if (!seg_refs) return xm_fail("bleu: out of memory");
-  int64_t sum[XLAT_BLEU_NSTATS] = {0}, st[XLAT_BLEU_NSTATS];
-  int rc = 0;
-  for (int64_t i = 0; i < n && !rc; i++) {
-    for (int r = 0; r < nrefs; r++) seg_refs[r] = refs[r][i];
-    rc = segment_stats(&c, hyps[i], seg_refs, nrefs, i, o, st);
-    for (int k = 0; k < XLAT_BLEU_NSTATS && !rc; k++) sum[k] += st[k];
-  }
-  free(seg_refs);
-  ctx_free(&c);
+  int64_t sum[XLAT_BLEU_NSTATS] = {0};
+  int rc = collect(hyps, refs, n, nrefs, o, NULL, sum);
   if (!rc) xlat_bleu_from_stats(sum, o, out);
   return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "spm.h"
 
 #define MAX_INPUTS 64
@@ -39,37 +40,6 @@ static int usage_error(const char *fmt, const char *arg) {
   return 2;
 }
 
-/* Matches "--name" and "--name=value" with '-' and '_' interchangeable after the leading "--". On a match, *value
- * points to the value (from "=value" or the next argument, advancing *i) and 1 is returned; -1 when the value is
- * missing; 0 when arg is another flag. */
-static int flag(int argc, char **argv, int *i, const char *name, const char **value) {
-  const char *a = argv[*i];
-  if (strncmp(a, "--", 2) != 0) return 0;
-  a += 2;
-  size_t k = 0;
-  for (; name[k]; k++) {
-    char c = a[k] == '_' ? '-' : a[k];
-    if (c != name[k]) return 0;
-  }
-  if (a[k] == '=') {
-    *value = a + k + 1;
-    return 1;
-  }
-  if (a[k] != '\0') return 0;
-  if (*i + 1 >= argc) return -1;
-  *value = argv[++*i];
-  return 1;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi) return 0;
-  *out = v;
-  return 1;
-}
-
 static int parse_bool(const char *s, int *out) {
   if (!strcmp(s, "true") || !strcmp(s, "1"))
     *out = 1;
@@ -88,9 +58,9 @@ static int cmd_train(int argc, char **argv) {
   int n_inputs = 0;
   for (int i = 2; i < argc; i++) {
     const char *v = NULL;
-    long n;
+    int64_t n;
     int r;
-    if ((r = flag(argc, argv, &i, "input", &v))) {
+    if ((r = xlat_cli_flag(argc, argv, &i, "--input", &v))) {
       if (r < 0) return usage_error("%s needs a value", argv[i]);
       if (strlen(v) >= sizeof input_list) return usage_error("--input list too long: %s", v);
       strcpy(input_list, v);
@@ -99,32 +69,32 @@ static int cmd_train(int argc, char **argv) {
         if (n_inputs == MAX_INPUTS) return usage_error("--input: more than 64 files in %s", v);
         inputs[n_inputs++] = tok;
       }
-    } else if ((r = flag(argc, argv, &i, "model-prefix", &v))) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--model-prefix", &v))) {
       if (r < 0) return usage_error("%s needs a value", argv[i]);
       o.model_prefix = v;
-    } else if ((r = flag(argc, argv, &i, "vocab-size", &v))) {
-      if (r < 0 || !parse_int(v, 5, 1 << 24, &n))
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--vocab-size", &v))) {
+      if (r < 0 || !xlat_cli_i64(v, 5, 1 << 24, &n))
         return usage_error("--vocab-size: expected an integer >= 5, got %s", v ? v : "nothing");
       o.vocab_size = (int32_t)n;
-    } else if ((r = flag(argc, argv, &i, "character-coverage", &v))) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--character-coverage", &v))) {
       char *end;
       double x = r < 0 ? 0 : strtod(v, &end);
       if (r < 0 || *end || !(x > 0.0 && x <= 1.0))
         return usage_error("--character-coverage: expected a number in (0, 1], got %s", v ? v : "nothing");
       o.character_coverage = (float)x;
-    } else if ((r = flag(argc, argv, &i, "seed", &v))) {
-      if (r < 0 || !parse_int(v, 0, 4294967295L, &n))
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--seed", &v))) {
+      if (r < 0 || !xlat_cli_i64(v, 0, 4294967295L, &n))
         return usage_error("--seed: expected an integer >= 0, got %s", v ? v : "nothing");
       o.seed = (uint32_t)n;
-    } else if ((r = flag(argc, argv, &i, "input-sentence-size", &v))) {
-      if (r < 0 || !parse_int(v, 0, 2147483647L, &n))
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--input-sentence-size", &v))) {
+      if (r < 0 || !xlat_cli_i64(v, 0, 2147483647L, &n))
         return usage_error("--input-sentence-size: expected an integer >= 0, got %s", v ? v : "nothing");
       o.input_sentence_size = (int32_t)n;
-    } else if ((r = flag(argc, argv, &i, "num-threads", &v))) {
-      if (r < 0 || !parse_int(v, 1, 1024, &n))
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--num-threads", &v))) {
+      if (r < 0 || !xlat_cli_i64(v, 1, 1024, &n))
         return usage_error("--num-threads: expected an integer >= 1, got %s", v ? v : "nothing");
       o.num_threads = (int32_t)n;
-    } else if ((r = flag(argc, argv, &i, "normalization-rule-name", &v))) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--normalization-rule-name", &v))) {
       static const char *const rules[] = {"identity", "nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf"};
       int known = 0;
       for (size_t k = 0; r > 0 && k < sizeof rules / sizeof rules[0]; k++) known |= !strcmp(v, rules[k]);
@@ -133,7 +103,7 @@ static int cmd_train(int argc, char **argv) {
             "--normalization-rule-name: expected identity, nmt_nfkc, nfkc, nmt_nfkc_cf or nfkc_cf, got %s",
             v ? v : "nothing");
       o.normalization = v;
-    } else if ((r = flag(argc, argv, &i, "remove-extra-whitespaces", &v))) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--remove-extra-whitespaces", &v))) {
       int b;
       if (r < 0 || !parse_bool(v, &b))
         return usage_error("--remove-extra-whitespaces: expected true or false, got %s", v ? v : "nothing");
@@ -234,19 +204,19 @@ static int process(FILE *in, const char *name, FILE *out, const xlat_spm *s, int
 
 static int cmd_code(int argc, char **argv, int encode) {
   const char *model = NULL, *format = "piece", *output = NULL;
-  const char *format_flag = encode ? "output-format" : "input-format";
+  const char *format_flag = encode ? "--output-format" : "--input-format";
   int first_file = argc;
   for (int i = 2; i < argc; i++) {
     const char *v = NULL;
     int r;
-    if ((r = flag(argc, argv, &i, "model", &v))) {
+    if ((r = xlat_cli_flag(argc, argv, &i, "--model", &v))) {
       if (r < 0) return usage_error("%s needs a value", argv[i]);
       model = v;
-    } else if ((r = flag(argc, argv, &i, format_flag, &v))) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, format_flag, &v))) {
       if (r < 0 || (strcmp(v, "piece") && strcmp(v, "id")))
         return usage_error("expected piece or id after the format flag, got %s", v ? v : "nothing");
       format = v;
-    } else if ((r = flag(argc, argv, &i, "output", &v))) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--output", &v))) {
       if (r < 0) return usage_error("%s needs a value", argv[i]);
       output = v;
     } else if (argv[i][0] == '-' && argv[i][1] != '\0') {

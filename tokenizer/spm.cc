@@ -37,6 +37,18 @@ int fail(const char *fmt, ...) {
   return -1;
 }
 
+// Runs body with every C++ exception turned into -1 and a message that starts with what: none crosses into C.
+template <typename F>
+int guarded(const char *what, F body) {
+  try {
+    return body();
+  } catch (const std::exception &e) {
+    return fail("%s: %s", what, e.what());
+  } catch (...) {
+    return fail("%s: unknown C++ exception", what);
+  }
+}
+
 // FNV-1a: cheap, stable across runs and machines.
 void fnv1a(uint64_t *h, const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++) *h = (*h ^ p[i]) * 1099511628211ULL;
@@ -186,7 +198,7 @@ void xlat_spm_train_options_default(xlat_spm_train_options *o) {
 }
 
 int xlat_spm_train(const xlat_spm_train_options *o) {
-  try {
+  return guarded("spm train", [&]() -> int {
     if (!o->model_prefix || !o->inputs || o->n_inputs < 1)
       return fail("spm train: need at least one input file and a model prefix");
     if (o->vocab_size < 5) return fail("spm train: vocabulary size %d, expected at least 5", (int)o->vocab_size);
@@ -227,16 +239,12 @@ int xlat_spm_train(const xlat_spm_train_options *o) {
     auto st = sentencepiece::SentencePieceTrainer::Train(kw, &lines);
     if (!st.ok()) return fail("spm train: %s", st.ToString().c_str());
     return 0;
-  } catch (const std::exception &e) {
-    return fail("spm train: %s", e.what());
-  } catch (...) {
-    return fail("spm train: unknown C++ exception");
-  }
+  });
 }
 
 int xlat_spm_load(const char *path, xlat_spm **out) {
   *out = nullptr;
-  try {
+  return guarded(path, [&]() -> int {
     xlat_spm *s = new xlat_spm();
     auto st = s->proc.Load(path);
     if (!st.ok()) {
@@ -246,11 +254,7 @@ int xlat_spm_load(const char *path, xlat_spm **out) {
     s->checksum = model_checksum(s->proc.serialized_model_proto());
     *out = s;
     return 0;
-  } catch (const std::exception &e) {
-    return fail("%s: %s", path, e.what());
-  } catch (...) {
-    return fail("%s: unknown C++ exception", path);
-  }
+  });
 }
 
 void xlat_spm_free(xlat_spm *s) { delete s; }
@@ -276,7 +280,7 @@ int32_t xlat_spm_piece_to_id(const xlat_spm *s, const char *piece) {
 int xlat_spm_encode_ids(const xlat_spm *s, const char *text, size_t len, int32_t **ids, size_t *n) {
   *ids = nullptr;
   *n = 0;
-  try {
+  return guarded("spm encode", [&]() -> int {
     std::vector<int> v;
     auto st = s->proc.Encode(absl::string_view(text, len), &v);
     if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
@@ -286,16 +290,12 @@ int xlat_spm_encode_ids(const xlat_spm *s, const char *text, size_t len, int32_t
     *ids = p;
     *n = v.size();
     return 0;
-  } catch (const std::exception &e) {
-    return fail("spm encode: %s", e.what());
-  } catch (...) {
-    return fail("spm encode: unknown C++ exception");
-  }
+  });
 }
 
 int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char **out) {
   *out = nullptr;
-  try {
+  return guarded("spm encode", [&]() -> int {
     std::vector<std::string> v;
     auto st = s->proc.Encode(absl::string_view(text, len), &v);
     if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
@@ -306,16 +306,12 @@ int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char
     }
     if (!(*out = dup_string(joined))) return fail("spm encode: out of memory");
     return 0;
-  } catch (const std::exception &e) {
-    return fail("spm encode: %s", e.what());
-  } catch (...) {
-    return fail("spm encode: unknown C++ exception");
-  }
+  });
 }
 
 int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **text) {
   *text = nullptr;
-  try {
+  return guarded("spm decode", [&]() -> int {
     const int size = s->proc.GetPieceSize();
     for (size_t i = 0; i < n; i++)
       if (ids[i] < 0 || ids[i] >= size)
@@ -326,16 +322,12 @@ int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **
     if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
     if (!(*text = dup_string(t))) return fail("spm decode: out of memory");
     return 0;
-  } catch (const std::exception &e) {
-    return fail("spm decode: %s", e.what());
-  } catch (...) {
-    return fail("spm decode: unknown C++ exception");
-  }
+  });
 }
 
 int xlat_spm_decode_pieces(const xlat_spm *s, const char *pieces, size_t len, char **text) {
   *text = nullptr;
-  try {
+  return guarded("spm decode", [&]() -> int {
     std::vector<std::string> v;
     size_t i = 0;
     while (i < len) {
@@ -350,11 +342,7 @@ int xlat_spm_decode_pieces(const xlat_spm *s, const char *pieces, size_t len, ch
     if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
     if (!(*text = dup_string(t))) return fail("spm decode: out of memory");
     return 0;
-  } catch (const std::exception &e) {
-    return fail("spm decode: %s", e.what());
-  } catch (...) {
-    return fail("spm decode: unknown C++ exception");
-  }
+  });
 }
 
 }  // extern "C"

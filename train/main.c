@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "options.h"
 #include "session.h"
 #include "signals.h"
@@ -26,7 +27,7 @@ static int average_main(int argc, char **argv) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(average_usage, stdout);
       return 0;
-    } else if ((r = train_flag(argc, argv, &i, "--output", &v)) != 0) {
+    } else if ((r = xlat_cli_flag(argc, argv, &i, "--output", &v)) != 0) {
       if (r < 0) return train_usage_error("missing value after ", argv[i]);
       out = v;
     } else if (argv[i][0] == '-' && argv[i][1] != '\0') {

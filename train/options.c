@@ -5,6 +5,8 @@
  */
 #include "options.h"
 
+#include "cli.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -88,54 +90,6 @@ int train_usage_error(const char *what, const char *arg) {
   return 2;
 }
 
-/* Matches "--name" or "--name=value"; sets *value (from "=value" or the next argument). Returns 1 on a match, -1
- * when the value is missing, 0 otherwise. */
-int train_flag(int argc, char **argv, int *i, const char *name, const char **value) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0) return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-    return 1;
-  }
-  if (a[n] != '\0') return 0;
-  if (*i + 1 >= argc) return -1;
-  *value = argv[++*i];
-  return 1;
-}
-
-static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi) return 0;
-  *out = (int64_t)v;
-  return 1;
-}
-
-static int parse_i32(const char *s, int32_t lo, int32_t hi, int32_t *out) {
-  int64_t v;
-  if (!parse_i64(s, lo, hi, &v)) return 0;
-  *out = (int32_t)v;
-  return 1;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= lo && v <= hi)) return 0;
-  *out = v;
-  return 1;
-}
-
-static int parse_float(const char *s, double lo, double hi, float *out) {
-  double v;
-  if (!parse_double(s, lo, hi, &v)) return 0;
-  *out = (float)v;
-  return 1;
-}
-
 /* Model fields given on the command line; -1 means "keep the preset's value". */
 typedef struct {
   int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
@@ -162,7 +116,7 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
     const char *v = NULL;
     int r;
     int64_t i64;
-#define FLAG(name) ((r = train_flag(argc, argv, &i, name, &v)) > 0)
+#define FLAG(name) ((r = xlat_cli_flag(argc, argv, &i, name, &v)) > 0)
 #define BAD(msg) return train_usage_error(msg, v)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(usage_text, stdout);
@@ -191,25 +145,25 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
     } else if (FLAG("--spm")) {
       a->spm = v;
     } else if (FLAG("--vocab-size")) {
-      if (!parse_i32(v, 8, 1 << 20, &a->vocab_size)) BAD("--vocab-size expects 8..1048576, got ");
+      if (!xlat_cli_i32(v, 8, 1 << 20, &a->vocab_size)) BAD("--vocab-size expects 8..1048576, got ");
     } else if (FLAG("--out")) {
       a->out = v;
     } else if (FLAG("--max-length")) {
-      if (!parse_i32(v, 2, 1 << 16, &a->max_length)) BAD("--max-length expects 2..65536, got ");
+      if (!xlat_cli_i32(v, 2, 1 << 16, &a->max_length)) BAD("--max-length expects 2..65536, got ");
     } else if (FLAG("--preset")) {
       preset = v;
     } else if (FLAG("--d-model")) {
-      if (!parse_i32(v, 1, 1 << 16, &ov.d_model)) BAD("--d-model expects 1..65536, got ");
+      if (!xlat_cli_i32(v, 1, 1 << 16, &ov.d_model)) BAD("--d-model expects 1..65536, got ");
     } else if (FLAG("--d-ff")) {
-      if (!parse_i32(v, 1, 1 << 18, &ov.d_ff)) BAD("--d-ff expects 1..262144, got ");
+      if (!xlat_cli_i32(v, 1, 1 << 18, &ov.d_ff)) BAD("--d-ff expects 1..262144, got ");
     } else if (FLAG("--heads")) {
-      if (!parse_i32(v, 1, 1024, &ov.heads)) BAD("--heads expects 1..1024, got ");
+      if (!xlat_cli_i32(v, 1, 1024, &ov.heads)) BAD("--heads expects 1..1024, got ");
     } else if (FLAG("--enc-layers")) {
-      if (!parse_i32(v, 1, 64, &ov.enc_layers)) BAD("--enc-layers expects 1..64, got ");
+      if (!xlat_cli_i32(v, 1, 64, &ov.enc_layers)) BAD("--enc-layers expects 1..64, got ");
     } else if (FLAG("--dec-layers")) {
-      if (!parse_i32(v, 1, 64, &ov.dec_layers)) BAD("--dec-layers expects 1..64, got ");
+      if (!xlat_cli_i32(v, 1, 64, &ov.dec_layers)) BAD("--dec-layers expects 1..64, got ");
     } else if (FLAG("--max-len")) {
-      if (!parse_i32(v, 2, 1 << 16, &ov.max_len)) BAD("--max-len expects 2..65536, got ");
+      if (!xlat_cli_i32(v, 2, 1 << 16, &ov.max_len)) BAD("--max-len expects 2..65536, got ");
     } else if (FLAG("--activation")) {
       if (!strcmp(v, "relu"))
         ov.activation = XLAT_ACT_RELU;
@@ -218,23 +172,23 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       else
         BAD("--activation expects relu or gelu, got ");
     } else if (FLAG("--tied-embeddings")) {
-      if (!parse_i32(v, 0, 1, &ov.tied)) BAD("--tied-embeddings expects 0 or 1, got ");
+      if (!xlat_cli_i32(v, 0, 1, &ov.tied)) BAD("--tied-embeddings expects 0 or 1, got ");
     } else if (FLAG("--learned-positions")) {
-      if (!parse_i32(v, 0, 1, &ov.learned)) BAD("--learned-positions expects 0 or 1, got ");
+      if (!xlat_cli_i32(v, 0, 1, &ov.learned)) BAD("--learned-positions expects 0 or 1, got ");
     } else if (FLAG("--dropout")) {
-      if (!parse_float(v, 0, 0.99, &ov.dropout)) BAD("--dropout expects 0..0.99, got ");
+      if (!xlat_cli_float(v, 0, 0.99, &ov.dropout)) BAD("--dropout expects 0..0.99, got ");
     } else if (FLAG("--attention-dropout")) {
-      if (!parse_float(v, 0, 0.99, &ov.attn_dropout)) BAD("--attention-dropout expects 0..0.99, got ");
+      if (!xlat_cli_float(v, 0, 0.99, &ov.attn_dropout)) BAD("--attention-dropout expects 0..0.99, got ");
     } else if (FLAG("--finetune")) {
       a->finetune = v;
     } else if (FLAG("--max-tokens")) {
-      if (!parse_i32(v, 2, 1 << 24, &a->train.max_tokens)) BAD("--max-tokens expects 2..16777216, got ");
+      if (!xlat_cli_i32(v, 2, 1 << 24, &a->train.max_tokens)) BAD("--max-tokens expects 2..16777216, got ");
     } else if (FLAG("--update-freq")) {
-      if (!parse_i32(v, 1, 1 << 16, &a->update_freq)) BAD("--update-freq expects 1..65536, got ");
+      if (!xlat_cli_i32(v, 1, 1 << 16, &a->update_freq)) BAD("--update-freq expects 1..65536, got ");
     } else if (FLAG("--lr")) {
-      if (!parse_float(v, 0, 10, &a->train.lr)) BAD("--lr expects 0..10, got ");
+      if (!xlat_cli_float(v, 0, 10, &a->train.lr)) BAD("--lr expects 0..10, got ");
     } else if (FLAG("--warmup-steps")) {
-      if (!parse_i32(v, 0, INT32_MAX, &a->train.warmup_steps)) BAD("--warmup-steps expects >= 0, got ");
+      if (!xlat_cli_i32(v, 0, INT32_MAX, &a->train.warmup_steps)) BAD("--warmup-steps expects >= 0, got ");
     } else if (FLAG("--adam-betas")) {
       char *end;
       errno = 0;
@@ -248,25 +202,25 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       a->train.beta1 = (float)b1;
       a->train.beta2 = (float)b2;
     } else if (FLAG("--adam-eps")) {
-      if (!parse_float(v, 0, 1, &a->train.eps)) BAD("--adam-eps expects 0..1, got ");
+      if (!xlat_cli_float(v, 0, 1, &a->train.eps)) BAD("--adam-eps expects 0..1, got ");
     } else if (FLAG("--clip-norm")) {
-      if (!parse_float(v, 0, 1e30, &a->train.clip_norm)) BAD("--clip-norm expects >= 0, got ");
+      if (!xlat_cli_float(v, 0, 1e30, &a->train.clip_norm)) BAD("--clip-norm expects >= 0, got ");
     } else if (FLAG("--weight-decay")) {
-      if (!parse_float(v, 0, 1, &a->train.weight_decay)) BAD("--weight-decay expects 0..1, got ");
+      if (!xlat_cli_float(v, 0, 1, &a->train.weight_decay)) BAD("--weight-decay expects 0..1, got ");
     } else if (FLAG("--label-smoothing")) {
-      if (!parse_float(v, 0, 0.99, &a->train.label_smoothing)) BAD("--label-smoothing expects 0..0.99, got ");
+      if (!xlat_cli_float(v, 0, 0.99, &a->train.label_smoothing)) BAD("--label-smoothing expects 0..0.99, got ");
     } else if (FLAG("--ema-decay")) {
-      if (!parse_float(v, 0, 0.999999999, &a->train.ema_decay)) BAD("--ema-decay expects 0 <= D < 1, got ");
+      if (!xlat_cli_float(v, 0, 0.999999999, &a->train.ema_decay)) BAD("--ema-decay expects 0 <= D < 1, got ");
     } else if (FLAG("--max-steps")) {
-      if (!parse_i64(v, 0, INT64_MAX, &a->max_steps)) BAD("--max-steps expects >= 0, got ");
+      if (!xlat_cli_i64(v, 0, INT64_MAX, &a->max_steps)) BAD("--max-steps expects >= 0, got ");
     } else if (FLAG("--max-epochs")) {
-      if (!parse_i64(v, 0, INT64_MAX, &a->max_epochs)) BAD("--max-epochs expects >= 0, got ");
+      if (!xlat_cli_i64(v, 0, INT64_MAX, &a->max_epochs)) BAD("--max-epochs expects >= 0, got ");
     } else if (FLAG("--max-time")) {
-      if (!parse_double(v, 0, 1e12, &a->max_time)) BAD("--max-time expects seconds >= 0, got ");
+      if (!xlat_cli_double(v, 0, 1e12, &a->max_time)) BAD("--max-time expects seconds >= 0, got ");
     } else if (FLAG("--early-stopping")) {
-      if (!parse_i32(v, 0, INT32_MAX, &a->patience)) BAD("--early-stopping expects >= 0, got ");
+      if (!xlat_cli_i32(v, 0, INT32_MAX, &a->patience)) BAD("--early-stopping expects >= 0, got ");
     } else if (FLAG("--valid-freq")) {
-      if (!parse_i64(v, 1, INT64_MAX, &a->valid_freq)) BAD("--valid-freq expects >= 1, got ");
+      if (!xlat_cli_i64(v, 1, INT64_MAX, &a->valid_freq)) BAD("--valid-freq expects >= 1, got ");
     } else if (FLAG("--valid-metric")) {
       if (!strcmp(v, "bleu"))
         a->metric = METRIC_BLEU;
@@ -275,24 +229,24 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       else
         BAD("--valid-metric expects bleu or loss, got ");
     } else if (FLAG("--valid-beam")) {
-      if (!parse_i32(v, 1, 64, &a->valid_beam)) BAD("--valid-beam expects 1..64, got ");
+      if (!xlat_cli_i32(v, 1, 64, &a->valid_beam)) BAD("--valid-beam expects 1..64, got ");
     } else if (FLAG("--valid-length-penalty")) {
-      if (!parse_float(v, 0, 10, &a->valid_length_penalty)) BAD("--valid-length-penalty expects 0..10, got ");
+      if (!xlat_cli_float(v, 0, 10, &a->valid_length_penalty)) BAD("--valid-length-penalty expects 0..10, got ");
     } else if (FLAG("--valid-max-sentences")) {
-      if (!parse_i32(v, 0, INT32_MAX, &a->valid_max_sentences)) BAD("--valid-max-sentences expects >= 0, got ");
+      if (!xlat_cli_i32(v, 0, INT32_MAX, &a->valid_max_sentences)) BAD("--valid-max-sentences expects >= 0, got ");
     } else if (FLAG("--save-freq")) {
-      if (!parse_i64(v, 1, INT64_MAX, &a->save_freq)) BAD("--save-freq expects >= 1, got ");
+      if (!xlat_cli_i64(v, 1, INT64_MAX, &a->save_freq)) BAD("--save-freq expects >= 1, got ");
     } else if (FLAG("--keep-last")) {
-      if (!parse_i32(v, 0, 10000, &a->keep_last)) BAD("--keep-last expects 0..10000, got ");
+      if (!xlat_cli_i32(v, 0, 10000, &a->keep_last)) BAD("--keep-last expects 0..10000, got ");
     } else if (FLAG("--average-last")) {
-      if (!parse_i32(v, 0, 10000, &a->average_last)) BAD("--average-last expects 0..10000, got ");
+      if (!xlat_cli_i32(v, 0, 10000, &a->average_last)) BAD("--average-last expects 0..10000, got ");
     } else if (FLAG("--log-freq")) {
-      if (!parse_i64(v, 1, INT64_MAX, &a->log_freq)) BAD("--log-freq expects >= 1, got ");
+      if (!xlat_cli_i64(v, 1, INT64_MAX, &a->log_freq)) BAD("--log-freq expects >= 1, got ");
     } else if (FLAG("--seed")) {
-      if (!parse_i64(v, 0, INT64_MAX, &i64)) BAD("--seed expects a number >= 0, got ");
+      if (!xlat_cli_i64(v, 0, INT64_MAX, &i64)) BAD("--seed expects a number >= 0, got ");
       a->seed = (uint64_t)i64;
     } else if (FLAG("--threads")) {
-      if (!parse_i32(v, 1, 256, &a->threads)) BAD("--threads expects 1..256, got ");
+      if (!xlat_cli_i32(v, 1, 256, &a->threads)) BAD("--threads expects 1..256, got ");
     } else if (r < 0) {
       return train_usage_error("missing value after ", argv[i]);
     } else {

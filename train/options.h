@@ -47,8 +47,7 @@ typedef struct {
  * program ends with (0 after --help / --version, 2 after a usage error, reported on stderr). */
 int train_args_parse(int argc, char **argv, int first, train_args *a);
 
-/* Shared flag helpers (also used by the `average` subcommand). */
-int train_flag(int argc, char **argv, int *i, const char *name, const char **value);
+/* Prints a usage error for a flag (also used by the `average` subcommand); returns the exit status 2. */
 int train_usage_error(const char *what, const char *arg);
 
 #endif
