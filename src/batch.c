@@ -165,18 +165,10 @@ xlat_status xlat_batcher_new(const xlat_corpus *c, int32_t max_tokens, int32_t m
 
 int64_t xlat_batcher_skipped(const xlat_batcher *b) { return b->skipped; }
 
-/* splitmix64 (Steele, Lea, Flood 2014): a tiny generator with a full 64-bit state; enough for shuffling. */
-static uint64_t splitmix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 /* Uniform in [0, n) without modulo bias (rejects the top partial range). */
 static uint64_t uniform(uint64_t *state, uint64_t n) {
   uint64_t limit = UINT64_MAX - UINT64_MAX % n, r;
-  do r = splitmix64(state);
+  do r = xlat_splitmix64(state);
   while (r >= limit);
   return r % n;
 }
@@ -194,8 +186,8 @@ int64_t xlat_batcher_epoch(xlat_batcher *b, int64_t epoch) {
   int64_t n = b->n_eligible;
   /* One stream per (seed, epoch): mix both through splitmix64 so nearby seeds and epochs give unrelated orders. */
   uint64_t mix = b->seed;
-  uint64_t state = splitmix64(&mix) ^ (uint64_t)epoch * 0xD1B54A32D192ED03ULL;
-  splitmix64(&state);
+  uint64_t state = xlat_splitmix64(&mix) ^ (uint64_t)epoch * 0xD1B54A32D192ED03ULL;
+  xlat_splitmix64(&state);
 
   memcpy(b->scratch, b->eligible, (size_t)n * sizeof *b->scratch);
   shuffle(b->scratch, n, &state);

@@ -32,6 +32,8 @@ void xlat_rng_seed(xlat_rng *r, uint64_t seed);
 uint64_t xlat_rng_next(xlat_rng *r);
 float xlat_rng_uniform(xlat_rng *r); /* [0, 1) with 24 random bits */
 float xlat_rng_normal(xlat_rng *r);  /* N(0, 1), Box-Muller */
+/* splitmix64 (Steele, Lea, Flood 2014): advances *state, returns the next value; a whole generator in 64 bits. */
+uint64_t xlat_splitmix64(uint64_t *state);
 
 /* One named parameter tensor inside the params block: rows x cols floats at offset (cols == 1 for vectors, ndim
  * says which). Names are stable (they are the checkpoint's and the golden files' keys), e.g. "embed",

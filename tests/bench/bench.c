@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "internal.h"
 
 double bench_now(void) {
   struct timespec ts;
@@ -22,13 +23,6 @@ double bench_median(double *x, int n) {
   return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
-uint64_t bench_rand(uint64_t *state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 float *bench_random(size_t n) {
   float *p = malloc(sizeof(float) * (n ? n : 1));
   if (!p) {
@@ -36,7 +30,7 @@ float *bench_random(size_t n) {
     exit(1);
   }
   uint64_t s = n;
-  for (size_t i = 0; i < n; i++) p[i] = (float)((double)(bench_rand(&s) >> 11) * 0x1.0p-52 - 1.0);
+  for (size_t i = 0; i < n; i++) p[i] = (float)((double)(xlat_splitmix64(&s) >> 11) * 0x1.0p-52 - 1.0);
   return p;
 }
 

@@ -7,7 +7,6 @@
 
 double bench_now(void);                        /* monotonic seconds */
 double bench_median(double *x, int n);         /* sorts x */
-uint64_t bench_rand(uint64_t *state);          /* splitmix64 */
 float *bench_random(size_t n);                 /* malloc'ed uniform [-1,1) values; aborts when out of memory */
 
 int bench_train(int argc, char **argv);

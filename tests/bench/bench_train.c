@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "bench.h"
-#include "xlat.h"
+#include "internal.h"
 
 /* Exact matmul FLOPs of one training step: 3x the forward products (same count as the peers' PyTorch script). */
 static double train_flops(const xlat_config *c, double B, double S, double T) {
@@ -116,8 +116,8 @@ int bench_train(int argc, char **argv) {
   int32_t *src = malloc(sizeof(int32_t) * (size_t)B * S), *tin = malloc(sizeof(int32_t) * (size_t)B * T),
           *tout = malloc(sizeof(int32_t) * (size_t)B * T);
   uint64_t s = 12345;
-  for (int i = 0; i < B * S; i++) src[i] = 4 + (int32_t)(bench_rand(&s) % (uint64_t)(vocab - 4));
-  for (int i = 0; i < B * T; i++) tout[i] = 4 + (int32_t)(bench_rand(&s) % (uint64_t)(vocab - 4));
+  for (int i = 0; i < B * S; i++) src[i] = 4 + (int32_t)(xlat_splitmix64(&s) % (uint64_t)(vocab - 4));
+  for (int i = 0; i < B * T; i++) tout[i] = 4 + (int32_t)(xlat_splitmix64(&s) % (uint64_t)(vocab - 4));
   for (int b = 0; b < B; b++) {
     tin[b * T] = XLAT_BOS;
     memcpy(tin + b * T + 1, tout + b * T, sizeof(int32_t) * (size_t)(T - 1));
