@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,9 @@ static char *spm_beside(const char *model_path) {
 }
 
 int main(int argc, char **argv) {
+  /* A fixed threshold: decoding state is freed and regrown as batches change shape, and glibc's adaptive one would
+   * then keep the freed blocks in the heap (about 90 MB more peak memory for a small model at beam 5). */
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   doc_options o;
   memset(&o, 0, sizeof o);
   xlat_beam_options_default(&o.beam);

@@ -12,8 +12,9 @@
  *   beam search must not change its output with the batch (xlat-decode promises identical output for any batch size
  *   and thread count). matmul_rows computes every output element as one sequential sum over k, whatever the number
  *   of rows, at close to sgemm speed (register-blocked 6x16 tiles over a packed panel of W^T). The weights a step
- *   uses are packed once per encode (a copy of the decoder layers and the output projection per decoder: small
- *   numbers of hypotheses, the end of every beam search, would otherwise spend most of their time packing).
+ *   uses are packed when the first decoder of a model is made and shared by all its decoders (small numbers of
+ *   hypotheses, the end of every beam search, would otherwise spend most of their time packing; one copy per
+ *   thread cost a base model 100 MB per thread). So a model's weights must not change while a decoder of it lives.
  * - Attention is one query against the cached keys of its own hypothesis or sentence, skipping padding keys, so the
  *   result depends neither on the batch nor on how much padding the source batch has.
  */
@@ -150,10 +151,17 @@ static void attend(float *out, float *avg, float *scores, const float *q, const 
 
 /* ---- state ----------------------------------------------------------------------------------------------------- */
 
-/* A decoder layer's step weights as panels (pack_weights), repacked by every encode. */
+/* A decoder layer's step weights as panels (pack_weights). */
 typedef struct {
   float *self_in, *self_out, *cross_q, *cross_out, *w1, *w2;
 } packed_layer;
+
+/* Every decoder layer's panels and the output projection's, in one block: the model's shared cache. */
+struct xlat_panels {
+  packed_layer *layer; /* (L) */
+  float *out;          /* out_proj as panels */
+  void *block;
+};
 
 struct xlat_decoder {
   const xlat_model *m;
@@ -164,8 +172,7 @@ struct xlat_decoder {
   int32_t *src;    /* (B,S) the encoded ids: padding masks */
   float *cross_kv; /* (L, B*S, 2C) per decoder layer: keys, then values of each source position */
   float *self_kv;  /* (L, cap_hyps + 1, cap_tgt, 2C): row cap_hyps is reorder()'s spare */
-  packed_layer *packed; /* (L) */
-  float *packed_out;    /* out_proj as panels */
+  const struct xlat_panels *panels; /* the model's, shared */
   /* scratch of cap_rows rows */
   float *x, *h, *att, *wide; /* (R,C) (R,C) (R,C) (R, max(3C,F)) */
   float *act;                /* (R,F) activation output: its own buffer for GELU, wide for ReLU (in place) */
@@ -192,18 +199,6 @@ static size_t layout(xlat_decoder *d, char *base) {
   d->src = carve(base, &at, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
   d->cross_kv = carve(base, &at, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
   d->self_kv = carve(base, &at, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
-  d->packed = carve(base, &at, L, sizeof(packed_layer));
-  for (size_t l = 0; l < L; l++) {
-    packed_layer pl;
-    pl.self_in = carve(base, &at, packed_floats(3 * (int)C, (int)C), sizeof(float));
-    pl.self_out = carve(base, &at, packed_floats((int)C, (int)C), sizeof(float));
-    pl.cross_q = carve(base, &at, packed_floats((int)C, (int)C), sizeof(float));
-    pl.cross_out = carve(base, &at, packed_floats((int)C, (int)C), sizeof(float));
-    pl.w1 = carve(base, &at, packed_floats((int)F, (int)C), sizeof(float));
-    pl.w2 = carve(base, &at, packed_floats((int)C, (int)F), sizeof(float));
-    if (base) d->packed[l] = pl;
-  }
-  d->packed_out = carve(base, &at, packed_floats(c->vocab_size, (int)C), sizeof(float));
   d->x = carve(base, &at, R * C, sizeof(float));
   d->h = carve(base, &at, R * C, sizeof(float));
   d->att = carve(base, &at, R * C, sizeof(float));
@@ -217,6 +212,71 @@ static size_t layout(xlat_decoder *d, char *base) {
   d->refs = carve(base, &at, hyps, sizeof(int32_t));
   d->queue = carve(base, &at, hyps, sizeof(int32_t));
   return at;
+}
+
+/* Lays out p's buffers from base (NULL: only counts); returns the bytes needed. */
+static size_t panels_layout(struct xlat_panels *p, const xlat_config *c, char *base) {
+  int C = c->d_model, F = c->d_ff;
+  size_t at = 0;
+  p->layer = carve(base, &at, (size_t)c->dec_layers, sizeof(packed_layer));
+  for (int l = 0; l < c->dec_layers; l++) {
+    packed_layer pl;
+    pl.self_in = carve(base, &at, packed_floats(3 * C, C), sizeof(float));
+    pl.self_out = carve(base, &at, packed_floats(C, C), sizeof(float));
+    pl.cross_q = carve(base, &at, packed_floats(C, C), sizeof(float));
+    pl.cross_out = carve(base, &at, packed_floats(C, C), sizeof(float));
+    pl.w1 = carve(base, &at, packed_floats(F, C), sizeof(float));
+    pl.w2 = carve(base, &at, packed_floats(C, F), sizeof(float));
+    if (base) p->layer[l] = pl;
+  }
+  p->out = carve(base, &at, packed_floats(c->vocab_size, C), sizeof(float));
+  return at;
+}
+
+/* The model's panels, repacked from its weights as they are now when no decoder holds them; NULL when out of
+ * memory. The block stays with the model (freed by xlat_model_free): freeing and remaking it per decoder made
+ * glibc raise its mmap threshold and keep tens of MB of freed decoder state resident. */
+static const struct xlat_panels *panels_acquire(xlat_model *m) {
+  const xlat_config *c = &m->cfg;
+  int C = c->d_model, F = c->d_ff;
+  pthread_mutex_lock(&m->panels_lock);
+  struct xlat_panels *p = m->panels;
+  if (!p && (p = calloc(1, sizeof *p)) != NULL) {
+    if ((p->block = aligned_alloc(64, panels_layout(p, c, NULL))) != NULL) {
+      panels_layout(p, c, p->block);
+      m->panels = p;
+    } else {
+      free(p);
+      p = NULL;
+    }
+  }
+  if (p && m->panels_users++ == 0) {
+    for (int l = 0; l < c->dec_layers; l++) {
+      const xlat_layer_weights *w = &m->w.dec[l];
+      const packed_layer *pk = &p->layer[l];
+      pack_weights(pk->self_in, w->self_attn.in_w, 3 * C, C);
+      pack_weights(pk->self_out, w->self_attn.out_w, C, C);
+      pack_weights(pk->cross_q, w->cross_attn.in_w, C, C);
+      pack_weights(pk->cross_out, w->cross_attn.out_w, C, C);
+      pack_weights(pk->w1, w->ffn_w1, F, C);
+      pack_weights(pk->w2, w->ffn_w2, C, F);
+    }
+    pack_weights(p->out, m->w.out_proj, c->vocab_size, C);
+  }
+  pthread_mutex_unlock(&m->panels_lock);
+  return p;
+}
+
+static void panels_release(xlat_model *m) {
+  pthread_mutex_lock(&m->panels_lock);
+  m->panels_users--;
+  pthread_mutex_unlock(&m->panels_lock);
+}
+
+void xlat_panels_free(struct xlat_panels *p) {
+  if (!p) return;
+  free(p->block);
+  free(p);
 }
 
 xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t max_src, int32_t max_hyps,
@@ -243,12 +303,17 @@ xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t
     return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory for %zu bytes of state", bytes);
   }
   layout(d, d->block);
+  if (!(d->panels = panels_acquire((xlat_model *)m))) {
+    xlat_decoder_free(d);
+    return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory for the packed weights");
+  }
   *out = d;
   return XLAT_OK;
 }
 
 void xlat_decoder_free(xlat_decoder *d) {
   if (!d) return;
+  if (d->panels) panels_release((xlat_model *)d->m);
   free(d->block);
   free(d);
 }
@@ -328,18 +393,6 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
     matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C, NULL,
                 a->in_b + C, d->panel, N, 2 * C, C);
   }
-  /* the step's weights as panels, read from the model as it is now */
-  for (int l = 0; l < c->dec_layers; l++) {
-    const xlat_layer_weights *w = &m->w.dec[l];
-    const packed_layer *pk = &d->packed[l];
-    pack_weights(pk->self_in, w->self_attn.in_w, 3 * C, C);
-    pack_weights(pk->self_out, w->self_attn.out_w, C, C);
-    pack_weights(pk->cross_q, w->cross_attn.in_w, C, C);
-    pack_weights(pk->cross_out, w->cross_attn.out_w, C, C);
-    pack_weights(pk->w1, w->ffn_w1, c->d_ff, C);
-    pack_weights(pk->w2, w->ffn_w2, C, c->d_ff);
-  }
-  pack_weights(d->packed_out, m->w.out_proj, V, C);
   return XLAT_OK;
 }
 
@@ -370,7 +423,7 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
   if (attn) memset(attn, 0, sizeof(float) * (size_t)N * S);
   for (int l = 0; l < c->dec_layers; l++) {
     const xlat_layer_weights *w = &m->w.dec[l];
-    const packed_layer *pk = &d->packed[l];
+    const packed_layer *pk = &d->panels->layer[l];
     float *cache = d->self_kv + l * layer_stride;
     /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos */
     const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
@@ -399,7 +452,7 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
     ffn(d, w, pk, N);
   }
   if (c->pre_norm) norm_in_place(d, d->x, m->w.dec_norm_g, m->w.dec_norm_b, N, C);
-  matmul_rows(logprobs, d->x, m->w.out_proj, d->packed_out, NULL, d->panel, N, V, C);
+  matmul_rows(logprobs, d->x, m->w.out_proj, d->panels->out, NULL, d->panel, N, V, C);
   logsoftmax_forward(logprobs, logprobs, N, V);
   d->cached = pos + 1;
   d->rows = N;

@@ -2,6 +2,7 @@
 #ifndef XLAT_INTERNAL_H
 #define XLAT_INTERNAL_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,7 +91,13 @@ struct xlat_model {
   float *params;      /* one block of n_params floats, 64-byte aligned */
   xlat_weights w;     /* bound into params */
   float *sinusoid;    /* (max_len,C) fixed positional encoding; NULL with learned positions */
+  /* The decoder's step weights as panels (decoder.c), packed when the first of a set of live decoders is made and
+   * shared, read-only, by all of them. A cache, so decoders of a const model update it under the lock. */
+  pthread_mutex_t panels_lock;
+  struct xlat_panels *panels;
+  int32_t panels_users; /* live decoders */
 };
+void xlat_panels_free(struct xlat_panels *p);
 
 /* A model of config cfg (checked) with every parameter zero: the loader fills params. xlat_model_new is this plus
  * the seeded initialization. */

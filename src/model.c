@@ -91,6 +91,7 @@ xlat_status xlat_model_alloc(const xlat_config *cfg, xlat_model **out) {
   xlat_model *m = calloc(1, sizeof *m);
   if (!m) return xlat_fail(XLAT_ERR_NOMEM, "model: out of memory");
   m->cfg = *cfg;
+  pthread_mutex_init(&m->panels_lock, NULL);
   m->n_params = xlat_param_count(cfg);
   m->params = xlat_alloc_floats(m->n_params);
   if (!m->params) {
@@ -160,6 +161,8 @@ void xlat_model_free(xlat_model *m) {
   xlat_weights_release(&m->w);
   free(m->params);
   free(m->sinusoid);
+  xlat_panels_free(m->panels);
+  pthread_mutex_destroy(&m->panels_lock);
   free(m);
 }
 

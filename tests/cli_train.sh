@@ -5,7 +5,7 @@
 #  2. exact resume: 200 updates straight and 100 + --resume + 100 give bit-identical weights (one thread; dropout,
 #     validation, gradient accumulation and EMA in play);
 #  3. interrupt: SIGTERM mid-run saves last.xlat and exits 0, the checkpoint loads and --resume continues from it;
-#     a second signal exits at once and leaves the last save intact;
+#     a second signal exits at once and leaves the last save intact; a full disk while saving keeps the old file;
 #  4. fine-tuning, checkpoint averaging, and errors a user can act on (exit 1 / 2 with a message naming the file).
 set -u
 BIN=${XLAT_BIN_DIR:?set XLAT_BIN_DIR to the build bin directory}
@@ -101,6 +101,17 @@ rc=$?
 [ $rc -eq 130 ] || [ $rc -eq 143 ] || fail "SIGINT + SIGTERM: exit $rc, expected 128 + the second signal's number"
 grep -q "second signal" "$T/int3.log" || fail "SIGINT + SIGTERM: no second-signal message"
 "$TRAIN" average --output "$T/int3.w" "$T/int/last.xlat" 2>/dev/null || fail "last.xlat damaged after two signals"
+
+# a disk that fills up while saving: a file-size limit makes the write fail (EFBIG, as ENOSPC would); the run exits
+# 1 naming the file, the previous last.xlat is unchanged and no temporary file is left behind
+cp "$T/split/last.xlat" "$T/split.saved"
+(ulimit -f 2048 && trap '' XFSZ && exec "$TRAIN" "${RES[@]}" --out "$T/split" --max-steps 205 --resume) \
+  >"$T/full.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "last.xlat: cannot write" "$T/full.log" ||
+  fail "full disk: exit $rc, $(tail -n 1 "$T/full.log")"
+cmp -s "$T/split/last.xlat" "$T/split.saved" || fail "full disk: last.xlat changed"
+[ -z "$(ls "$T/split" | grep -i tmp)" ] || fail "full disk: temporary files left: $(ls "$T/split")"
 
 # ---- 4. fine-tuning, averaging, errors --------------------------------------------------------------------------
 "$TRAIN" "${DATA[@]}" "${TINY[@]}" --out "$T/ft" --finetune "$T/straight/last.xlat" --max-steps 20 --lr 1e-5 \
