@@ -103,14 +103,16 @@ grep -q "second signal" "$T/int3.log" || fail "SIGINT + SIGTERM: no second-signa
 "$TRAIN" average --output "$T/int3.w" "$T/int/last.xlat" 2>/dev/null || fail "last.xlat damaged after two signals"
 
 # a disk that fills up while saving: a file-size limit makes the write fail (EFBIG, as ENOSPC would); the run exits
-# 1 naming the file, the previous last.xlat is unchanged and no temporary file is left behind
-cp "$T/split/last.xlat" "$T/split.saved"
+# 1 naming the file, the previous last.xlat and best.xlat are unchanged and no temporary file is left behind
+cp "$T/split/last.xlat" "$T/split.last"
+cp "$T/split/best.xlat" "$T/split.best"
 (ulimit -f 2048 && trap '' XFSZ && exec "$TRAIN" "${RES[@]}" --out "$T/split" --max-steps 205 --resume) \
   >"$T/full.log" 2>&1
 rc=$?
-[ $rc -eq 1 ] && grep -q "last.xlat: cannot write" "$T/full.log" ||
+[ $rc -eq 1 ] && grep -q "xlat: cannot write: File too large" "$T/full.log" ||
   fail "full disk: exit $rc, $(tail -n 1 "$T/full.log")"
-cmp -s "$T/split/last.xlat" "$T/split.saved" || fail "full disk: last.xlat changed"
+cmp -s "$T/split/last.xlat" "$T/split.last" && cmp -s "$T/split/best.xlat" "$T/split.best" ||
+  fail "full disk: a checkpoint changed"
 [ -z "$(ls "$T/split" | grep -i tmp)" ] || fail "full disk: temporary files left: $(ls "$T/split")"
 
 # ---- 4. fine-tuning, averaging, errors --------------------------------------------------------------------------
