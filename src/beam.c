@@ -124,9 +124,10 @@ xlat_status xlat_beam_new(const xlat_model *const *models, int32_t n_models, con
       b->V = c->vocab_size;
       b->max_len = c->max_len;
     } else if (c->vocab_size != b->V) {
+      int32_t v0 = b->V;
       xlat_beam_free(b);
       return xlat_fail(XLAT_ERR_MISMATCH, "ensemble: model %d has vocabulary size %d, model 0 has %d", m,
-                       c->vocab_size, b->V);
+                       c->vocab_size, v0);
     }
     if (c->max_len < b->max_len) b->max_len = c->max_len;
     /* Rough sizes of what a decoder keeps (float32): self-attention K/V per hypothesis and position; encoder memory,
