@@ -154,13 +154,13 @@ xlat_status xlat_checkpoint_average(const char *const *paths, int n, const char 
 typedef struct xlat_decoder xlat_decoder;
 
 /* Sized for up to max_sentences source sentences of up to max_src tokens, max_hyps live hypotheses, and outputs of
- * up to max_tgt tokens. */
+ * up to max_tgt tokens. The model's weights must not change while any decoder of it exists: the decoders of one
+ * model share a packed copy of its decoder weights, taken when the first of them is made. */
 xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t max_src, int32_t max_hyps,
                              int32_t max_tgt, xlat_decoder **out);
 void xlat_decoder_free(xlat_decoder *d);
 /* Runs the encoder once on a padded batch and computes every layer's cross-attention K/V per sentence; clears the
- * hypothesis cache. src: (B,S) padded with XLAT_PAD. The weights are read here: steps until the next encode use the
- * model as it was at this call. */
+ * hypothesis cache. src: (B,S) padded with XLAT_PAD. */
 xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, int32_t S);
 /* One decoder step for N hypotheses at target position pos (0 for the first token, BOS): hyp_sent (N) says which
  * encoded sentence each hypothesis translates, tokens (N) is each one's last token. Writes log-probabilities (N,V)

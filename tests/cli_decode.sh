@@ -6,18 +6,8 @@
 #
 # Needs a trained model: trains a tiny one on 4000 Multi30k pairs for a few hundred steps (about a minute), or uses
 # XLAT_TEST_MODEL (a .xlat file with its SentencePiece model beside it) when set.
-set -u
-BIN=${XLAT_BIN_DIR:?set XLAT_BIN_DIR to the build bin directory}
-SRC=${XLAT_SOURCE_DIR:?set XLAT_SOURCE_DIR to the source tree}
+. "$(dirname "$0")/harness.sh"
 DEC="$BIN/xlat-decode"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-failures=0
-pass() { :; }
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
 
 # ---- a model ---------------------------------------------------------------------------------------------------
 if [ -n "${XLAT_TEST_MODEL:-}" ]; then
@@ -178,8 +168,4 @@ D --input "$T/t20.en" --score "$T/t3.en" >/dev/null 2>&1
 [ $? -eq 1 ] || fail "--score with fewer target lines: expected exit 1"
 "$DEC" --help | grep -q -- "--n-best" || fail "--help"
 
-if [ "$failures" -ne 0 ]; then
-  echo "cli_decode: $failures failure(s)" >&2
-  exit 1
-fi
-echo "cli_decode: all passed" >&2
+finish cli_decode

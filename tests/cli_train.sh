@@ -7,17 +7,8 @@
 #  3. interrupt: SIGTERM mid-run saves last.xlat and exits 0, the checkpoint loads and --resume continues from it;
 #     a second signal exits at once and leaves the last save intact; a full disk while saving keeps the old file;
 #  4. fine-tuning, checkpoint averaging, and errors a user can act on (exit 1 / 2 with a message naming the file).
-set -u
-BIN=${XLAT_BIN_DIR:?set XLAT_BIN_DIR to the build bin directory}
-SRC=${XLAT_SOURCE_DIR:?set XLAT_SOURCE_DIR to the source tree}
+. "$(dirname "$0")/harness.sh"
 TRAIN="$BIN/xlat-train"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
 # tsv_last COLUMN FILE: the last non-empty value of a train.tsv column
 tsv_last() { awk -F'\t' -v c="$1" 'NR > 1 && $c != "" { v = $c } END { print v }' "$2"; }
 
@@ -149,5 +140,4 @@ expect 2 "--average-last K needs --keep-last" -- "${DATA[@]}" "${TINY[@]}" --out
 "$TRAIN" --help | grep -q -- "--update-freq" || fail "--help does not list --update-freq"
 "$TRAIN" --version | grep -q "^xlat-train " || fail "--version"
 
-[ $failures -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
-echo "cli_train: all passed"
+finish cli_train

@@ -1,0 +1,17 @@
+# harness.sh - what the end-to-end tests (cli_*.sh) share; sourced, not run: the bin and source directories ctest
+# passes, a temporary directory $T removed on exit, failure counting and the closing verdict.
+set -u
+BIN=${XLAT_BIN_DIR:?set XLAT_BIN_DIR to the build bin directory}
+SRC=${XLAT_SOURCE_DIR:?set XLAT_SOURCE_DIR to the source tree}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# finish NAME: exits 1 when a check failed, else says so
+finish() {
+  [ "$failures" -eq 0 ] || { echo "$1: $failures failure(s)" >&2; exit 1; }
+  echo "$1: all passed"
+}
