@@ -36,6 +36,9 @@ int bench_export(int argc, char **argv) {
   FILE *f = fopen(out_path, "wb");
   if (!t || !f) {
     fprintf(stderr, "xlat-bench export: cannot write %s\n", out_path);
+    if (f) fclose(f);
+    free(t);
+    xlat_model_free(m);
     return 1;
   }
   xlat_param_table(c, t, n);
