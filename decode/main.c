@@ -137,18 +137,21 @@ int main(int argc, char **argv) {
       if (r > 0 && !xlat_cli_float(v, -1000.0f, 100000.0f, &o.beam.max_len_b))
         return usage_error("--max-length-b expects a number, got ", v);
     } else if (FLAG("--max-input-tokens")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &max_input)) return usage_error("--max-input-tokens expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &max_input))
+        return usage_error("--max-input-tokens expects >= 1, got ", v);
     } else if (FLAG("--threads")) {
       if (r > 0 && !xlat_cli_i32(v, 1, 256, &o.threads)) return usage_error("--threads expects 1..256, got ", v);
     } else if (FLAG("--batch-size")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 16, &o.batch_size)) return usage_error("--batch-size expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 16, &o.batch_size))
+        return usage_error("--batch-size expects >= 1, got ", v);
     } else if (FLAG("--batch-tokens")) {
       if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.batch_tokens))
         return usage_error("--batch-tokens expects >= 1, got ", v);
     } else if (FLAG("--window")) {
       if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.window)) return usage_error("--window expects >= 1, got ", v);
     } else if (FLAG("--state-mb")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &o.beam.max_state_mb)) return usage_error("--state-mb expects >= 1, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &o.beam.max_state_mb))
+        return usage_error("--state-mb expects >= 1, got ", v);
     } else {
       return usage_error("unknown argument ", argv[i]);
     }
@@ -165,7 +168,8 @@ int main(int argc, char **argv) {
     o.format = (out_format)k;
   }
   if (o.beam.n_best > 1 && o.format != FORMAT_JSON) {
-    if (format && o.format != FORMAT_TEXT) return usage_error("--n-best prints Moses n-best lines; use it with --format json or none", NULL);
+    if (format && o.format != FORMAT_TEXT)
+      return usage_error("--n-best prints Moses n-best lines; use it with --format json or none", NULL);
     o.format = FORMAT_NBEST;
   }
   if (o.score_path && (o.split_sentences || o.beam.n_best > 1))

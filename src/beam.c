@@ -105,7 +105,8 @@ xlat_status xlat_beam_new(const xlat_model *const *models, int32_t n_models, con
   if (!isfinite(o->max_len_a) || !isfinite(o->max_len_b) || o->max_len_a < 0.0f)
     return xlat_fail(XLAT_ERR_ARG, "beam search: maximum length %g * |x| + %g, expected a >= 0 and finite values",
                      (double)o->max_len_a, (double)o->max_len_b);
-  if (o->max_state_mb < 1) return xlat_fail(XLAT_ERR_ARG, "beam search: max_state_mb %d, expected >= 1", o->max_state_mb);
+  if (o->max_state_mb < 1)
+    return xlat_fail(XLAT_ERR_ARG, "beam search: max_state_mb %d, expected >= 1", o->max_state_mb);
   xlat_beam *b = calloc(1, sizeof *b);
   if (!b) return xlat_fail(XLAT_ERR_NOMEM, "beam search: out of memory");
   b->opt = *o;

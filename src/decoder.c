@@ -234,8 +234,7 @@ static size_t panels_layout(struct xlat_panels *p, const xlat_config *c, char *b
 }
 
 /* The model's panels, repacked from its weights as they are now when no decoder holds them; NULL when out of
- * memory. The block stays with the model (freed by xlat_model_free): freeing and remaking it per decoder made
- * glibc raise its mmap threshold and keep tens of MB of freed decoder state resident. */
+ * memory. The block stays with the model (freed by xlat_model_free), so decoders remade as batches grow reuse it. */
 static const struct xlat_panels *panels_acquire(xlat_model *m) {
   const xlat_config *c = &m->cfg;
   int C = c->d_model, F = c->d_ff;
