@@ -80,6 +80,7 @@ static char *spm_beside(const char *model_path) {
 }
 
 int main(int argc, char **argv) {
+  if (xlat_cpu_setup(argv) != XLAT_OK) return usage_error(xlat_last_error(), NULL);
   /* A fixed threshold: decoding state is freed and regrown as batches change shape, and glibc's adaptive one would
    * then keep the freed blocks in the heap (about 90 MB more peak memory for a small model at beam 5). */
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
@@ -102,7 +103,8 @@ int main(int argc, char **argv) {
       fputs(usage_text, stdout);
       return 0;
     } else if (!strcmp(argv[i], "--version")) {
-      printf("xlat-decode %s\n", XLAT_VERSION);
+      char kernels[160];
+      printf("xlat-decode %s (%s)\n", XLAT_VERSION, xlat_cpu_describe(kernels, sizeof kernels));
       return 0;
     } else if (!strcmp(argv[i], "--split-sentences")) {
       o.split_sentences = 1;

@@ -5,14 +5,14 @@
  *
  * The layer sequence is model.c's eval-mode forward (post-norm or pre-norm, ReLU or GELU, tied or untied embeddings,
  * sinusoidal or learned positions); layer norm, activation, embedding, residual and log-softmax are ops.c's kernels.
- * Two things are decoder-specific and written here:
+ * Two things are decoder-specific:
  *
- * - Linear layers use matmul_rows() instead of cblas_sgemm. OpenBLAS picks a different summation order for small
- *   and large matrices, so the same row multiplied alone and inside a batch of 64 can differ in the last bit, and a
- *   beam search must not change its output with the batch (xlat-decode promises identical output for any batch size
- *   and thread count). matmul_rows computes every output element as one sequential sum over k, whatever the number
- *   of rows, at close to sgemm speed (register-blocked 6x16 tiles over a packed panel of W^T). The weights a step
- *   uses are packed when the first decoder of a model is made and shared by all its decoders (small numbers of
+ * - Linear layers use kernels.h's matmul_rows() instead of cblas_sgemm. OpenBLAS picks a different summation order
+ *   for small and large matrices, so the same row multiplied alone and inside a batch of 64 can differ in the last
+ *   bit, and a beam search must not change its output with the batch (xlat-decode promises identical output for any
+ *   batch size and thread count). matmul_rows computes every output element as one sequential sum over k, whatever
+ *   the number of rows, at close to sgemm speed (register-blocked tiles over packed panels of W^T). The weights a
+ *   step uses are packed when the first decoder of a model is made and shared by all its decoders (small numbers of
  *   hypotheses, the end of every beam search, would otherwise spend most of their time packing; one copy per
  *   thread cost a base model 100 MB per thread). So a model's weights must not change while a decoder of it lives.
  * - Attention is one query against the cached keys of its own hypothesis or sentence, skipping padding keys, so the
@@ -23,102 +23,13 @@
 
 #include "ops.h"
 
-/* ---- matmul_rows: y (M,N) = x (M,K) W^T (W is (N,K), as PyTorch) + b ------------------------------------------- */
-
-enum { PANEL = 16, TILE_ROWS = 6, ROW_BLOCK = 240 };
-typedef float v8 __attribute__((vector_size(32))); /* GCC/Clang vector extension: 8 floats, one AVX register */
-
-/* Unaligned load; by pointer, since returning a vector by value changes the ABI when AVX is off (-Wpsabi). */
-static inline void load8(v8 *v, const float *p) { memcpy(v, p, sizeof *v); }
-
-/* y[r][j] = b[j] + sum over k in order of x[r][k] * p[k][j] for r < R, j < Q; p is a (K,16) panel of W^T. Inlined
- * with constant R so the 2R accumulators stay in registers. */
-static inline __attribute__((always_inline)) void tile(float *y, const float *x, const float *p, const float *b,
-                                                       int R, int Q, int N, int K) {
-  v8 acc[TILE_ROWS][2];
-  for (int r = 0; r < TILE_ROWS; r++) acc[r][0] = acc[r][1] = (v8){0};
-  for (int k = 0; k < K; k++) {
-    v8 p0, p1;
-    load8(&p0, p + (size_t)k * PANEL);
-    load8(&p1, p + (size_t)k * PANEL + 8);
-    for (int r = 0; r < R; r++) {
-      float xr = x[(size_t)r * K + k];
-      v8 xv = {xr, xr, xr, xr, xr, xr, xr, xr};
-      acc[r][0] += xv * p0;
-      acc[r][1] += xv * p1;
-    }
-  }
-  for (int r = 0; r < R; r++) {
-    float out[PANEL];
-    memcpy(out, acc[r], sizeof out);
-    for (int j = 0; j < Q; j++) y[(size_t)r * N + j] = b ? out[j] + b[j] : out[j];
-  }
-}
-
-/* Panel j0/16 of W^T: p (K,16) holds columns j0..j0+15 of W^T, zeros past N. */
-static void pack_panel(float *p, const float *W, int j0, int N, int K) {
-  int Q = N - j0 < PANEL ? N - j0 : PANEL;
-  for (int k = 0; k < K; k++)
-    for (int j = 0; j < PANEL; j++) p[(size_t)k * PANEL + j] = j < Q ? W[(size_t)(j0 + j) * K + k] : 0.0f;
-}
-
-/* All panels of W (N,K) into P (ceil(N/16)*16*K floats): panel j0/16 starts at P + j0*K. */
-static void pack_weights(float *P, const float *W, int N, int K) {
-  for (int j0 = 0; j0 < N; j0 += PANEL) pack_panel(P + (size_t)j0 * K, W, j0, N, K);
-}
-
-static size_t packed_floats(int N, int K) { return (size_t)(N + PANEL - 1) / PANEL * PANEL * (size_t)K; }
-
-/* y = x W^T + b from W's panels: P when packed (pack_weights), else each panel packed on the way into panel (K,16).
- * Every element is one sequential sum over k, so rows of y depend neither on each other nor on M. */
-static void matmul_rows(float *y /* (M,N) */, const float *x /* (M,K) */, const float *W /* (N,K) */,
-                        const float *P /* packed W or NULL */, const float *b /* (N) or NULL */,
-                        float *panel /* (K,16) */, int M, int N, int K) {
-  for (int i0 = 0; i0 < M; i0 += ROW_BLOCK) {
-    int i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;
-    for (int j0 = 0; j0 < N; j0 += PANEL) {
-      int Q = N - j0 < PANEL ? N - j0 : PANEL;
-      const float *p = P ? P + (size_t)j0 * K : panel;
-      if (!P) pack_panel(panel, W, j0, N, K);
-      const float *bj = b ? b + j0 : NULL;
-      for (int i = i0; i < i1; i += TILE_ROWS) {
-        float *yi = y + (size_t)i * N + j0;
-        const float *xi = x + (size_t)i * K;
-        switch (i1 - i < TILE_ROWS ? i1 - i : TILE_ROWS) {
-        case 6: tile(yi, xi, p, bj, 6, Q, N, K); break;
-        case 5: tile(yi, xi, p, bj, 5, Q, N, K); break;
-        case 4: tile(yi, xi, p, bj, 4, Q, N, K); break;
-        case 3: tile(yi, xi, p, bj, 3, Q, N, K); break;
-        case 2: tile(yi, xi, p, bj, 2, Q, N, K); break;
-        default: tile(yi, xi, p, bj, 1, Q, N, K);
-        }
-      }
-    }
-  }
-}
-
 /* ---- one query against a run of keys ---------------------------------------------------------------------------- */
-
-/* 8 partial sums combined in a fixed order: vectorizes without -ffast-math and gives the same bits every time. */
-static float dot(const float *a, const float *b, int n) {
-  v8 acc = {0};
-  int n8 = n - n % 8;
-  for (int i = 0; i < n8; i += 8) {
-    v8 x, y;
-    load8(&x, a + i);
-    load8(&y, b + i);
-    acc += x * y;
-  }
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (int i = n8; i < n; i++) s += a[i] * b[i];
-  return s;
-}
 
 /* Multi-head attention of one query q (C) over n keys: key j at k + j*ld, value j at v + j*ld, skipped where
  * keep != NULL and keep[j] == XLAT_PAD. out (C); scores (n) scratch. When avg != NULL, adds each head's
  * probabilities / H to avg (n). A query with no key gets a zero output, as attention_forward does. */
-static void attend(float *out, float *avg, float *scores, const float *q, const float *k, const float *v, size_t ld,
-                   const int32_t *keep, int n, int C, int H) {
+static void attend(const xlat_kernels *kern, float *out, float *avg, float *scores, const float *q, const float *k,
+                   const float *v, size_t ld, const int32_t *keep, int n, int C, int H) {
   int D = C / H;
   float scale = 1.0f / sqrtf((float)D);
   for (int h = 0; h < H; h++) {
@@ -127,7 +38,7 @@ static void attend(float *out, float *avg, float *scores, const float *q, const 
     float mx = -INFINITY;
     for (int j = 0; j < n; j++) {
       if (keep && keep[j] == XLAT_PAD) continue;
-      scores[j] = dot(qh, k + j * ld + h * D, D) * scale;
+      scores[j] = kern->dot(qh, k + j * ld + h * D, D) * scale;
       if (scores[j] > mx) mx = scores[j];
     }
     for (int d = 0; d < D; d++) oh[d] = 0.0f;
@@ -151,7 +62,7 @@ static void attend(float *out, float *avg, float *scores, const float *q, const 
 
 /* ---- state ----------------------------------------------------------------------------------------------------- */
 
-/* A decoder layer's step weights as panels (pack_weights). */
+/* A decoder layer's step weights as panels (xlat_pack_weights). */
 typedef struct {
   float *self_in, *self_out, *cross_q, *cross_out, *w1, *w2;
 } packed_layer;
@@ -165,6 +76,7 @@ struct xlat_panels {
 
 struct xlat_decoder {
   const xlat_model *m;
+  const xlat_kernels *k; /* the instruction set's matmul_rows and dot */
   int32_t cap_sent, cap_src, cap_hyps, cap_tgt, cap_rows;
   int32_t B, S;    /* the encoded batch */
   int32_t cached;  /* positions 0..cached-1 are in the self-attention cache */
@@ -207,7 +119,7 @@ static size_t layout(xlat_decoder *d, char *base) {
   d->mean = carve(base, &at, R, sizeof(float));
   d->rstd = carve(base, &at, R, sizeof(float));
   d->scores = carve(base, &at, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
-  d->panel = carve(base, &at, big * PANEL, sizeof(float));
+  d->panel = carve(base, &at, big * XLAT_PANEL, sizeof(float));
   d->par = carve(base, &at, hyps, sizeof(int32_t));
   d->refs = carve(base, &at, hyps, sizeof(int32_t));
   d->queue = carve(base, &at, hyps, sizeof(int32_t));
@@ -221,15 +133,15 @@ static size_t panels_layout(struct xlat_panels *p, const xlat_config *c, char *b
   p->layer = carve(base, &at, (size_t)c->dec_layers, sizeof(packed_layer));
   for (int l = 0; l < c->dec_layers; l++) {
     packed_layer pl;
-    pl.self_in = carve(base, &at, packed_floats(3 * C, C), sizeof(float));
-    pl.self_out = carve(base, &at, packed_floats(C, C), sizeof(float));
-    pl.cross_q = carve(base, &at, packed_floats(C, C), sizeof(float));
-    pl.cross_out = carve(base, &at, packed_floats(C, C), sizeof(float));
-    pl.w1 = carve(base, &at, packed_floats(F, C), sizeof(float));
-    pl.w2 = carve(base, &at, packed_floats(C, F), sizeof(float));
+    pl.self_in = carve(base, &at, xlat_packed_floats(3 * C, C), sizeof(float));
+    pl.self_out = carve(base, &at, xlat_packed_floats(C, C), sizeof(float));
+    pl.cross_q = carve(base, &at, xlat_packed_floats(C, C), sizeof(float));
+    pl.cross_out = carve(base, &at, xlat_packed_floats(C, C), sizeof(float));
+    pl.w1 = carve(base, &at, xlat_packed_floats(F, C), sizeof(float));
+    pl.w2 = carve(base, &at, xlat_packed_floats(C, F), sizeof(float));
     if (base) p->layer[l] = pl;
   }
-  p->out = carve(base, &at, packed_floats(c->vocab_size, C), sizeof(float));
+  p->out = carve(base, &at, xlat_packed_floats(c->vocab_size, C), sizeof(float));
   return at;
 }
 
@@ -253,14 +165,14 @@ static const struct xlat_panels *panels_acquire(xlat_model *m) {
     for (int l = 0; l < c->dec_layers; l++) {
       const xlat_layer_weights *w = &m->w.dec[l];
       const packed_layer *pk = &p->layer[l];
-      pack_weights(pk->self_in, w->self_attn.in_w, 3 * C, C);
-      pack_weights(pk->self_out, w->self_attn.out_w, C, C);
-      pack_weights(pk->cross_q, w->cross_attn.in_w, C, C);
-      pack_weights(pk->cross_out, w->cross_attn.out_w, C, C);
-      pack_weights(pk->w1, w->ffn_w1, F, C);
-      pack_weights(pk->w2, w->ffn_w2, C, F);
+      xlat_pack_weights(pk->self_in, w->self_attn.in_w, 3 * C, C);
+      xlat_pack_weights(pk->self_out, w->self_attn.out_w, C, C);
+      xlat_pack_weights(pk->cross_q, w->cross_attn.in_w, C, C);
+      xlat_pack_weights(pk->cross_out, w->cross_attn.out_w, C, C);
+      xlat_pack_weights(pk->w1, w->ffn_w1, F, C);
+      xlat_pack_weights(pk->w2, w->ffn_w2, C, F);
     }
-    pack_weights(p->out, m->w.out_proj, c->vocab_size, C);
+    xlat_pack_weights(p->out, m->w.out_proj, c->vocab_size, C);
   }
   pthread_mutex_unlock(&m->panels_lock);
   return p;
@@ -292,6 +204,7 @@ xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t
   xlat_decoder *d = calloc(1, sizeof *d);
   if (!d) return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory");
   d->m = m;
+  d->k = xlat_kernels_get();
   d->cap_sent = max_sentences, d->cap_src = max_src, d->cap_hyps = max_hyps, d->cap_tgt = max_tgt;
   size_t enc_rows = (size_t)max_sentences * max_src;
   d->cap_rows = (int32_t)(enc_rows > (size_t)max_hyps ? enc_rows : (size_t)max_hyps);
@@ -344,9 +257,9 @@ static void ffn(xlat_decoder *d, const xlat_layer_weights *w, const packed_layer
   const xlat_config *c = &d->m->cfg;
   int C = c->d_model, F = c->d_ff;
   const float *in = sublayer_input(d, w->norm3_g, w->norm3_b, N);
-  matmul_rows(d->wide, in, w->ffn_w1, pk ? pk->w1 : NULL, w->ffn_b1, d->panel, N, F, C);
+  d->k->matmul_rows(d->wide, in, w->ffn_w1, pk ? pk->w1 : NULL, w->ffn_b1, d->panel, N, F, C);
   act_dropout_forward(d->act, NULL, d->wide, (size_t)N * F, c->activation, 0.0f, NULL);
-  matmul_rows(d->att, d->act, w->ffn_w2, pk ? pk->w2 : NULL, w->ffn_b2, d->panel, N, C, F);
+  d->k->matmul_rows(d->att, d->act, w->ffn_w2, pk ? pk->w2 : NULL, w->ffn_b2, d->panel, N, C, F);
   sublayer_output(d, d->att, w->norm3_g, w->norm3_b, N);
 }
 
@@ -368,7 +281,7 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
   for (int l = 0; l < c->enc_layers; l++) {
     const xlat_layer_weights *w = &m->w.enc[l];
     const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
-    matmul_rows(d->wide, in, w->self_attn.in_w, NULL, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    d->k->matmul_rows(d->wide, in, w->self_attn.in_w, NULL, w->self_attn.in_b, d->panel, N, 3 * C, C);
     /* padding queries are never read (masked as keys, ignored by the decoder): zero rows keep them finite */
     for (int b = 0; b < B; b++)
       for (int t = 0; t < S; t++) {
@@ -378,10 +291,10 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
           continue;
         }
         const float *qkv = d->wide + (size_t)b * S * 3 * C;
-        attend(d->att + row * C, NULL, d->scores, d->wide + row * 3 * C, qkv + C, qkv + 2 * C, 3 * (size_t)C,
+        attend(d->k, d->att + row * C, NULL, d->scores, d->wide + row * 3 * C, qkv + C, qkv + 2 * C, 3 * (size_t)C,
                src + (size_t)b * S, S, C, H);
       }
-    matmul_rows(d->h, d->att, w->self_attn.out_w, NULL, w->self_attn.out_b, d->panel, N, C, C);
+    d->k->matmul_rows(d->h, d->att, w->self_attn.out_w, NULL, w->self_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
     ffn(d, w, NULL, N);
   }
@@ -389,7 +302,7 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
   /* keys and values of every decoder layer's cross-attention: rows [C,3C) of in_w applied to the memory */
   for (int l = 0; l < c->dec_layers; l++) {
     const xlat_attn_weights *a = &m->w.dec[l].cross_attn;
-    matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C, NULL,
+    d->k->matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C, NULL,
                 a->in_b + C, d->panel, N, 2 * C, C);
   }
   return XLAT_OK;
@@ -426,32 +339,32 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
     float *cache = d->self_kv + l * layer_stride;
     /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos */
     const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
-    matmul_rows(d->wide, in, w->self_attn.in_w, pk->self_in, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    d->k->matmul_rows(d->wide, in, w->self_attn.in_w, pk->self_in, w->self_attn.in_b, d->panel, N, 3 * C, C);
     for (int i = 0; i < N; i++) {
       float *row = cache + i * hyp_stride;
       memcpy(row + (size_t)pos * 2 * C, d->wide + (size_t)i * 3 * C + C, sizeof(float) * 2 * C);
-      attend(d->att + (size_t)i * C, NULL, d->scores, d->wide + (size_t)i * 3 * C, row, row + C, 2 * (size_t)C,
+      attend(d->k, d->att + (size_t)i * C, NULL, d->scores, d->wide + (size_t)i * 3 * C, row, row + C, 2 * (size_t)C,
              NULL, pos + 1, C, H);
     }
-    matmul_rows(d->h, d->att, w->self_attn.out_w, pk->self_out, w->self_attn.out_b, d->panel, N, C, C);
+    d->k->matmul_rows(d->h, d->att, w->self_attn.out_w, pk->self_out, w->self_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
     /* cross-attention over the hypothesis's own sentence */
     in = sublayer_input(d, w->norm2_g, w->norm2_b, N);
-    matmul_rows(d->wide, in, w->cross_attn.in_w, pk->cross_q, w->cross_attn.in_b, d->panel, N, C, C);
+    d->k->matmul_rows(d->wide, in, w->cross_attn.in_w, pk->cross_q, w->cross_attn.in_b, d->panel, N, C, C);
     const float *kv = d->cross_kv + l * cross_stride;
     int last = l == c->dec_layers - 1;
     for (int i = 0; i < N; i++) {
       size_t sent = (size_t)hyp_sent[i];
       const float *ks = kv + sent * S * 2 * C;
-      attend(d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->wide + (size_t)i * C,
+      attend(d->k, d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->wide + (size_t)i * C,
              ks, ks + C, 2 * (size_t)C, d->src + sent * S, S, C, H);
     }
-    matmul_rows(d->h, d->att, w->cross_attn.out_w, pk->cross_out, w->cross_attn.out_b, d->panel, N, C, C);
+    d->k->matmul_rows(d->h, d->att, w->cross_attn.out_w, pk->cross_out, w->cross_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm2_g, w->norm2_b, N);
     ffn(d, w, pk, N);
   }
   if (c->pre_norm) norm_in_place(d, d->x, m->w.dec_norm_g, m->w.dec_norm_b, N, C);
-  matmul_rows(logprobs, d->x, m->w.out_proj, d->panels->out, NULL, d->panel, N, V, C);
+  d->k->matmul_rows(logprobs, d->x, m->w.out_proj, d->panels->out, NULL, d->panel, N, V, C);
   logsoftmax_forward(logprobs, logprobs, N, V);
   d->cached = pos + 1;
   d->rows = N;

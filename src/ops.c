@@ -1,48 +1,15 @@
 /* ops.c - forward/backward kernels of the Transformer (shapes and conventions in ops.h). Matrix products go through
- * cblas_sgemm (OpenBLAS threads do the parallel work); element-wise loops are plain C the compiler vectorizes.
- * The naive references (*_ref) live in ops_ref.c. */
+ * cblas_sgemm (OpenBLAS threads do the parallel work); the row reductions of softmax, loss and layer norm through
+ * the instruction-set-dispatched kernels.h; element-wise loops are plain C the compiler vectorizes for the
+ * baseline. The naive references (*_ref) live in ops_ref.c. */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "ops.h"
 
-/* ---- row reductions -------------------------------------------------------------------------------------------
- * In LANES independent accumulators: without -ffast-math the compiler may not reorder one running sum or max, but
- * it vectorizes lanes it is given. */
+/* Partial sums of the one reduction left here (layer norm backward); the others are kernels.h's row_* loops. */
 enum { LANES = 16 };
-
-static float row_max(const float *x, int n) {
-  float m[LANES];
-  for (int j = 0; j < LANES; j++) m[j] = -INFINITY;
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
-  for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
-  for (int j = 1; j < LANES; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
-  return m[0];
-}
-
-static float row_sum(const float *x, int n) {
-  float a[LANES] = {0};
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
-  for (; i < n; i++) a[0] += x[i];
-  for (int j = 1; j < LANES; j++) a[0] += a[j];
-  return a[0];
-}
-
-/* The sum in double (the smoothing term subtracts it from V * log-sum-exp). */
-static double row_sum_double(const float *x, int n) {
-  double a[LANES] = {0};
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) a[j] += x[i + j];
-  for (; i < n; i++) a[0] += x[i];
-  for (int j = 1; j < LANES; j++) a[0] += a[j];
-  return a[0];
-}
 
 /* ---- embedding ------------------------------------------------------------------------------------------------- */
 
@@ -72,24 +39,14 @@ void embed_backward(float *demb, float *dpos, const float *dout, const int32_t *
 
 /* ---- layer normalization --------------------------------------------------------------------------------------- */
 
-/* sum over the row of (x - m)^2 */
-static float sq_dev_sum(const float *x, float m, int C) {
-  float a[LANES] = {0};
-  int c = 0;
-  for (; c + LANES <= C; c += LANES)
-    for (int j = 0; j < LANES; j++) a[j] += (x[c + j] - m) * (x[c + j] - m);
-  for (; c < C; c++) a[0] += (x[c] - m) * (x[c] - m);
-  for (int j = 1; j < LANES; j++) a[0] += a[j];
-  return a[0];
-}
-
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g, const float *b, int N,
                        int C) {
+  const xlat_kernels *k = xlat_kernels_get();
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t)n * C;
     float *o = out + (size_t)n * C;
-    float m = row_sum(x, C) / (float)C;
-    float s = 1.0f / sqrtf(sq_dev_sum(x, m, C) / (float)C + 1e-5f);
+    float m = k->row_sum(x, C) / (float)C;
+    float s = 1.0f / sqrtf(k->row_sq_dev_sum(x, m, C) / (float)C + 1e-5f);
     for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * g[c] + b[c];
     mean[n] = m;
     rstd[n] = s;
@@ -341,28 +298,24 @@ void dropout_backward(float *dx, const uint8_t *mask, size_t n, float p) {
 
 /* ---- log-softmax + label-smoothed cross entropy ---------------------------------------------------------------- */
 
-static float row_lse(const float *l, int V) {
-  float mx = row_max(l, V), a[LANES] = {0};
-  int i = 0;
-  for (; i + LANES <= V; i += LANES)
-    for (int j = 0; j < LANES; j++) a[j] += xlat_expf(l[i + j] - mx);
-  for (; i < V; i++) a[0] += xlat_expf(l[i] - mx);
-  for (int j = 1; j < LANES; j++) a[0] += a[j];
-  return mx + logf(a[0]);
+static float row_lse(const xlat_kernels *k, const float *l, int V) {
+  float mx = k->row_max(l, V);
+  return mx + logf(k->row_exp_sum(NULL, l, mx, V));
 }
 
 int64_t xent_forward(float *loss, float *nll, float *lse, const float *logits, const int32_t *targets, int N, int V,
                      float eps) {
+  const xlat_kernels *k = xlat_kernels_get();
   int64_t count = 0;
   for (int n = 0; n < N; n++) {
     const float *l = logits + (size_t)n * V;
-    float z = row_lse(l, V);
+    float z = row_lse(k, l, V);
     lse[n] = z;
     if (targets[n] == XLAT_PAD) {
       loss[n] = nll[n] = 0.0f;
       continue;
     }
-    float nl = z - l[targets[n]], smooth = (float)((double)z - row_sum_double(l, V) / V);
+    float nl = z - l[targets[n]], smooth = (float)((double)z - k->row_sum_double(l, V) / V);
     nll[n] = nl;
     loss[n] = (1.0f - eps) * nl + eps * smooth;
     count++;
@@ -388,6 +341,7 @@ void xent_backward(float *dlogits, const float *logits, const float *lse, const 
 
 int64_t xent_forward_backward(float *logits, float *loss, const int32_t *targets, int N, int V, float eps,
                               float dscale) {
+  const xlat_kernels *k = xlat_kernels_get();
   int64_t count = 0;
   float uni = eps / (float)V * dscale;
   for (int n = 0; n < N; n++) {
@@ -398,10 +352,9 @@ int64_t xent_forward_backward(float *logits, float *loss, const int32_t *targets
       memset(l, 0, (size_t)V * sizeof *l);
       continue;
     }
-    float mx = row_max(l, V), ly = l[y];
-    double lsum = row_sum_double(l, V);
-    for (int v = 0; v < V; v++) l[v] = xlat_expf(l[v] - mx);
-    float esum = row_sum(l, V), z = mx + logf(esum), scale = dscale / esum;
+    float mx = k->row_max(l, V), ly = l[y];
+    double lsum = k->row_sum_double(l, V);
+    float esum = k->row_exp_sum(l, l, mx, V), z = mx + logf(esum), scale = dscale / esum;
     loss[n] = (1.0f - eps) * (z - ly) + eps * (float)((double)z - lsum / V);
     for (int v = 0; v < V; v++) l[v] = l[v] * scale - uni;
     l[y] -= (1.0f - eps) * dscale;
@@ -411,9 +364,10 @@ int64_t xent_forward_backward(float *logits, float *loss, const int32_t *targets
 }
 
 void logsoftmax_forward(float *out, const float *logits, int N, int V) {
+  const xlat_kernels *k = xlat_kernels_get();
   for (int n = 0; n < N; n++) {
     const float *l = logits + (size_t)n * V;
-    float *o = out + (size_t)n * V, z = row_lse(l, V);
+    float *o = out + (size_t)n * V, z = row_lse(k, l, V);
     for (int v = 0; v < V; v++) o[v] = l[v] - z;
   }
 }

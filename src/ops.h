@@ -15,27 +15,7 @@
 #include <stdint.h>
 
 #include "internal.h"
-
-/* exp(x) for float x, within 2 ulp of expf over [-87, 88] (Cephes' range reduction and polynomial): plain
- * arithmetic the compiler vectorizes inside softmax and loss loops, where a call to expf would stop it. Below -87
- * it returns about 1e-38 instead of underflowing to 0 (masked positions are zeroed explicitly). */
-static inline float xlat_expf(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
-  float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;               /* x - k ln 2, in two steps */
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  union {
-    int32_t i;
-    float f;
-  } two_k = {.i = ((int32_t)k + 127) << 23};
-  return p * two_k.f;
-}
+#include "kernels.h"
 
 /* ---- embedding: out[b,t] = emb[ids[b,t]] * scale + pos[t] (scale is sqrt(C)) ------------------------------------ */
 void embed_forward(float *out /* (B*T,C) */, const int32_t *ids /* (B,T) */, const float *emb /* (V,C) */,

@@ -37,6 +37,14 @@ const char *xlat_last_error(void);
 /* Threads OpenBLAS uses inside matrix products, the library's only parallelism (call before training or decoding;
  * n >= 1). Programs call this instead of including cblas.h. */
 void xlat_set_threads(int n);
+/* Call first in main() (argv as main got it). When OPENBLAS_CORETYPE is unset and OpenBLAS picked kernels for an
+ * older instruction set than this CPU runs (a CPU newer than the OpenBLAS release), sets it to the best core type
+ * the CPU runs and executes the program again, so this returns only in the new process or when nothing changes.
+ * Fails (XLAT_ERR_ARG) only when XLAT_ISA, which forces xlat's own kernels to generic, avx2 or avx512, is unknown. */
+xlat_status xlat_cpu_setup(char **argv);
+/* One line naming the kernels in use, e.g. "OpenBLAS kernels Cooperlake (OpenBLAS's own pick), xlat kernels
+ * avx512", written into buf (n bytes); returns buf. */
+const char *xlat_cpu_describe(char *buf, size_t n);
 
 /* ---- model configuration --------------------------------------------------------------------------------------- */
 typedef enum { XLAT_ACT_RELU = 0, XLAT_ACT_GELU = 1 } xlat_activation;

@@ -48,6 +48,7 @@ static int average_main(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  if (xlat_cpu_setup(argv) != XLAT_OK) return train_usage_error(xlat_last_error(), NULL);
   if (argc > 1 && !strcmp(argv[1], "average")) return average_main(argc, argv);
   train_args a;
   int rc = train_args_parse(argc, argv, 1, &a);

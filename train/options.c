@@ -123,7 +123,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       fputs(usage_text2, stdout);
       return 0;
     } else if (!strcmp(argv[i], "--version")) {
-      printf("xlat-train %s\n", XLAT_VERSION);
+      char kernels[160];
+      printf("xlat-train %s (%s)\n", XLAT_VERSION, xlat_cpu_describe(kernels, sizeof kernels));
       return 0;
     } else if (!strcmp(argv[i], "--resume")) {
       a->resume = 1;

@@ -35,6 +35,10 @@ float *bench_random(size_t n) {
 }
 
 int main(int argc, char **argv) {
+  if (xlat_cpu_setup(argv) != XLAT_OK) {
+    fprintf(stderr, "xlat-bench: %s\n", xlat_last_error());
+    return 2;
+  }
   if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "export")) return bench_export(argc - 1, argv + 1);
   fprintf(stderr, "usage: xlat-bench train [options]   (xlat-bench train --help)\n"

@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "internal.h"
+#include "kernels.h"
 
 /* Exact matmul FLOPs of one training step: 3x the forward products (same count as the peers' PyTorch script). */
 static double train_flops(const xlat_config *c, double B, double S, double T) {
@@ -140,14 +141,17 @@ int bench_train(int argc, char **argv) {
   double tok_s = B * T / step_sec, gflops = flops / step_sec / 1e9;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
+  char kernels[160];
   printf("preset %s, %d threads, batch %d x %d tokens: %.3f s/step (median of %d), %.0f target tokens/s, "
-         "model %.1f GFLOP/s, sgemm %.1f GFLOP/s on the same shapes (%.0f%%), loss %.3f\n",
-         preset, threads, B, T, step_sec, steps, tok_s, gflops, sgemm, 100 * gflops / sgemm, loss);
+         "model %.1f GFLOP/s, sgemm %.1f GFLOP/s on the same shapes (%.0f%%), loss %.3f\n%s\n",
+         preset, threads, B, T, step_sec, steps, tok_s, gflops, sgemm, 100 * gflops / sgemm, loss,
+         xlat_cpu_describe(kernels, sizeof kernels));
   printf("{\"preset\": \"%s\", \"threads\": %d, \"batch_tokens\": %d, \"batch_sents\": %d, \"len\": %d, "
          "\"steps\": %d, \"sec_per_step\": %.4f, \"tokens_per_s\": %.1f, \"model_gflops\": %.2f, "
-         "\"sgemm_gflops\": %.2f, \"fraction\": %.3f, \"params\": %zu, \"peak_rss_mb\": %.1f}\n",
+         "\"sgemm_gflops\": %.2f, \"fraction\": %.3f, \"params\": %zu, \"peak_rss_mb\": %.1f, "
+         "\"blas_core\": \"%s\", \"isa\": \"%s\"}\n",
          preset, threads, B * T, B, len, steps, step_sec, tok_s, gflops, sgemm, gflops / sgemm,
-         xlat_model_num_params(m), ru.ru_maxrss / 1024.0);
+         xlat_model_num_params(m), ru.ru_maxrss / 1024.0, openblas_get_corename(), xlat_kernels_get()->isa);
   free(sec);
   free(src);
   free(tin);
