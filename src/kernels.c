@@ -165,6 +165,39 @@ static void matmul_rows(float *y, const float *x, const float *W, const float *P
   }
 }
 
+/* ---- dropout and ReLU ------------------------------------------------------------------------------------------
+ * The hash is two rounds of Wellons' lowbias32 keyed by the two halves of the key: 32-bit arithmetic that
+ * vectorizes (the baseline lacks a 32-bit vector multiply and masked byte loads, hence these copies). */
+static inline uint32_t lowbias32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+static void dropout_mask(uint8_t *mask, size_t n, uint32_t thr, uint64_t key) {
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (size_t i = 0; i < n; i++) mask[i] = (lowbias32(lowbias32((uint32_t)i + k0) ^ k1) >> 16) >= thr;
+}
+
+static void dropout_unstored(float *x, size_t n, uint32_t thr, uint64_t key, float scale) {
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (size_t i = 0; i < n; i++) x[i] = (lowbias32(lowbias32((uint32_t)i + k0) ^ k1) >> 16) >= thr ? x[i] * scale : 0.0f;
+}
+
+static void masked_scale(float *out, const float *add, const uint8_t *mask, const float *x, size_t n, float scale) {
+  if (add)
+    for (size_t i = 0; i < n; i++) out[i] = add[i] + (mask[i] ? x[i] * scale : 0.0f);
+  else
+    for (size_t i = 0; i < n; i++) out[i] = mask[i] ? x[i] * scale : 0.0f;
+}
+
+static void relu_gate(float *out, const float *gate, const float *x, size_t n, float scale) {
+  for (size_t i = 0; i < n; i++) out[i] = gate[i] > 0.0f ? x[i] * scale : 0.0f;
+}
+
 const xlat_kernels XLAT_KERNELS_NAME = {
     .isa = XLAT_KERNELS_ISA,
     .row_max = row_max,
@@ -174,4 +207,8 @@ const xlat_kernels XLAT_KERNELS_NAME = {
     .row_exp_sum = row_exp_sum,
     .dot = dot,
     .matmul_rows = matmul_rows,
+    .dropout_mask = dropout_mask,
+    .dropout_unstored = dropout_unstored,
+    .masked_scale = masked_scale,
+    .relu_gate = relu_gate,
 };

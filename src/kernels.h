@@ -12,6 +12,7 @@
 #ifndef XLAT_KERNELS_H
 #define XLAT_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -33,6 +34,14 @@ typedef struct {
    * nor on M (beam search output must not change with the batch). */
   void (*matmul_rows)(float *y, const float *x, const float *W, const float *P, const float *b, float *panel, int M,
                       int N, int K);
+  /* Dropout decisions (ops.c): unit i is kept when the top 16 bits of a hash of (key, i) are >= thr. mask[i] = 1
+   * for kept units; dropout_unstored applies the same decisions to x (x[i] * scale or 0) without storing them. */
+  void (*dropout_mask)(uint8_t *mask, size_t n, uint32_t thr, uint64_t key);
+  void (*dropout_unstored)(float *x, size_t n, uint32_t thr, uint64_t key, float scale);
+  /* out[i] = (add ? add[i] : 0) + (mask[i] ? x[i] * scale : 0); out may be x */
+  void (*masked_scale)(float *out, const float *add, const uint8_t *mask, const float *x, size_t n, float scale);
+  /* out[i] = gate[i] > 0 ? x[i] * scale : 0 (ReLU: gate = x, scale 1; its gradient: gate = the ReLU output) */
+  void (*relu_gate)(float *out, const float *gate, const float *x, size_t n, float scale);
 } xlat_kernels;
 
 extern const xlat_kernels xlat_kernels_generic;

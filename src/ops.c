@@ -106,34 +106,12 @@ void linear_backward(float *dinp, float *dW, float *db, const float *dout, const
 /* ---- dropout masks --------------------------------------------------------------------------------------------- */
 
 /* Dropout decisions. One draw from the caller's generator keys each call; unit i is kept when the top 16 bits of
- * hash(key, i) are >= p * 2^16 (p rounded to a multiple of 2^-16: 0.1 becomes 0.100006). The hash, two rounds of
- * Wellons' lowbias32 keyed by the two halves of the draw, is 32-bit arithmetic the compiler vectorizes. */
-static inline uint32_t lowbias32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
+ * hash(key, i) are >= p * 2^16 (p rounded to a multiple of 2^-16: 0.1 becomes 0.100006); kernels.h's dropout_mask
+ * has the hash. */
 static uint32_t drop_threshold(float p) { return (uint32_t)lrintf(p * 65536.0f); }
 
 static void draw_mask(uint8_t *mask, size_t n, float p, xlat_rng *rng) {
-  uint32_t thr = drop_threshold(p);
-  uint64_t key = xlat_rng_next(rng);
-  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-  for (size_t i = 0; i < n; i++) mask[i] = (lowbias32(lowbias32((uint32_t)i + k0) ^ k1) >> 16) >= thr;
-}
-
-/* x *= mask/(1-p) with the mask drawn as in draw_mask but not stored (ReLU reads it back off its output). */
-static void drop_unstored(float *x, size_t n, float p, xlat_rng *rng) {
-  uint32_t thr = drop_threshold(p);
-  uint64_t key = xlat_rng_next(rng);
-  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-  float keep = 1.0f / (1.0f - p);
-  for (size_t i = 0; i < n; i++)
-    x[i] = (lowbias32(lowbias32((uint32_t)i + k0) ^ k1) >> 16) >= thr ? x[i] * keep : 0.0f;
+  xlat_kernels_get()->dropout_mask(mask, n, drop_threshold(p), xlat_rng_next(rng));
 }
 
 /* ---- attention ------------------------------------------------------------------------------------------------- */
@@ -179,7 +157,7 @@ void attention_forward(float *out, float *probs, uint8_t *mask, float *scratch, 
       if (p > 0.0f) {
         uint8_t *M = mask + ((size_t)b * H + h) * T * S;
         draw_mask(M, (size_t)T * S, p, rng);
-        for (size_t i = 0; i < (size_t)T * S; i++) scratch[i] = M[i] ? P[i] * keep : 0.0f;
+        xlat_kernels_get()->masked_scale(scratch, NULL, M, P, (size_t)T * S, keep);
         Pused = scratch;
       }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, S, 1.0f, Pused, S, vh, ldkv, 0.0f, oh, C);
@@ -200,7 +178,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
       const uint8_t *M = p > 0.0f ? mask + ((size_t)b * H + h) * T * S : NULL;
       const float *Pused = P;
       if (M) {
-        for (size_t i = 0; i < (size_t)T * S; i++) Pd[i] = M[i] ? P[i] * keep : 0.0f;
+        xlat_kernels_get()->masked_scale(Pd, NULL, M, P, (size_t)T * S, keep);
         Pused = Pd;
       }
       /* dV += Pused^T dout; dPused = dout V^T */
@@ -240,11 +218,11 @@ void act_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, 
   if (activation == XLAT_ACT_GELU)
     for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
   else
-    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+    xlat_kernels_get()->relu_gate(out, inp, inp, n, 1.0f);
   if (p > 0.0f && mask)
     dropout_forward(out, mask, n, p, rng);
-  else if (p > 0.0f)
-    drop_unstored(out, n, p, rng);
+  else if (p > 0.0f) /* ReLU's backward reads the mask back off its output: no need to store it */
+    xlat_kernels_get()->dropout_unstored(out, n, drop_threshold(p), xlat_rng_next(rng), 1.0f / (1.0f - p));
 }
 
 void act_dropout_backward(float *dinp, const float *dout, const float *inp, const float *out, const uint8_t *mask,
@@ -257,7 +235,7 @@ void act_dropout_backward(float *dinp, const float *dout, const float *inp, cons
       for (size_t i = 0; i < n; i++) dinp[i] = dout[i] * gelu_grad(inp[i]);
   } else {
     /* out > 0 exactly when the unit was positive and kept: no mask needed */
-    for (size_t i = 0; i < n; i++) dinp[i] = out[i] > 0.0f ? dout[i] * keep : 0.0f;
+    xlat_kernels_get()->relu_gate(dinp, out, dout, n, keep);
   }
 }
 
@@ -268,7 +246,7 @@ void residual_dropout_forward(float *out, uint8_t *mask, const float *res, const
   if (p > 0.0f) {
     float keep = 1.0f / (1.0f - p);
     draw_mask(mask, n, p, rng);
-    for (size_t i = 0; i < n; i++) out[i] = res[i] + (mask[i] ? x[i] * keep : 0.0f);
+    xlat_kernels_get()->masked_scale(out, res, mask, x, n, keep);
   } else {
     for (size_t i = 0; i < n; i++) out[i] = res[i] + x[i];
   }
@@ -277,7 +255,7 @@ void residual_dropout_forward(float *out, uint8_t *mask, const float *res, const
 void residual_dropout_backward(float *dx, const float *dout, const uint8_t *mask, size_t n, float p) {
   if (p > 0.0f) {
     float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dout[i] * keep : 0.0f;
+    xlat_kernels_get()->masked_scale(dx, NULL, mask, dout, n, keep);
   } else if (dx != dout) {
     memcpy(dx, dout, n * sizeof *dx);
   }
@@ -287,13 +265,13 @@ void dropout_forward(float *x, uint8_t *mask, size_t n, float p, xlat_rng *rng) 
   if (p <= 0.0f) return;
   float keep = 1.0f / (1.0f - p);
   draw_mask(mask, n, p, rng);
-  for (size_t i = 0; i < n; i++) x[i] = mask[i] ? x[i] * keep : 0.0f;
+  xlat_kernels_get()->masked_scale(x, NULL, mask, x, n, keep);
 }
 
 void dropout_backward(float *dx, const uint8_t *mask, size_t n, float p) {
   if (p <= 0.0f) return;
   float keep = 1.0f / (1.0f - p);
-  for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dx[i] * keep : 0.0f;
+  xlat_kernels_get()->masked_scale(dx, NULL, mask, dx, n, keep);
 }
 
 /* ---- log-softmax + label-smoothed cross entropy ---------------------------------------------------------------- */

@@ -128,6 +128,36 @@ static void check_table(const xlat_kernels *k) {
     CHECK(bits_equal(&a, &b, sizeof a));
     CHECK_CLOSE(a, dt, 1e-4);
   }
+  /* dropout and ReLU, against generic and against the rule each states */
+  enum { ND = 1031 };
+  static uint8_t m1[ND], m2[ND];
+  static float d1[ND], d2[ND];
+  k->dropout_mask(m1, ND, 6554, 0x123456789abcdefull);
+  g->dropout_mask(m2, ND, 6554, 0x123456789abcdefull);
+  CHECK(bits_equal(m1, m2, ND));
+  int kept = 0;
+  for (int i = 0; i < ND; i++) kept += m1[i];
+  CHECK(kept > ND * 0.85 && kept < ND * 0.95); /* p = 0.1 */
+  memcpy(d1, x, sizeof d1);
+  k->dropout_unstored(d1, ND, 6554, 0x123456789abcdefull, 2.0f);
+  int ok = 1;
+  for (int i = 0; i < ND; i++) ok &= bits_equal(&d1[i], &(float){m1[i] ? x[i] * 2.0f : 0.0f}, sizeof(float));
+  CHECK(ok);
+  k->masked_scale(d1, y, m1, x, ND, 1.5f);
+  g->masked_scale(d2, y, m1, x, ND, 1.5f);
+  CHECK(bits_equal(d1, d2, sizeof d1) && d1[0] == y[0] + (m1[0] ? x[0] * 1.5f : 0.0f));
+  memcpy(d1, x, sizeof d1);
+  k->masked_scale(d1, NULL, m1, d1, ND, 1.5f); /* in place */
+  ok = 1;
+  for (int i = 0; i < ND; i++) ok &= d1[i] == (m1[i] ? x[i] * 1.5f : 0.0f);
+  CHECK(ok);
+  k->relu_gate(d1, x, y, ND, 0.5f);
+  g->relu_gate(d2, x, y, ND, 0.5f);
+  CHECK(bits_equal(d1, d2, sizeof d1));
+  ok = 1;
+  for (int i = 0; i < ND; i++) ok &= d1[i] == (x[i] > 0.0f ? y[i] * 0.5f : 0.0f);
+  CHECK(ok);
+
   /* matmul_rows: every row count from 1 to 30 (all tile heights), N not a multiple of 16, packed and unpacked */
   enum { M = 30, N = 37, K = 19 };
   static float W[N * K], X[M * K], B[N], P[64 * K], panel[XLAT_PANEL * K], Y1[M * N], Y2[M * N], Y3[M * N];
@@ -141,7 +171,7 @@ static void check_table(const xlat_kernels *k) {
     k->matmul_rows(Y2, X, W, NULL, B, panel, m, N, K);
     g->matmul_rows(Y3, X, W, P, B, panel, m, N, K);
     CHECK(bits_equal(Y1, Y2, (size_t)m * N * sizeof *Y1) && bits_equal(Y1, Y3, (size_t)m * N * sizeof *Y1));
-    int ok = 1;
+    ok = 1;
     for (int r = 0; r < m; r++)
       for (int j = 0; j < N; j++) {
         float s = 0.0f; /* the promised order: one sequential sum over k, then the bias */
