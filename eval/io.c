@@ -26,10 +26,12 @@ static int slurp(const char *path, char **data, size_t *size) {
       continue;
     }
     int got = gzread(f, p + n, (unsigned)(cap - n > (1u << 30) ? (1u << 30) : cap - n));
-    if (got < 0) {
-      int err;
-      const char *msg = gzerror(f, &err);
-      xm_fail("%s: read error after %zu bytes: %s", path, n, msg);
+    int err = Z_OK;
+    const char *msg = gzerror(f, &err);
+    /* a truncated gzip stream reads as a short file with Z_BUF_ERROR set, not as a negative count */
+    if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) {
+      xm_fail("%s: read error or corrupt / truncated gzip data after %zu bytes: %s", path, n + (got > 0 ? got : 0),
+              msg);
       free(p);
       gzclose(f);
       return -1;

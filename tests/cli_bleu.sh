@@ -103,6 +103,17 @@ check "usage error exit" "2" "$?"
 "$bin" "$tmp/r" -i "$tmp/h" -sl -m bleu chrf >/dev/null 2>&1
 check "sentence level with two metrics exit" "1" "$?"
 
+# A truncated .gz is an error naming the file, never a short file scored (as hypothesis or reference)
+gz="$XLAT_SOURCE_DIR/corpora/multi30k/val.de.gz"
+zcat "$gz" >"$tmp/val.de"
+head -c $(($(stat -c %s "$gz") - 30)) "$gz" >"$tmp/cut.gz"
+"$bin" "$tmp/val.de" -i "$tmp/cut.gz" -b >/dev/null 2>"$tmp/err"
+check "truncated gzip hypothesis exit" "1" "$?"
+check "truncated gzip message" "1" "$(grep -c "cut.gz: read error or corrupt / truncated gzip data" "$tmp/err")"
+"$bin" "$tmp/cut.gz" -i "$tmp/val.de" -b >/dev/null 2>&1
+check "truncated gzip reference exit" "1" "$?"
+check "whole gzip scores" "100.0" "$("$bin" "$tmp/val.de" -i "$gz" -b)"
+
 if [ "$fails" -ne 0 ]; then
   echo "cli_bleu.sh: $fails failed"
   exit 1
