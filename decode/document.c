@@ -2,6 +2,7 @@
  * input order (see document.h). Works the same for translation and for forced decoding (--score). */
 #include "document.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,8 +226,9 @@ typedef struct {
   int64_t number; /* lines read */
 } reader;
 
-/* Cleans line into *buf (grown as needed); returns its length or -1. */
-static long clean(const doc_options *o, int64_t number, const char *line, size_t len, char **buf, size_t *cap) {
+/* Cleans line number of the file name into *buf (grown as needed); returns its length or -1. */
+static long clean(const doc_options *o, const char *name, int64_t number, const char *line, size_t len, char **buf,
+                  size_t *cap) {
   if (3 * len + 1 > *cap) {
     size_t c = 3 * len + 1 > 2 * *cap ? 3 * len + 1 : 2 * *cap;
     char *p = realloc(*buf, c);
@@ -235,7 +237,7 @@ static long clean(const doc_options *o, int64_t number, const char *line, size_t
     *cap = c;
   }
   size_t bad = 0, n = text_sanitize(line, len, *buf, &bad);
-  if (bad) warn(o, number, "%zu invalid UTF-8 byte(s) replaced by U+FFFD", bad);
+  if (bad) warn(o, number, "%zu invalid UTF-8 byte(s) in %s replaced by U+FFFD", bad, name);
   return (long)n;
 }
 
@@ -261,14 +263,14 @@ static int read_window(const doc_options *o, reader *r, window *w, int32_t max_t
     }
     if (!line) break;
     int64_t number = r->number++;
-    long n = clean(o, number, line, len, &r->buf, &r->cap);
+    long n = clean(o, o->input ? o->input : "standard input", number, line, len, &r->buf, &r->cap);
     if (n < 0 || add_line(w, number)) {
       fprintf(stderr, "xlat-decode: out of memory at line %lld\n", (long long)number + 1);
       return -1;
     }
     int rc;
     if (r->tgt) {
-      long tn = clean(o, number, tline, tlen, &r->buf2, &r->cap2);
+      long tn = clean(o, o->score_path, number, tline, tlen, &r->buf2, &r->cap2);
       rc = tn < 0 ? -1 : add_pair(o, w, number, r->buf, (size_t)n, r->buf2, (size_t)tn, max_tgt);
     } else {
       rc = add_text(o, w, number, r->buf, (size_t)n);
@@ -439,6 +441,7 @@ static int wait_window(shared *sh, window *w) {
 }
 
 static int write_window(const doc_options *o, FILE *f, const window *w) {
+  errno = 0;
   for (int32_t i = 0; i < w->n_lines; i++) {
     const line_info *l = &w->lines[i];
     int rc;
@@ -507,7 +510,8 @@ int doc_translate(const doc_options *o) {
         goto done;
       }
       if (write_window(o, out.f, prev)) {
-        fprintf(stderr, "xlat-decode: cannot write the output: %s\n", o->output ? o->output : "standard output");
+        fprintf(stderr, "xlat-decode: cannot write %s: %s\n", o->output ? o->output : "standard output",
+                strerror(errno ? errno : EIO));
         goto done;
       }
     }

@@ -13,6 +13,7 @@
 #include "document.h"
 
 #define MAX_MODELS 16
+#define DEFAULT_MAX_INPUT 512 /* tokens per segment unless --max-input-tokens says otherwise */
 
 static const char usage_text[] =
     "usage: xlat-decode --model M.xlat [--model M2.xlat ...] [--spm S.model] [options] [< input] [> output]\n"
@@ -21,7 +22,7 @@ static const char usage_text[] =
     "  --model FILE            model (repeat for an ensemble: log-probabilities averaged)\n"
     "  --spm FILE              SentencePiece model (default: spm.model, or the only *.model, beside the model)\n"
     "  --input FILE            plain or gzip text, one sentence or paragraph per line (default: stdin)\n"
-    "  --output FILE           written to FILE.tmp.PID and renamed when complete (default: stdout)\n"
+    "  --output FILE           written to FILE.tmp and renamed when complete (default: stdout)\n"
     "  --beam N                beam size, 1 = greedy (default 5)\n"
     "  --n-best K              print the K best as Moses n-best lines: LINE ||| TEXT ||| SCORE (default 1)\n"
     "  --length-penalty A      GNMT length penalty alpha: score = logprob / ((5 + len) / 6)^A (default 0.6)\n"
@@ -29,7 +30,8 @@ static const char usage_text[] =
     "  --max-length-b B        (default 10)\n"
     "  --format F              text | scores (SCORE<TAB>TEXT) | ids | align (TEXT ||| s-t pairs) | json\n"
     "  --split-sentences       translate each sentence of a line separately, join them back into the line\n"
-    "  --max-input-tokens N    longer lines are split at sentence ends, or cut (default: the model's max length)\n"
+    "  --max-input-tokens N    longer lines are split at sentence ends, or cut (default: the model's max length, at\n"
+    "                          most 512: attention's cost grows with the square of a segment's length)\n"
     "  --score FILE            forced decoding: print the score of each line of FILE as translation of the input\n"
     "  --threads N             worker threads, one BLAS thread each (default 2)\n"
     "  --batch-size N          sentences per mini-batch (default 32)\n"
@@ -81,6 +83,7 @@ static char *spm_beside(const char *model_path) {
 
 int main(int argc, char **argv) {
   if (xlat_cpu_setup(argv) != XLAT_OK) return usage_error(xlat_last_error(), NULL);
+  xlat_atomic_guard_signals(); /* an interrupted run leaves no FILE.tmp behind */
   /* A fixed threshold: decoding state is freed and regrown as batches change shape, and glibc's adaptive one would
    * then keep the freed blocks in the heap (about 90 MB more peak memory for a small model at beam 5). */
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
@@ -195,7 +198,7 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
-  if (xlat_spm_load(spm_path, &spm) != 0) {
+  if (xlat_spm_load(spm_path, &spm) != 0 || xlat_spm_check_ids(spm, spm_path) != 0) {
     fprintf(stderr, "xlat-decode: %s\n", xlat_spm_last_error());
     goto done;
   }
@@ -219,7 +222,8 @@ int main(int argc, char **argv) {
   int32_t longest = xlat_model_config(models[0])->max_len;
   for (int m = 1; m < n_models; m++)
     if (xlat_model_config(models[m])->max_len < longest) longest = xlat_model_config(models[m])->max_len;
-  o.max_input = max_input && max_input < longest ? max_input : longest;
+  if (!max_input) max_input = DEFAULT_MAX_INPUT;
+  o.max_input = max_input < longest ? max_input : longest;
   rc = doc_translate(&o);
 done:
   for (int m = 0; m < n_models; m++) xlat_model_free(models[m]);

@@ -1,4 +1,4 @@
-/* output.c - output formats of xlat-decode and atomically replaced output files.
+/* output.c - output formats of xlat-decode, and its output file (io.h's atomic writer, or standard output).
  *
  * Alignments are printed as Moses-style "s-t" pairs of 0-based source and output token (SentencePiece piece)
  * positions: for each output token, the source token the model attended to most.
@@ -6,12 +6,9 @@
 #include "output.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Hypothesis k of a segment, or its last one when it has fewer. */
 static const seg_hyp *hyp_at(const seg_result *s, int32_t k) { return &s->hyps[k < s->n ? k : s->n - 1]; }
@@ -175,65 +172,30 @@ int out_open(out_file *o, const char *path) {
     o->f = stdout;
     return 0;
   }
-  size_t n = strlen(path) + 32;
-  o->path = malloc(n);
-  o->tmp = malloc(n);
-  if (!o->path || !o->tmp) {
-    fprintf(stderr, "xlat-decode: out of memory opening %s\n", path);
-    out_abort(o);
+  if (xlat_atomic_open(&o->af, path) != XLAT_OK) {
+    fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
     return -1;
   }
-  strcpy(o->path, path);
-  snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-  o->f = fopen(o->tmp, "wb");
-  if (!o->f) {
-    fprintf(stderr, "xlat-decode: cannot write %s: %s\n", o->tmp, strerror(errno));
-    out_abort(o);
+  o->f = o->af.f;
+  return 0;
+}
+
+int out_commit(out_file *o) {
+  if (!o->af.path) {
+    int r = fflush(o->f) == 0 && !ferror(o->f) ? 0 : -1;
+    if (r) fprintf(stderr, "xlat-decode: cannot write to standard output: %s\n", strerror(errno));
+    return r;
+  }
+  o->f = NULL;
+  if (xlat_atomic_commit(&o->af) != XLAT_OK) {
+    fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
     return -1;
   }
   return 0;
 }
 
-/* fsync of the directory holding path, so the rename itself survives a crash. */
-static int sync_dir(const char *path) {
-  char *copy = strdup(path);
-  if (!copy) return -1;
-  int fd = open(dirname(copy), O_RDONLY);
-  free(copy);
-  if (fd < 0) return -1;
-  int r = fsync(fd);
-  close(fd);
-  return r;
-}
-
-int out_commit(out_file *o) {
-  if (!o->path) {
-    int r = fflush(o->f) == 0 ? 0 : -1;
-    if (r) fprintf(stderr, "xlat-decode: cannot write to standard output: %s\n", strerror(errno));
-    return r;
-  }
-  int r = 0;
-  if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0) r = -1;
-  if (fclose(o->f) != 0) r = -1;
-  o->f = NULL;
-  if (r == 0 && rename(o->tmp, o->path) != 0) r = -1;
-  if (r != 0) {
-    fprintf(stderr, "xlat-decode: cannot write %s: %s\n", o->path, strerror(errno));
-    remove(o->tmp);
-  } else {
-    sync_dir(o->path);
-  }
-  free(o->path);
-  free(o->tmp);
-  o->path = o->tmp = NULL;
-  return r;
-}
-
 void out_abort(out_file *o) {
-  if (o->f && o->f != stdout) fclose(o->f);
+  if (o->af.path) xlat_atomic_abort(&o->af);
   else if (o->f) fflush(o->f);
-  if (o->tmp) remove(o->tmp);
-  free(o->path);
-  free(o->tmp);
   memset(o, 0, sizeof *o);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "document.h"
+#include "io.h"
 
 /* One hypothesis of a segment, owned by the window that holds it. */
 typedef struct {
@@ -33,10 +34,11 @@ int out_line(FILE *f, out_format fmt, int64_t number, const seg_result *segs, in
 /* Forced-decoding output of line number: the score, or a JSON object with score and log-probability. */
 int out_score(FILE *f, out_format fmt, int64_t number, float score, float logprob, int32_t len);
 
-/* An output file written as path.tmp.PID and renamed over path (after fsync) only by out_commit, or stdout. */
+/* An output file written as path.tmp and renamed over path (after fsync) only by out_commit (io.h's atomic
+ * writer), or stdout. */
 typedef struct {
   FILE *f;
-  char *path, *tmp; /* NULL for stdout */
+  xlat_atomic_file af; /* af.path NULL for stdout */
 } out_file;
 
 /* Opens path (NULL: stdout). Returns 0, or -1 with a message on stderr. */

@@ -8,35 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Decodes one well-formed UTF-8 sequence at s[0..len) (Unicode table 3-7) into *cp; returns its byte count, or 0
- * when the byte at s is not the start of one. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp) {
-  unsigned c = s[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  size_t n;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) n = 1, c &= 0x1F;
-  else if (c == 0xE0) n = 2, lo = 0xA0, c &= 0x0F;
-  else if (c >= 0xE1 && c <= 0xEC) n = 2, c &= 0x0F;
-  else if (c == 0xED) n = 2, hi = 0x9F, c &= 0x0F;
-  else if (c >= 0xEE && c <= 0xEF) n = 2, c &= 0x0F;
-  else if (c == 0xF0) n = 3, lo = 0x90, c &= 0x07;
-  else if (c >= 0xF1 && c <= 0xF3) n = 3, c &= 0x07;
-  else if (c == 0xF4) n = 3, hi = 0x8F, c &= 0x07;
-  else return 0;
-  if (n >= len) return 0;
-  if (s[1] < lo || s[1] > hi) return 0;
-  uint32_t v = c;
-  for (size_t k = 1; k <= n; k++) {
-    if (s[k] < 0x80 || s[k] > 0xBF) return 0;
-    v = (v << 6) | (s[k] & 0x3F);
-  }
-  *cp = v;
-  return n + 1;
-}
+#include "io.h"
 
 static int is_control(uint32_t cp) {
   return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
@@ -47,7 +19,7 @@ size_t text_sanitize(const char *in, size_t len, char *out, size_t *n_invalid) {
   size_t i = 0, o = 0, bad = 0;
   while (i < len) {
     uint32_t cp;
-    size_t n = utf8_decode(s + i, len - i, &cp);
+    size_t n = xlat_utf8_decode((const char *)s + i, len - i, &cp);
     if (n == 0) {
       memcpy(out + o, "\xEF\xBF\xBD", 3); /* U+FFFD REPLACEMENT CHARACTER */
       o += 3;
@@ -112,7 +84,7 @@ size_t text_split_sentences(const char *s, size_t len, text_span *spans, size_t 
   size_t count = 0, start = 0, i = 0;
   while (i < len) {
     uint32_t cp;
-    size_t n = utf8_decode(u + i, len - i, &cp);
+    size_t n = xlat_utf8_decode((const char *)u + i, len - i, &cp);
     if (n == 0) n = 1, cp = 0xFFFD;
     if (!is_terminator(cp) && !is_cjk_terminator(cp)) {
       i += n;
@@ -121,7 +93,7 @@ size_t text_split_sentences(const char *s, size_t len, text_span *spans, size_t 
     int cjk = is_cjk_terminator(cp), period = cp == '.';
     size_t dot = i, j = i + n;
     while (j < len) { /* more terminators and closing quotes or brackets belong to this sentence */
-      size_t m = utf8_decode(u + j, len - j, &cp);
+      size_t m = xlat_utf8_decode((const char *)u + j, len - j, &cp);
       if (m == 0 || !(is_terminator(cp) || is_cjk_terminator(cp) || is_closing(cp))) break;
       if (cp != '.') period = 0;
       j += m;
@@ -133,7 +105,7 @@ size_t text_split_sentences(const char *s, size_t len, text_span *spans, size_t 
       size_t k = j;
       while (k < len && is_space(u[k])) k++;
       if (k >= len) break;
-      if (utf8_decode(u + k, len - k, &cp) && is_lower(cp)) continue;
+      if (xlat_utf8_decode((const char *)u + k, len - k, &cp) && is_lower(cp)) continue;
       if (period && j == dot + 1 && abbreviation_before(s, dot)) continue;
     }
     count = emit(s, start, j, spans, max, count);

@@ -1,29 +1,92 @@
-/* atomic_file.c - replace a file so that a crash or a full disk leaves either the old file or the new one.
+/* atomic_file.c - replace a file so that a crash, an interrupt or a full disk leaves either the old file or the new
+ * one, never a part (see io.h).
  *
  * The new content goes to PATH.tmp; commit checks every write, flushes, fsyncs, renames over PATH and fsyncs the
- * directory so the rename itself is durable. Any failure removes PATH.tmp and leaves PATH untouched. This is not a
- * lock: two writers of one path at the same time share PATH.tmp.
+ * directory so the rename itself is durable. Any failure removes PATH.tmp and leaves PATH untouched. Open
+ * temporaries are listed in a small table so that a signal handler can remove them (kill -9 cannot be caught: the
+ * next writer of the same path reuses and replaces PATH.tmp).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "io.h"
+
+enum { MAX_TEMPS = 64 };
+static char *volatile temps[MAX_TEMPS]; /* read by signal handlers: set after the file exists, cleared before free */
+static pthread_mutex_t temps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int temps_add(char *tmp) {
+  pthread_mutex_lock(&temps_lock);
+  int slot = -1;
+  for (int i = 0; i < MAX_TEMPS && slot < 0; i++)
+    if (!temps[i]) temps[slot = i] = tmp;
+  pthread_mutex_unlock(&temps_lock);
+  return slot;
+}
+
+static void temps_drop(int slot) {
+  if (slot < 0) return;
+  pthread_mutex_lock(&temps_lock);
+  temps[slot] = NULL;
+  pthread_mutex_unlock(&temps_lock);
+}
+
+void xlat_atomic_remove_temps(void) {
+  for (int i = 0; i < MAX_TEMPS; i++) {
+    char *t = temps[i];
+    if (t) unlink(t);
+  }
+}
+
+static void on_fatal_signal(int sig) {
+  xlat_atomic_remove_temps();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void xlat_atomic_guard_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction old;
+    /* a signal the parent set to be ignored (nohup) stays ignored */
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+  }
+  signal(SIGXFSZ, SIG_IGN);
+}
 
 xlat_status xlat_atomic_open(xlat_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);
+  af->slot = -1;
+  struct stat st;
+  int exists = stat(path, &st) == 0;
+  if (exists && S_ISDIR(st.st_mode))
+    return xlat_fail(XLAT_ERR_IO, "%s: is a directory, expected a file name to write", path);
   size_t n = strlen(path);
   af->path = malloc(2 * n + 6);
   if (!af->path) return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
-  af->tmp = af->path + n + 1;
   memcpy(af->path, path, n + 1);
-  memcpy(af->tmp, path, n);
-  memcpy(af->tmp + n, ".tmp", 5);
-  af->f = fopen(af->tmp, "wb");
+  if (exists && !S_ISREG(st.st_mode)) { /* a device or a pipe: nothing to replace */
+    af->f = fopen(path, "wb");
+  } else {
+    af->tmp = af->path + n + 1;
+    memcpy(af->tmp, path, n);
+    memcpy(af->tmp + n, ".tmp", 5);
+    af->f = fopen(af->tmp, "wb");
+    if (af->f) af->slot = temps_add(af->tmp);
+  }
   if (!af->f) {
-    xlat_status s = xlat_fail(XLAT_ERR_IO, "%s: cannot create: %s", af->tmp, strerror(errno));
+    xlat_status s = xlat_fail(XLAT_ERR_IO, "%s: cannot create: %s", af->tmp ? af->tmp : path, strerror(errno));
     free(af->path);
     memset(af, 0, sizeof *af);
     return s;
@@ -54,17 +117,18 @@ xlat_status xlat_atomic_commit(xlat_atomic_file *af) {
     e = af->err ? af->err : fflush(af->f) != 0 && errno ? errno : EIO;
   }
   if (!e && fflush(af->f) != 0) e = errno;
-  if (!e && fsync(fileno(af->f)) != 0) e = errno;
+  if (!e && af->tmp && fsync(fileno(af->f)) != 0) e = errno;
   if (fclose(af->f) != 0 && !e) e = errno;
   af->f = NULL;
-  if (!e && rename(af->tmp, af->path) != 0) e = errno;
+  if (!e && af->tmp && rename(af->tmp, af->path) != 0) e = errno;
   if (e) {
-    xlat_status s = xlat_fail(XLAT_ERR_IO, "%s: cannot write: %s (the previous file, if any, is unchanged)",
-                              af->path, strerror(e));
+    xlat_status s = xlat_fail(XLAT_ERR_IO, "%s: cannot write: %s%s", af->path, strerror(e),
+                              af->tmp ? " (the previous file, if any, is unchanged)" : "");
     xlat_atomic_abort(af);
     return s;
   }
-  e = sync_dir(af->path);
+  temps_drop(af->slot);
+  e = af->tmp ? sync_dir(af->path) : 0;
   xlat_status s = e ? xlat_fail(XLAT_ERR_IO, "%s: written, but syncing its directory failed: %s", af->path,
                                 strerror(e))
                     : XLAT_OK;
@@ -76,7 +140,8 @@ xlat_status xlat_atomic_commit(xlat_atomic_file *af) {
 void xlat_atomic_abort(xlat_atomic_file *af) {
   if (!af || !af->path) return;
   if (af->f) fclose(af->f);
-  remove(af->tmp);
+  if (af->tmp) remove(af->tmp);
+  temps_drop(af->slot);
   free(af->path);
   memset(af, 0, sizeof *af);
 }
@@ -88,4 +153,12 @@ int xlat_atomic_write(xlat_atomic_file *af, const void *data, size_t n) {
     return -1;
   }
   return 0;
+}
+
+xlat_status xlat_atomic_write_file(const char *path, const void *data, size_t n) {
+  xlat_atomic_file af;
+  xlat_status s = xlat_atomic_open(&af, path);
+  if (s != XLAT_OK) return s;
+  xlat_atomic_write(&af, data, n);
+  return xlat_atomic_commit(&af);
 }

@@ -175,34 +175,27 @@ static double state_bytes(const xlat_beam *b, shape s) {
 
 static double budget(const xlat_beam *b) { return (double)b->opt.max_state_mb * b->n_models * 1048576.0; }
 
-/* Carves n elements of size elem, 64-byte aligned, at offset *at of block base (NULL: only counts bytes). */
-static void *carve(char *base, size_t *at, size_t n, size_t elem) {
-  size_t o = *at;
-  *at += (n * elem + 63) / 64 * 64;
-  return base ? base + o : NULL;
-}
-
 /* (Re)allocates the search arrays for shape c; with base NULL only returns the bytes needed. */
 static size_t layout(xlat_beam *b, shape c, char *base) {
-  size_t at = 0;
+  xlat_carver cv = {base, 0};
   size_t H = (size_t)c.hyps, S = (size_t)c.src, T = (size_t)c.tgt, n = (size_t)c.sent, V = (size_t)b->V;
   size_t K = (size_t)b->opt.beam_size;
-  for (int32_t m = 0; m < b->n_models; m++) b->lp[m] = carve(base, &at, H * V, sizeof(float));
-  b->lp_avg = b->n_models > 1 ? carve(base, &at, H * V, sizeof(float)) : NULL;
-  b->attn = carve(base, &at, H * S, sizeof(float));
-  b->row_acc = carve(base, &at, H, sizeof(float));
-  b->next_acc = carve(base, &at, H, sizeof(float));
-  b->srcbuf = carve(base, &at, n * S, sizeof(int32_t));
+  for (int32_t m = 0; m < b->n_models; m++) b->lp[m] = xlat_carve(&cv, H * V, sizeof(float));
+  b->lp_avg = b->n_models > 1 ? xlat_carve(&cv, H * V, sizeof(float)) : NULL;
+  b->attn = xlat_carve(&cv, H * S, sizeof(float));
+  b->row_acc = xlat_carve(&cv, H, sizeof(float));
+  b->next_acc = xlat_carve(&cv, H, sizeof(float));
+  b->srcbuf = xlat_carve(&cv, n * S, sizeof(int32_t));
   int32_t **rows[] = {&b->row_sent, &b->row_tok, &b->parent, &b->next_sent, &b->next_tok};
-  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) *rows[i] = carve(base, &at, H, sizeof(int32_t));
-  b->hist_tok = carve(base, &at, H * T, sizeof(int32_t));
-  b->hist_par = carve(base, &at, H * T, sizeof(int32_t));
-  b->hist_al = carve(base, &at, H * T, sizeof(int32_t));
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) *rows[i] = xlat_carve(&cv, H, sizeof(int32_t));
+  b->hist_tok = xlat_carve(&cv, H * T, sizeof(int32_t));
+  b->hist_par = xlat_carve(&cv, H * T, sizeof(int32_t));
+  b->hist_al = xlat_carve(&cv, H * T, sizeof(int32_t));
   int32_t **sents[] = {&b->live, &b->off, &b->nfin, &b->maxout};
-  for (size_t i = 0; i < sizeof sents / sizeof *sents; i++) *sents[i] = carve(base, &at, n, sizeof(int32_t));
-  b->fin = carve(base, &at, n * K, sizeof(finished));
-  b->top = carve(base, &at, K, sizeof(candidate));
-  return at;
+  for (size_t i = 0; i < sizeof sents / sizeof *sents; i++) *sents[i] = xlat_carve(&cv, n, sizeof(int32_t));
+  b->fin = xlat_carve(&cv, n * K, sizeof(finished));
+  b->top = xlat_carve(&cv, K, sizeof(candidate));
+  return cv.used;
 }
 
 /* Makes the decoders and search arrays hold need: kept when it fits, else regrown to the larger of the two shapes

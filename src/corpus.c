@@ -20,7 +20,7 @@ enum {
   H_WORDS
 };
 static const char magic[8] = {'X', 'L', 'A', 'T', 'I', 'D', 'S', '\n'};
-enum { CACHE_VERSION = 1 };
+enum { CACHE_VERSION = 2 }; /* 2: blank lines count as empty, long lines are dropped unencoded */
 
 struct xlat_corpus {
   unsigned char *block;  /* header, line (n) i64, src_len (n) i32, tgt_len (n) i32, src ids, tgt ids */
@@ -215,6 +215,13 @@ static xlat_status check_utf8(const char *path, int64_t line, const char *s, siz
                          (long long)line, (unsigned char)s[at], at);
 }
 
+/* 1 when the line has nothing but spaces, tabs and the like: no text to learn from. */
+static int blank(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!strchr(" \t\r\v\f", s[i]) || s[i] == '\0') return 0;
+  return 1;
+}
+
 typedef struct {
   vec line, src_len, tgt_len, src_ids, tgt_ids;
 } builder;
@@ -259,8 +266,14 @@ static xlat_status encode_pairs(const char *src_path, const char *tgt_path, cons
       h[H_INVALID_UTF8]++;
       continue;
     }
-    if (o->drop_empty && (ns == 0 || nt == 0)) {
+    if (o->drop_empty && (blank(ls, ns) || blank(lt, nt))) {
       h[H_EMPTY]++;
+      continue;
+    }
+    /* a piece spans at most 16 characters of at most 4 bytes (SentencePiece's max_piece_length), so a side of more
+     * than 64 bytes per allowed token is too long for certain: not encoded at all, which bounds the memory */
+    if (o->max_tokens > 0 && (ns > (size_t)o->max_tokens * 64 || nt > (size_t)o->max_tokens * 64)) {
+      h[H_TOO_LONG]++;
       continue;
     }
     size_t ks, kt;
@@ -339,37 +352,27 @@ miss:
   fclose(f);
 }
 
-/* Writes the block and its CRC32 to path.tmpPID, fsyncs, renames over path and fsyncs the directory, so a crash leaves
- * either the old cache or the new one. */
-static xlat_status cache_write(const char *path, const char *dir, const xlat_corpus *c) {
-  size_t n = strlen(path) + 32;
-  char *tmp = malloc(n);
-  if (!tmp) return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid()); /* two processes filling one cache do not collide */
+/* Writes the block and its CRC32 atomically (io.h): a crash or a full disk leaves the old cache or the new one. */
+static xlat_status cache_write(const char *path, const xlat_corpus *c) {
   uint32_t crc = (uint32_t)crc32_z(0, c->block, c->block_size);
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(c->block, 1, c->block_size, f) == c->block_size && fwrite(&crc, 4, 1, f) == 1 &&
-           fflush(f) == 0 && fsync(fileno(f)) == 0;
-  int e = errno;
-  if (f && fclose(f) != 0 && ok) {
-    ok = 0;
-    e = errno;
+  xlat_atomic_file af;
+  xlat_status st = xlat_atomic_open(&af, path);
+  if (st == XLAT_OK) {
+    xlat_atomic_write(&af, c->block, c->block_size);
+    xlat_atomic_write(&af, &crc, 4);
+    st = xlat_atomic_commit(&af);
   }
-  if (ok && rename(tmp, path) != 0) {
-    ok = 0;
-    e = errno;
-  }
-  if (!ok) {
-    remove(tmp);
-    free(tmp);
-    return xlat_fail(XLAT_ERR_IO, "%s: cannot write the corpus cache: %s", path, strerror(e));
-  }
-  free(tmp);
-  int fd = open(dir, O_RDONLY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
+  return st == XLAT_OK ? st : xlat_fail(st, "the corpus cache: %s", xlat_last_error());
+}
+
+/* *cacheable = 1 for a regular file (its bytes can be checksummed and then read again); a pipe (FIFO,
+ * <(zcat ...)) can be read only once, so it is encoded without the cache. A directory is an error. */
+static xlat_status input_kind(const char *path, int *cacheable) {
+  struct stat st;
+  if (stat(path, &st) != 0) return xlat_fail(XLAT_ERR_IO, "%s: cannot open for reading: %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    return xlat_fail(XLAT_ERR_IO, "%s: is a directory, expected a text file (plain or .gz)", path);
+  *cacheable = S_ISREG(st.st_mode);
   return XLAT_OK;
 }
 
@@ -397,7 +400,10 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
 
   char *cache_path = NULL;
   xlat_status st;
-  if (opt->cache_dir) {
+  int src_regular = 0, tgt_regular = 0;
+  if ((st = input_kind(src_path, &src_regular)) != XLAT_OK || (st = input_kind(tgt_path, &tgt_regular)) != XLAT_OK)
+    return st;
+  if (opt->cache_dir && src_regular && tgt_regular) {
     if ((st = file_checksum(src_path, &h[H_SRC_SUM])) != XLAT_OK) return st;
     if ((st = file_checksum(tgt_path, &h[H_TGT_SUM])) != XLAT_OK) return st;
     if (mkdir(opt->cache_dir, 0777) != 0 && errno != EEXIST)
@@ -426,7 +432,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
     st = attach(c);
   }
   builder_free(&b);
-  if (st == XLAT_OK && cache_path) st = cache_write(cache_path, opt->cache_dir, c);
+  if (st == XLAT_OK && cache_path) st = cache_write(cache_path, c);
   free(cache_path);
   if (st != XLAT_OK) {
     xlat_corpus_free(c);

@@ -1,4 +1,4 @@
-/* corpus.h - parallel corpora: streaming line reader (plain or gzip), filters, the encoded-id cache, token-based
+/* corpus.h - parallel corpora (read through io.h's line reader): filters, the encoded-id cache, token-based
  * batches. Part of libxlat's public interface: included by xlat.h after xlat_status and xlat_batch are declared
  * (include xlat.h, not this file).
  *
@@ -17,33 +17,14 @@
 extern "C" {
 #endif
 
-/* ---- streaming line reader ------------------------------------------------------------------------------------- */
-/* Reads a plain or gzip file (detected by content) line by line with bounded memory. A line is returned without its
- * "\n" and without a "\r" right before it (CRLF files read like LF files); a last line without "\n" is still a line;
- * every other byte (TAB, NUL, U+00A0, invalid UTF-8) passes through unchanged. */
-typedef struct xlat_lines xlat_lines;
-
-/* path "-" reads standard input. XLAT_ERR_IO naming the path when it cannot be opened. */
-xlat_status xlat_lines_open(const char *path, xlat_lines **out);
-/* Next line in *line (valid until the next call, NUL-terminated) and *len; at the end of the file *line is NULL.
- * XLAT_ERR_IO / XLAT_ERR_FORMAT (truncated or corrupt gzip) naming the file and the line. */
-xlat_status xlat_lines_next(xlat_lines *r, const char **line, size_t *len);
-/* 1-based number of the last line returned (0 before the first). */
-int64_t xlat_lines_number(const xlat_lines *r);
-void xlat_lines_close(xlat_lines *r);
-
-/* 1 when the len bytes are valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), else 0. */
-int xlat_utf8_valid(const char *s, size_t len);
-/* Offset of the first byte that does not start a valid UTF-8 sequence; len when all are valid. */
-size_t xlat_utf8_invalid_at(const char *s, size_t len);
-
 /* ---- encoded parallel corpus ----------------------------------------------------------------------------------- */
 typedef struct {
   int32_t max_tokens;        /* drop pairs with more tokens than this on either side (without BOS/EOS); 0: no limit */
   float max_ratio;           /* drop pairs whose longer/shorter token-count ratio exceeds this; 0: no limit */
-  int32_t drop_empty;        /* 1: drop pairs where either side is empty (or encodes to no token) */
+  int32_t drop_empty;        /* 1: drop pairs where either side is blank (only whitespace) or encodes to no token */
   int32_t skip_invalid_utf8; /* 1: drop and count pairs with invalid UTF-8; 0: fail naming the file and line */
-  const char *cache_dir;     /* directory for the encoded-id cache (created if missing); NULL: no cache */
+  const char *cache_dir;     /* directory for the encoded-id cache (created if missing); NULL: no cache. Inputs
+                              * that are pipes (FIFO, <(zcat ...)) are read once and never cached. */
 } xlat_corpus_options;
 
 /* max_tokens 250, max_ratio 3, drop_empty 1, skip_invalid_utf8 0, cache_dir NULL. For a dev/test set whose pairs

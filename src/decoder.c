@@ -95,54 +95,47 @@ struct xlat_decoder {
   void *block;
 };
 
-/* n elements of size bytes at offset *at of base, 64-byte aligned (base NULL: only counts). */
-static void *carve(char *base, size_t *at, size_t n, size_t size) {
-  size_t o = *at;
-  *at += (n * size + 63) / 64 * 64;
-  return base ? base + o : NULL;
-}
-
 /* Lays out every buffer from base (NULL: only counts); returns the bytes needed. */
 static size_t layout(xlat_decoder *d, char *base) {
   const xlat_config *c = &d->m->cfg;
   size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, L = (size_t)c->dec_layers, R = (size_t)d->cap_rows;
   size_t wide = 3 * C > F ? 3 * C : F, big = C > F ? C : F, hyps = (size_t)d->cap_hyps + 1;
-  size_t at = 0;
-  d->src = carve(base, &at, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
-  d->cross_kv = carve(base, &at, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
-  d->self_kv = carve(base, &at, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
-  d->x = carve(base, &at, R * C, sizeof(float));
-  d->h = carve(base, &at, R * C, sizeof(float));
-  d->att = carve(base, &at, R * C, sizeof(float));
-  d->wide = carve(base, &at, R * wide, sizeof(float));
-  d->act = c->activation == XLAT_ACT_GELU ? carve(base, &at, R * F, sizeof(float)) : d->wide; /* ReLU runs in place */
-  d->mean = carve(base, &at, R, sizeof(float));
-  d->rstd = carve(base, &at, R, sizeof(float));
-  d->scores = carve(base, &at, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
-  d->panel = carve(base, &at, big * XLAT_PANEL, sizeof(float));
-  d->par = carve(base, &at, hyps, sizeof(int32_t));
-  d->refs = carve(base, &at, hyps, sizeof(int32_t));
-  d->queue = carve(base, &at, hyps, sizeof(int32_t));
-  return at;
+  xlat_carver cv = {base, 0};
+  d->src = xlat_carve(&cv, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
+  d->cross_kv = xlat_carve(&cv, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
+  d->self_kv = xlat_carve(&cv, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
+  d->x = xlat_carve(&cv, R * C, sizeof(float));
+  d->h = xlat_carve(&cv, R * C, sizeof(float));
+  d->att = xlat_carve(&cv, R * C, sizeof(float));
+  d->wide = xlat_carve(&cv, R * wide, sizeof(float));
+  d->act = c->activation == XLAT_ACT_GELU ? xlat_carve(&cv, R * F, sizeof(float)) : d->wide; /* ReLU runs in place */
+  d->mean = xlat_carve(&cv, R, sizeof(float));
+  d->rstd = xlat_carve(&cv, R, sizeof(float));
+  d->scores = xlat_carve(&cv, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
+  d->panel = xlat_carve(&cv, big * XLAT_PANEL, sizeof(float));
+  d->par = xlat_carve(&cv, hyps, sizeof(int32_t));
+  d->refs = xlat_carve(&cv, hyps, sizeof(int32_t));
+  d->queue = xlat_carve(&cv, hyps, sizeof(int32_t));
+  return cv.used;
 }
 
 /* Lays out p's buffers from base (NULL: only counts); returns the bytes needed. */
 static size_t panels_layout(struct xlat_panels *p, const xlat_config *c, char *base) {
   int C = c->d_model, F = c->d_ff;
-  size_t at = 0;
-  p->layer = carve(base, &at, (size_t)c->dec_layers, sizeof(packed_layer));
+  xlat_carver cv = {base, 0};
+  p->layer = xlat_carve(&cv, (size_t)c->dec_layers, sizeof(packed_layer));
   for (int l = 0; l < c->dec_layers; l++) {
     packed_layer pl;
-    pl.self_in = carve(base, &at, xlat_packed_floats(3 * C, C), sizeof(float));
-    pl.self_out = carve(base, &at, xlat_packed_floats(C, C), sizeof(float));
-    pl.cross_q = carve(base, &at, xlat_packed_floats(C, C), sizeof(float));
-    pl.cross_out = carve(base, &at, xlat_packed_floats(C, C), sizeof(float));
-    pl.w1 = carve(base, &at, xlat_packed_floats(F, C), sizeof(float));
-    pl.w2 = carve(base, &at, xlat_packed_floats(C, F), sizeof(float));
+    pl.self_in = xlat_carve(&cv, xlat_packed_floats(3 * C, C), sizeof(float));
+    pl.self_out = xlat_carve(&cv, xlat_packed_floats(C, C), sizeof(float));
+    pl.cross_q = xlat_carve(&cv, xlat_packed_floats(C, C), sizeof(float));
+    pl.cross_out = xlat_carve(&cv, xlat_packed_floats(C, C), sizeof(float));
+    pl.w1 = xlat_carve(&cv, xlat_packed_floats(F, C), sizeof(float));
+    pl.w2 = xlat_carve(&cv, xlat_packed_floats(C, F), sizeof(float));
     if (base) p->layer[l] = pl;
   }
-  p->out = carve(base, &at, xlat_packed_floats(c->vocab_size, C), sizeof(float));
-  return at;
+  p->out = xlat_carve(&cv, xlat_packed_floats(c->vocab_size, C), sizeof(float));
+  return cv.used;
 }
 
 /* The model's panels, repacked from its weights as they are now when no decoder holds them; NULL when out of

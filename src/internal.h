@@ -9,9 +9,6 @@
 
 #include "xlat.h"
 
-/* Records a user-facing failure message (printf format) for xlat_last_error() and returns s. */
-xlat_status xlat_fail(xlat_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Programmer errors (shape mismatch, broken invariant) abort with file:line; never used for user input. */
 #define XLAT_ASSERT(cond)                                                                                          \
   do {                                                                                                             \
@@ -112,6 +109,19 @@ typedef struct xlat_arena xlat_arena;
 xlat_status xlat_arena_new(const xlat_config *cfg, int32_t max_tokens, int32_t max_len, xlat_arena **out);
 void xlat_arena_free(xlat_arena *a);
 
+/* One block carved into 64-byte aligned arrays (model.c's arena, decoder.c, beam.c): lay out once with base NULL to
+ * measure `used`, allocate that, lay out again from the block. */
+typedef struct {
+  char *base; /* NULL while measuring */
+  size_t used;
+} xlat_carver;
+
+static inline void *xlat_carve(xlat_carver *c, size_t n, size_t elem) {
+  void *p = c->base ? c->base + c->used : NULL;
+  c->used += (n * elem + 63) / 64 * 64;
+  return p;
+}
+
 /* Zeroed, 64-byte aligned block of n floats (free with free()); NULL when out of memory. */
 float *xlat_alloc_floats(size_t n);
 
@@ -134,21 +144,5 @@ struct xlat_trainer {
 /* Forward in eval mode (no dropout) of the model t trains on batch b, writing log-probabilities (logprobs != 0)
  * or raw logits (B,T,V) into out. Gradients, RNG and step are untouched. */
 xlat_status xlat_trainer_forward(xlat_trainer *t, const xlat_batch *b, int logprobs, float *out);
-
-/* ==== atomically replaced files (atomic_file.c) =================================================================
- * xlat_atomic_open creates PATH.tmp; write through af->f (or xlat_atomic_write, which remembers the first errno);
- * xlat_atomic_commit checks every write, fflush + fsync, renames over PATH and fsyncs the directory; on any failure
- * (ENOSPC, EFBIG, EIO) it removes PATH.tmp, leaves PATH as it was and returns XLAT_ERR_IO naming the path and the
- * reason. xlat_atomic_abort removes PATH.tmp (accepts an unopened or already finished af). */
-typedef struct {
-  FILE *f;
-  char *path, *tmp;
-  int err; /* first errno seen by xlat_atomic_write */
-} xlat_atomic_file;
-
-xlat_status xlat_atomic_open(xlat_atomic_file *af, const char *path);
-int xlat_atomic_write(xlat_atomic_file *af, const void *data, size_t n); /* 0, or -1 after a failed write */
-xlat_status xlat_atomic_commit(xlat_atomic_file *af);
-void xlat_atomic_abort(xlat_atomic_file *af);
 
 #endif

@@ -1,14 +1,16 @@
-/* lines.c - streaming line reader over plain or gzip files (zlib reads both transparently), and a UTF-8 check.
+/* lines.c - streaming line reader over plain or gzip files (zlib reads both transparently), and UTF-8 decoding.
  *
  * Memory stays bounded by the longest line: the buffer holds one read chunk plus the line being assembled. A
  * truncated or corrupt gzip stream is an error, never a silently shorter file.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include "internal.h"
+#include "io.h"
 
 enum { CHUNK = 1 << 16 };
 
@@ -39,6 +41,11 @@ xlat_status xlat_lines_open(const char *path, xlat_lines **out) {
     r->f = fd >= 0 ? gzdopen(fd, "rb") : NULL;
     if (fd >= 0 && !r->f) close(fd);
   } else {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+      xlat_lines_close(r);
+      return xlat_fail(XLAT_ERR_IO, "%s: is a directory, expected a text file (plain or .gz)", path);
+    }
     r->f = gzopen(path, "rb");
   }
   if (!r->f) {
@@ -116,32 +123,53 @@ void xlat_lines_close(xlat_lines *r) {
   free(r);
 }
 
+size_t xlat_nul_at(const char *s, size_t len) {
+  const char *z = memchr(s, 0, len);
+  return z ? (size_t)(z - s) : len;
+}
+
 /* Follows the well-formed byte sequences of Unicode 15, table 3-7. */
-size_t xlat_utf8_invalid_at(const char *s, size_t len) {
+size_t xlat_utf8_decode(const char *s, size_t len, uint32_t *cp) {
   const unsigned char *p = (const unsigned char *)s;
+  if (len == 0) return 0;
+  unsigned c = p[0];
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 1, c &= 0x1F;
+  else if (c == 0xE0) n = 2, lo = 0xA0, c &= 0x0F;
+  else if (c >= 0xE1 && c <= 0xEC) n = 2, c &= 0x0F;
+  else if (c == 0xED) n = 2, hi = 0x9F, c &= 0x0F; /* no UTF-16 surrogates */
+  else if (c >= 0xEE && c <= 0xEF) n = 2, c &= 0x0F;
+  else if (c == 0xF0) n = 3, lo = 0x90, c &= 0x07;
+  else if (c >= 0xF1 && c <= 0xF3) n = 3, c &= 0x07;
+  else if (c == 0xF4) n = 3, hi = 0x8F, c &= 0x07; /* nothing above U+10FFFF */
+  else return 0;
+  if (n >= len) return 0; /* sequence cut short by the end of the text */
+  if (p[1] < lo || p[1] > hi) return 0;
+  uint32_t v = c;
+  for (size_t k = 1; k <= n; k++) {
+    if (p[k] < 0x80 || p[k] > 0xBF) return 0;
+    v = (v << 6) | (p[k] & 0x3F);
+  }
+  *cp = v;
+  return n + 1;
+}
+
+size_t xlat_utf8_invalid_at(const char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
-    unsigned c = p[i];
-    if (c < 0x80) {
+    if ((unsigned char)s[i] < 0x80) {
       i++;
       continue;
     }
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) n = 1;
-    else if (c == 0xE0) n = 2, lo = 0xA0;
-    else if (c >= 0xE1 && c <= 0xEC) n = 2;
-    else if (c == 0xED) n = 2, hi = 0x9F; /* no UTF-16 surrogates */
-    else if (c >= 0xEE && c <= 0xEF) n = 2;
-    else if (c == 0xF0) n = 3, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) n = 3;
-    else if (c == 0xF4) n = 3, hi = 0x8F; /* nothing above U+10FFFF */
-    else return i;
-    if (i + n >= len) return i; /* sequence cut short by the end of the line */
-    if (p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k <= n; k++)
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
-    i += n + 1;
+    uint32_t cp;
+    size_t n = xlat_utf8_decode(s + i, len - i, &cp);
+    if (n == 0) return i;
+    i += n;
   }
   return len;
 }

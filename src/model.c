@@ -171,6 +171,15 @@ size_t xlat_model_num_params(const xlat_model *m) { return m->n_params; }
 uint64_t xlat_model_tokenizer_checksum(const xlat_model *m) { return m->tokenizer_checksum; }
 void xlat_model_set_tokenizer_checksum(xlat_model *m, uint64_t checksum) { m->tokenizer_checksum = checksum; }
 
+xlat_status xlat_model_set_dropout(xlat_model *m, float dropout, float attn_dropout) {
+  if (!(dropout >= 0.0f && dropout < 1.0f && attn_dropout >= 0.0f && attn_dropout < 1.0f))
+    return xlat_fail(XLAT_ERR_ARG, "dropout %g and attention dropout %g, expected both in [0, 1)", (double)dropout,
+                     (double)attn_dropout);
+  m->cfg.dropout = dropout;
+  m->cfg.attn_dropout = attn_dropout;
+  return XLAT_OK;
+}
+
 const float *xlat_model_position(const xlat_model *m, int side, int32_t pos) {
   const float *table = m->cfg.learned_positions ? (side ? m->w.tgt_pos : m->w.src_pos) : m->sinusoid;
   return table + (size_t)pos * m->cfg.d_model;
@@ -224,21 +233,10 @@ struct xlat_arena {
   void *block;
 };
 
-typedef struct {
-  char *base; /* NULL while measuring */
-  size_t used;
-} carver;
+#define CARVE_F(c, n) ((float *)xlat_carve((c), (size_t)(n), sizeof(float)))
+#define CARVE_B(c, n) ((uint8_t *)xlat_carve((c), (size_t)(n), 1))
 
-static void *carve(carver *c, size_t bytes) {
-  void *p = c->base ? c->base + c->used : NULL;
-  c->used += (bytes + 63) / 64 * 64;
-  return p;
-}
-
-#define CARVE_F(c, n) ((float *)carve((c), (size_t)(n) * sizeof(float)))
-#define CARVE_B(c, n) ((uint8_t *)carve((c), (size_t)(n)))
-
-static void carve_sub(carver *c, sub_acts *s, size_t N, int C, int dropout) {
+static void carve_sub(xlat_carver *c, sub_acts *s, size_t N, int C, int dropout) {
   s->ln = CARVE_F(c, N * C);
   s->mean = CARVE_F(c, N);
   s->rstd = CARVE_F(c, N);
@@ -246,7 +244,7 @@ static void carve_sub(carver *c, sub_acts *s, size_t N, int C, int dropout) {
   s->mask = dropout ? CARVE_B(c, N * C) : NULL;
 }
 
-static void carve_attn(carver *c, attn_acts *a, size_t N, const xlat_config *cfg, int L, int cross) {
+static void carve_attn(xlat_carver *c, attn_acts *a, size_t N, const xlat_config *cfg, int L, int cross) {
   int C = cfg->d_model;
   size_t probs = N * (size_t)L * cfg->n_heads;
   a->q = CARVE_F(c, N * (cross ? C : 3 * C));
@@ -256,7 +254,7 @@ static void carve_attn(carver *c, attn_acts *a, size_t N, const xlat_config *cfg
   a->mask = cfg->attn_dropout > 0.0f ? CARVE_B(c, probs) : NULL;
 }
 
-static void carve_layer(carver *c, layer_acts *l, size_t N, const xlat_config *cfg, int L, int decoder) {
+static void carve_layer(xlat_carver *c, layer_acts *l, size_t N, const xlat_config *cfg, int L, int decoder) {
   int C = cfg->d_model, F = cfg->d_ff, drop = cfg->dropout > 0.0f;
   memset(l, 0, sizeof *l);
   carve_sub(c, &l->s1, N, C, drop);
@@ -272,7 +270,7 @@ static void carve_layer(carver *c, layer_acts *l, size_t N, const xlat_config *c
   l->ffn.mask = drop ? CARVE_B(c, N * F) : NULL; /* act_dropout_forward draws the mask for ReLU too */
 }
 
-static void carve_all(carver *c, xlat_arena *a, const xlat_config *cfg) {
+static void carve_all(xlat_carver *c, xlat_arena *a, const xlat_config *cfg) {
   size_t N = (size_t)a->max_tokens;
   int C = cfg->d_model, L = a->max_len, drop = cfg->dropout > 0.0f;
   size_t F = (size_t)cfg->d_ff;
@@ -289,8 +287,8 @@ static void carve_all(carver *c, xlat_arena *a, const xlat_config *cfg) {
   a->out_mean = CARVE_F(c, N);
   a->out_rstd = CARVE_F(c, N);
   a->packed = CARVE_F(c, N * C);
-  a->rows = (int32_t *)carve(c, N * sizeof(int32_t));
-  a->packed_targets = (int32_t *)carve(c, N * sizeof(int32_t));
+  a->rows = xlat_carve(c, N, sizeof(int32_t));
+  a->packed_targets = xlat_carve(c, N, sizeof(int32_t));
   a->logits = CARVE_F(c, N * cfg->vocab_size);
   a->loss = CARVE_F(c, N);
   a->nll = CARVE_F(c, N);
@@ -318,7 +316,7 @@ xlat_status xlat_arena_new(const xlat_config *cfg, int32_t max_tokens, int32_t m
   a->max_len = max_len;
   a->enc = calloc((size_t)cfg->enc_layers, sizeof *a->enc);
   a->dec = calloc((size_t)cfg->dec_layers, sizeof *a->dec);
-  carver c = {NULL, 0};
+  xlat_carver c = {NULL, 0};
   if (a->enc && a->dec) carve_all(&c, a, cfg);
   if (a->enc && a->dec) a->block = aligned_alloc(64, c.used);
   if (!a->block) {
@@ -327,7 +325,7 @@ xlat_status xlat_arena_new(const xlat_config *cfg, int32_t max_tokens, int32_t m
     return xlat_fail(XLAT_ERR_NOMEM, "trainer: out of memory for the activation arena (%zu MiB for max_tokens %d, "
                      "max_len %d)", mb, max_tokens, max_len);
   }
-  c = (carver){a->block, 0};
+  c = (xlat_carver){a->block, 0};
   carve_all(&c, a, cfg);
   *out = a;
   return XLAT_OK;
@@ -644,8 +642,9 @@ xlat_status xlat_trainer_eval_loss(xlat_trainer *t, const xlat_batch *b, double 
   xlat_status st = check_batch(t, b);
   if (st != XLAT_OK) return st;
   pass ps = make_pass(t, b, 0);
-  forward(&ps, t->model);
-  project_packed(&ps, t->model);
+  const xlat_model *m = xlat_trainer_ema_model(t); /* the weights validation keeps as best.xlat */
+  forward(&ps, m);
+  project_packed(&ps, m);
   xlat_arena *a = t->arena;
   int np = a->n_packed;
   int64_t n = xent_forward(a->loss, a->nll, a->lse, a->logits, a->packed_targets, np, t->model->cfg.vocab_size, 0.0f);

@@ -1,8 +1,9 @@
 /* status.c - status codes and the thread-local text of the last failure. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "internal.h"
+#include "io.h"
 
 static _Thread_local char last_error[1024];
 
@@ -21,9 +22,12 @@ const char *xlat_status_str(xlat_status s) {
 const char *xlat_last_error(void) { return last_error; }
 
 xlat_status xlat_fail(xlat_status s, const char *fmt, ...) {
+  /* formatted aside first: an argument may be last_error itself (a message wrapping the inner failure) */
+  char text[sizeof last_error];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  memcpy(last_error, text, sizeof text);
   return s;
 }

@@ -164,6 +164,7 @@ xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_nor
 
 int64_t xlat_trainer_step(const xlat_trainer *t) { return t->step; }
 xlat_progress *xlat_trainer_progress(xlat_trainer *t) { return &t->progress; }
+const xlat_train_options *xlat_trainer_options(const xlat_trainer *t) { return &t->opt; }
 const xlat_model *xlat_trainer_ema_model(const xlat_trainer *t) { return t->ema ? t->ema : t->model; }
 
 xlat_status xlat_trainer_reset(xlat_trainer *t, const xlat_train_options *opt, int reset) {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io.h"  /* status codes, line reader, UTF-8, atomic files (libxlatio) */
 #include "spm.h" /* tokenizer/: SentencePiece wrapper */
 
 #ifdef __cplusplus
@@ -21,19 +22,6 @@ extern "C" {
 
 enum { XLAT_PAD = 0, XLAT_UNK = 1, XLAT_BOS = 2, XLAT_EOS = 3 };
 
-/* ---- status ---------------------------------------------------------------------------------------------------- */
-typedef enum {
-  XLAT_OK = 0,
-  XLAT_ERR_IO,       /* a file could not be opened, read, written or synced */
-  XLAT_ERR_FORMAT,   /* input is not what was expected (bad line, bad checkpoint, checksum mismatch) */
-  XLAT_ERR_NOMEM,    /* an allocation failed */
-  XLAT_ERR_ARG,      /* an argument is out of range */
-  XLAT_ERR_MISMATCH, /* two inputs disagree (line counts, tokenizer checksum, model config) */
-} xlat_status;
-
-const char *xlat_status_str(xlat_status s);
-/* The message of the last failure on this thread; "" when none. */
-const char *xlat_last_error(void);
 /* Threads OpenBLAS uses inside matrix products, the library's only parallelism (call before training or decoding;
  * n >= 1). Programs call this instead of including cblas.h. */
 void xlat_set_threads(int n);
@@ -83,6 +71,8 @@ size_t xlat_model_num_params(const xlat_model *m);
 /* Checksum of the SentencePiece model the weights were trained with (xlat_spm_checksum), 0 when unset. */
 uint64_t xlat_model_tokenizer_checksum(const xlat_model *m);
 void xlat_model_set_tokenizer_checksum(xlat_model *m, uint64_t checksum);
+/* Dropout rates used when m is trained next (they change no parameter): a fine-tuned or resumed run's own choice. */
+xlat_status xlat_model_set_dropout(xlat_model *m, float dropout, float attn_dropout);
 
 /* ---- training -------------------------------------------------------------------------------------------------- */
 /* One batch of sentence pairs, padded with XLAT_PAD. tgt_in is BOS y1..y(n-1), tgt_out is y1..yn EOS. */
@@ -127,11 +117,14 @@ xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double
 /* Gradients divided by the accumulated token count, clipped, one Adam step at the scheduled rate, gradients zeroed,
  * step + 1. Returns the rate used in *lr_used and the gradient norm before clipping in *grad_norm (either NULL). */
 xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_norm);
-/* Loss without dropout and without touching gradients: summed cross entropy (no smoothing) and token count. */
+/* Loss without dropout and without touching gradients: summed cross entropy (no smoothing) and token count, of the
+ * weights validation keeps (xlat_trainer_ema_model: the EMA weights when EMA is on). */
 xlat_status xlat_trainer_eval_loss(xlat_trainer *t, const xlat_batch *b, double *nll_sum, int64_t *ntokens);
 int64_t xlat_trainer_step(const xlat_trainer *t);
 float xlat_trainer_lr(const xlat_trainer *t, int64_t step); /* the schedule, for logs */
 xlat_progress *xlat_trainer_progress(xlat_trainer *t);
+/* The options t trains with (after xlat_trainer_restore: the checkpoint's). */
+const xlat_train_options *xlat_trainer_options(const xlat_trainer *t);
 /* Replace the optimizer options (fine-tuning: fresh schedule); resets step, moments and progress when reset != 0. */
 xlat_status xlat_trainer_reset(xlat_trainer *t, const xlat_train_options *opt, int reset);
 /* The model holding the EMA weights (for validation and saving), or the trained model when EMA is off. */

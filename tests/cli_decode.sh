@@ -5,7 +5,8 @@
 # average, n-best / JSON / alignment formats, --split-sentences, atomic output files, exit codes.
 #
 # Needs a trained model: trains a tiny one on 4000 Multi30k pairs for a few hundred steps (about a minute), or uses
-# XLAT_TEST_MODEL (a .xlat file with its SentencePiece model beside it) when set.
+# XLAT_TEST_MODEL (a .xlat file with its SentencePiece model beside it) when set; XLAT_KEEP_TEST_MODEL=DIR keeps the
+# trained one there.
 . "$(dirname "$0")/harness.sh"
 DEC="$BIN/xlat-decode"
 
@@ -26,6 +27,9 @@ else
     exit 1
   fi
   MODEL=$T/model/last.xlat
+  # kept for later runs of the suite (.ci/run's forced-kernel passes) as their XLAT_TEST_MODEL
+  [ -n "${XLAT_KEEP_TEST_MODEL:-}" ] && mkdir -p "$XLAT_KEEP_TEST_MODEL" &&
+    cp "$MODEL" "$T/model/spm.model" "$XLAT_KEEP_TEST_MODEL/"
 fi
 D() { "$DEC" --model "$MODEL" --quiet "$@"; }
 
@@ -143,9 +147,43 @@ printf 'Two dogs play.\nA woman sings!\nIs it raining?\n' | D | paste -sd' ' >"$
 [ "$(head -n 1 "$T/para.out")" = "$(cat "$T/sent.out")" ] || fail "--split-sentences: paragraph differs from its sentences joined"
 
 # ---- output files appear only when complete; errors and exit codes ---------------------------------------------------
+head -n 3 "$T/t20.en" >"$T/t3.en"
 D --input "$T/t20.en" --output "$T/out.txt" || fail "--output: exit $?"
 [ "$(wc -l <"$T/out.txt")" -eq 20 ] || fail "--output: wrong line count"
-ls "$T"/out.txt.tmp.* >/dev/null 2>&1 && fail "--output left a temporary file"
+ls "$T"/out.txt.tmp* >/dev/null 2>&1 && fail "--output left a temporary file"
+# an interrupt (SIGINT, SIGTERM, SIGHUP) leaves the previous output and no temporary file
+for i in $(seq 1 40); do cat "$T/test.en"; done >"$T/long.en"
+cp "$T/out.txt" "$T/out.keep"
+for sig in INT TERM HUP; do
+  # env execs the decoder (so $! is its pid) with SIGINT at its default: bash starts background jobs ignoring it
+  env --default-signal=INT "$DEC" --model "$MODEL" --quiet --input "$T/long.en" --output "$T/out.txt" --threads 1 &
+  pid=$!
+  for i in $(seq 1 100); do [ -e "$T/out.txt.tmp" ] && break; sleep 0.05; done
+  sleep 0.3
+  kill -s $sig $pid
+  wait $pid
+  rc=$?
+  [ $rc -ne 0 ] || fail "SIG$sig: the interrupted run exited 0"
+  [ -e "$T/out.txt.tmp" ] && fail "SIG$sig left out.txt.tmp behind"
+  cmp -s "$T/out.txt" "$T/out.keep" || fail "SIG$sig changed the previous --output file"
+done
+# a file-size limit (a full disk's EFBIG): exit 1 naming the file and the reason, the previous file kept
+(ulimit -f 4 && exec "$DEC" --model "$MODEL" --quiet --input "$T/long.en" --output "$T/out.txt") 2>"$T/fsz.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "out.txt.*File too large" "$T/fsz.err" || fail "file-size limit: exit $rc, $(cat "$T/fsz.err")"
+cmp -s "$T/out.txt" "$T/out.keep" && [ ! -e "$T/out.txt.tmp" ] || fail "file-size limit: output changed or .tmp left"
+# an --output that is a directory is refused before any translation
+D --input "$T/long.en" --output "$T" 2>"$T/dir.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "is a directory" "$T/dir.err" || fail "--output DIR: exit $rc, $(cat "$T/dir.err")"
+# a SentencePiece model with spm_train's default special ids (unk 0, bos 1, eos 2) is refused, not misread
+if command -v spm_train >/dev/null; then
+  spm_train --input "$T/test.en" --model_prefix "$T/defids" --vocab_size 100 --model_type bpe --minloglevel 2 >/dev/null 2>&1
+  D --spm "$T/defids.model" --input "$T/t3.en" 2>"$T/ids.err" >/dev/null
+  rc=$?
+  [ $rc -eq 1 ] && grep -q "special ids pad -1, unk 0, bos 1, eos 2" "$T/ids.err" ||
+    fail "spm_train default ids: exit $rc, $(cat "$T/ids.err")"
+fi
 D --input "$T/t20.en" --output "$T/no/such/dir/out.txt" 2>/dev/null
 [ $? -eq 1 ] || fail "unwritable output: expected exit 1"
 D --input "$T/missing.txt" 2>/dev/null
@@ -163,9 +201,24 @@ D --n-best 6 --beam 5 </dev/null 2>/dev/null
 [ $? -eq 2 ] || fail "no --model: expected exit 2"
 D --frobnicate </dev/null 2>/dev/null
 [ $? -eq 2 ] || fail "unknown flag: expected exit 2"
-head -n 3 "$T/t20.en" >"$T/t3.en"
 D --input "$T/t20.en" --score "$T/t3.en" >/dev/null 2>&1
 [ $? -eq 1 ] || fail "--score with fewer target lines: expected exit 1"
+# a checkpoint that allows 4096-token inputs still cuts a long line into 512-token segments by default
+# (attention's cost grows with the square of a segment's length)
+SPM_OF_MODEL=$(dirname "$MODEL")/spm.model
+head -n 50 "$T/test.en" >"$T/s50.en"
+"$BIN/xlat-train" --train-src "$T/s50.en" --train-tgt "$T/s50.en" --spm "$SPM_OF_MODEL" --preset tiny --max-len 4096 \
+  --max-length 64 --max-tokens 1024 --out "$T/long_model" --max-steps 1 >/dev/null 2>&1 || fail "training a max-len 4096 model"
+python3 -c "print(' '.join(['a dog runs on the grass'] * 400))" >"$T/longline.en"
+"$DEC" --model "$T/long_model/last.xlat" --beam 1 --input "$T/longline.en" >"$T/longline.out" 2>"$T/longline.err"
+grep -q "longer than 512 tokens" "$T/longline.err" && [ "$(wc -l <"$T/longline.out")" -eq 1 ] ||
+  fail "default segment limit: $(head -c 300 "$T/longline.err")"
+# --score: a warning names the file it is about, once
+printf 'A bad \xff byte.\n' >"$T/badsrc.en"
+printf 'Ein Byte.\n' >"$T/goodtgt.de"
+"$DEC" --model "$MODEL" --input "$T/badsrc.en" --score "$T/goodtgt.de" 2>"$T/score.err" >/dev/null
+[ "$(grep -c "invalid UTF-8 byte(s) in $T/badsrc.en" "$T/score.err")" -eq 1 ] ||
+  fail "--score warning: $(cat "$T/score.err")"
 "$DEC" --help | grep -q -- "--n-best" || fail "--help"
 
 finish cli_decode

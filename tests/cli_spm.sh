@@ -64,5 +64,45 @@ check "decode an id outside the vocabulary" 1 "$bin" decode --model "$tmp/m.mode
 grep -q "bad.id:1:" "$tmp/err" || { echo "FAIL: bad id not located: $(cat "$tmp/err")"; fails=$((fails + 1)); }
 check "write to a directory that does not exist" 1 "$bin" encode --model "$tmp/m.model" --output "$tmp/no/dir/out" "$tmp/val.de"
 
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# Nothing half-written: a file-size limit (a full disk's EFBIG) while training or encoding is exit 1 naming the
+# file; the previous files stay as they were and no temporary file is left. 2 blocks of 1 KiB hold no model.
+cp "$tmp/m.model" "$tmp/keep.model"
+cp "$tmp/m.vocab" "$tmp/keep.vocab"
+check "train under a file-size limit" 1 bash -c 'ulimit -f 2 && exec "$@"' _ "$bin" train --input "$tmp/sub.en" \
+  --model-prefix "$tmp/m" --vocab-size 500
+grep -q "m\.\(model\|vocab\): cannot write: File too large" "$tmp/err" || bad "train under a limit: $(cat "$tmp/err")"
+cmp -s "$tmp/m.model" "$tmp/keep.model" && cmp -s "$tmp/m.vocab" "$tmp/keep.vocab" ||
+  bad "train under a file-size limit changed m.model or m.vocab"
+cp "$tmp/enc2" "$tmp/enc2.keep"
+check "encode --output under a file-size limit" 1 bash -c 'ulimit -f 2 && exec "$@"' _ "$bin" encode \
+  --model "$tmp/m.model" --output "$tmp/enc2" "$tmp/val.de" "$tmp/val.de" "$tmp/val.de"
+cmp -s "$tmp/enc2" "$tmp/enc2.keep" || bad "encode under a file-size limit changed its --output"
+[ -z "$(ls "$tmp" | grep '\.tmp')" ] || bad "temporary files left: $(ls "$tmp" | grep '\.tmp')"
+check "encode --output to a directory" 1 "$bin" encode --model "$tmp/m.model" --output "$tmp" "$tmp/val.de"
+grep -q "is a directory" "$tmp/err" || bad "--output to a directory: $(cat "$tmp/err")"
+# A NUL byte is not text: an error naming the file and line, never a line cut short.
+printf 'ein Hund\nzwei\0 Hunde\n' >"$tmp/nul.txt"
+check "encode a line with a NUL byte" 1 "$bin" encode --model "$tmp/m.model" "$tmp/nul.txt"
+grep -q "nul.txt:2: a NUL byte at byte 5" "$tmp/err" || bad "NUL byte: $(cat "$tmp/err")"
+printf '5 6\0 7\n' >"$tmp/nul.id"
+check "decode ids with a NUL byte" 1 "$bin" decode --model "$tmp/m.model" --input-format id "$tmp/nul.id"
+# gzip input reads like plain text
+gzip -c "$tmp/val.de" >"$tmp/val.de.gz"
+check "encode a .gz file" 0 "$bin" encode --model "$tmp/m.model" --output-format id "$tmp/val.de.gz"
+cmp -s "$tmp/out" "$tmp/enc.id" || bad "a .gz input encodes differently"
+
+# input without text: a message, not SentencePiece's assertion
+printf '\n\n' >"$tmp/blank.txt"
+check "train on blank lines" 1 "$bin" train --input "$tmp/blank.txt" --model-prefix "$tmp/blank" --vocab-size 100
+grep -q "no text to learn pieces from" "$tmp/err" || bad "blank input: $(cat "$tmp/err")"
+# a 10 MB line is encoded in bounded memory (SentencePiece alone needs about 2 GB for it), to the ids of its parts
+python3 -c "print(' '.join(['Ein Hund läuft über die Wiese.'] * 330000))" >"$tmp/long.txt"
+check "encode a 10 MB line within 600 MB" 0 bash -c 'ulimit -v 600000 && exec "$@"' _ "$bin" encode \
+  --model "$tmp/m.model" --output-format id "$tmp/long.txt"
+one=$(echo 'Ein Hund läuft über die Wiese.' | "$bin" encode --model "$tmp/m.model" --output-format id)
+[ "$(wc -l <"$tmp/out")" -eq 1 ] && [ "$(tr ' ' '\n' <"$tmp/out" | wc -l)" -eq $((330000 * $(echo $one | wc -w))) ] ||
+  bad "the 10 MB line: $(wc -c <"$tmp/out") bytes of ids"
+
 if [ "$fails" -ne 0 ]; then echo "cli_spm: $fails failures"; exit 1; fi
 echo "cli_spm: all passed"

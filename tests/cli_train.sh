@@ -137,6 +137,54 @@ expect 2 "unknown argument --bogus" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e4" -
 expect 2 "exactly one of --spm and --vocab-size" -- "${DATA[@]}" --out "$T/e5"
 expect 2 "--lr expects" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e6" --lr=-1
 expect 2 "--average-last K needs --keep-last" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e7" --average-last 2
+# nothing lost, nothing silently ignored
+cp "$T/learn/spm.model" "$T/learn.spm"
+expect 1 "another SentencePiece model" -- "${DATA[@]}" --preset tiny --spm "$T/other.model" --out "$T/learn" --resume
+cmp -s "$T/learn/spm.model" "$T/learn.spm" || fail "--resume --spm OTHER replaced the run's own spm.model"
+mkdir -p "$T/stale" && cp "$T"/ft/step-*.xlat "$T/stale/"
+expect 2 "step-N.xlat files of an earlier run" -- "${DATA[@]}" "${TINY[@]}" --out "$T/stale" --max-steps 5
+expect 1 "is a directory" -- --train-src "$T" --train-tgt "$T/train.de" "${TINY[@]}" --out "$T/e8"
+expect 2 "--enc-layers 3 .* differs from" -- "${RES[@]}" --enc-layers 3 --out "$T/split" --resume
+cp -r "$T/split" "$T/lr"
+"$TRAIN" "${RES[@]}" --out "$T/lr" --resume --lr 5e-4 --max-steps 201 >"$T/lr.log" 2>&1 &&
+  grep -q "resuming with --lr 0.0005 (the checkpoint had 0.001)" "$T/lr.log" ||
+  fail "--resume --lr: $(grep -i "lr\|error" "$T/lr.log" | head -n 3)"
+# a 10 MB line is dropped as too long without being encoded whole (bounded memory); blank or invalid input is
+# explained, and --skip-invalid-utf8 skips what it names
+python3 -c "print(' '.join(['A dog runs over the meadow.'] * 370000))" >"$T/long.en"
+python3 -c "print(' '.join(['Ein Hund läuft über die Wiese.'] * 330000))" >"$T/long.de"
+cat "$T/train.en" >>"$T/long.en" && cat "$T/train.de" >>"$T/long.de"
+(ulimit -v 800000 && exec "$TRAIN" --train-src "$T/long.en" --train-tgt "$T/long.de" "${TINY[@]}" --out "$T/long" \
+  --max-steps 2 --threads 1) >"$T/long.log" 2>&1 && grep -q "too long 1," "$T/long.log" ||
+  fail "a 10 MB training line: $(tail -n 2 "$T/long.log")"
+printf ' \n\t\n' >"$T/blank.en" && printf '\n \n' >"$T/blank.de"
+expect 1 "no training pair is left to train on: 2 pairs read, 0 kept (dropped: empty 2" -- --train-src "$T/blank.en" \
+  --train-tgt "$T/blank.de" "${TINY[@]}" --out "$T/blank"
+{ head -n 10 "$T/train.en"; printf 'Bad \xff byte\n'; sed -n '12,400p' "$T/train.en"; } >"$T/bad.en"
+head -n 400 "$T/train.de" >"$T/bad.de"
+expect 1 "bad.en:11: invalid UTF-8.*--skip-invalid-utf8" -- --train-src "$T/bad.en" --train-tgt "$T/bad.de" "${TINY[@]}" \
+  --out "$T/bad"
+"$TRAIN" --train-src "$T/bad.en" --train-tgt "$T/bad.de" "${TINY[@]}" --out "$T/bad" --max-steps 1 \
+  --skip-invalid-utf8 >"$T/bad.log" 2>&1 && grep -q "invalid UTF-8 1)" "$T/bad.log" ||
+  fail "--skip-invalid-utf8: $(tail -n 2 "$T/bad.log")"
+# a full disk while writing the id cache: exit 1 naming it, the previous cache intact, no partial file
+cp "$T/train.en" "$T/c.en" && cp "$T/train.de" "$T/c.de"
+"$TRAIN" --train-src "$T/c.en" --train-tgt "$T/c.de" "${TINY[@]}" --out "$T/cache" --max-steps 1 >/dev/null 2>&1 ||
+  fail "the cache run"
+cp "$T/cache/c.en+c.de.ids" "$T/cache.keep"
+echo "One more line." >>"$T/c.en" && echo "Noch eine Zeile." >>"$T/c.de"
+rm "$T/cache/last.xlat"
+(ulimit -f 64 && exec "$TRAIN" --train-src "$T/c.en" --train-tgt "$T/c.de" --preset tiny --spm "$T/cache/spm.model" \
+  --max-tokens 1024 --out "$T/cache" --max-steps 1) >"$T/cache.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "corpus cache: .*c.en+c.de.ids: cannot write: File too large" "$T/cache.log" ||
+  fail "full disk while caching: exit $rc, $(tail -n 1 "$T/cache.log")"
+cmp -s "$T/cache/c.en+c.de.ids" "$T/cache.keep" && [ -z "$(ls "$T/cache" | grep '\.tmp')" ] ||
+  fail "full disk while caching: the previous cache changed or a temporary file was left"
+# inputs that can be read only once (pipes) train without the cache
+"$TRAIN" --train-src <(cat "$T/train.en") --train-tgt <(cat "$T/train.de") "${TINY[@]}" --out "$T/pipe" \
+  --max-steps 3 >"$T/pipe.log" 2>&1 || fail "training from pipes: $(tail -n 2 "$T/pipe.log")"
+[ -z "$(ls "$T/pipe" | grep '\.ids$')" ] || fail "training from pipes wrote a cache"
 "$TRAIN" --help | grep -q -- "--update-freq" || fail "--help does not list --update-freq"
 "$TRAIN" --version | grep -q "^xlat-train " || fail "--version"
 

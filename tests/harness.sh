@@ -4,7 +4,7 @@ set -u
 BIN=${XLAT_BIN_DIR:?set XLAT_BIN_DIR to the build bin directory}
 SRC=${XLAT_SOURCE_DIR:?set XLAT_SOURCE_DIR to the source tree}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${XLAT_KEEP:-}" ] || rm -rf "$T"' EXIT
 failures=0
 fail() {
   echo "FAIL: $*" >&2

@@ -246,8 +246,22 @@ static void optimizer(void) {
   bad = 0;
   for (size_t i = 0; i < n; i++) bad += fabs(ema->params[i] - (0.9f * p0[i] + 0.1f * m->params[i])) > 1e-6;
   CHECK(bad == 0);
+  /* validation scores the weights best.xlat keeps: with EMA on, the dev loss is the EMA weights' loss */
+  double l_ema = 0, l_raw = 0, l_check = 0;
+  int64_t nt = 0;
+  float *ema_w = malloc(n * sizeof *ema_w), *raw_w = malloc(n * sizeof *raw_w);
+  CHECK(ema_w && raw_w);
+  memcpy(ema_w, ema->params, n * sizeof *ema_w);
+  memcpy(raw_w, m->params, n * sizeof *raw_w);
+  CHECK(xlat_trainer_eval_loss(t, &b, &l_ema, &nt) == XLAT_OK);
   opt.ema_decay = 0.0f;
   CHECK(xlat_trainer_reset(t, &opt, 0) == XLAT_OK && xlat_trainer_ema_model(t) == m && xlat_trainer_step(t) == 1);
+  CHECK(xlat_trainer_eval_loss(t, &b, &l_raw, &nt) == XLAT_OK && l_raw != l_ema);
+  memcpy(m->params, ema_w, n * sizeof *ema_w);
+  CHECK(xlat_trainer_eval_loss(t, &b, &l_check, &nt) == XLAT_OK && l_check == l_ema);
+  memcpy(m->params, raw_w, n * sizeof *raw_w);
+  free(ema_w);
+  free(raw_w);
   /* a training step and a validation batch allocate nothing (the counter itself counts: one malloc) */
   counting_allocations = 1;
   void *volatile probe = malloc(16); /* volatile: the compiler may not drop the pair */

@@ -146,6 +146,29 @@ int main(void) {
     CHECK(xlat_spm_decode_ids(s, ids, 0, &text) == 0 && text[0] == '\0');
     free(ids);
     free(text);
+    /* A text longer than the encoder's chunk is encoded in chunks cut at spaces: the ids equal those of its parts
+     * (a piece never spans a space), here one sentence repeated to 600 KB, and the pieces decode to the text. */
+    const char sent[] = "Zwei junge, weiße Männer sind im Freien in der Nähe vieler Büsche, und ein Hund läuft.";
+    int32_t *one, *all;
+    size_t n1, nall, k = 600000 / sizeof sent + 1, tl = k * sizeof sent;
+    char *big = malloc(tl);
+    CHECK(big != NULL);
+    for (size_t i = 0; big && i < k; i++) {
+      memcpy(big + i * sizeof sent, sent, sizeof sent - 1);
+      big[i * sizeof sent + sizeof sent - 1] = ' '; /* over the NUL; the last one ends the text */
+    }
+    if (big && xlat_spm_encode_ids(s, sent, strlen(sent), &one, &n1) == 0) {
+      CHECK(xlat_spm_encode_ids(s, big, tl - 1, &all, &nall) == 0 && nall == k * n1);
+      size_t differ = 0;
+      for (size_t i = 0; nall == k * n1 && i < nall; i++) differ += all[i] != one[i % n1];
+      CHECK(differ == 0);
+      CHECK(xlat_spm_decode_ids(s, all, nall, &text) == 0 && strlen(text) == tl - 1 &&
+            memcmp(text, big, tl - 1) == 0);
+      free(text);
+      free(one);
+      free(all);
+    }
+    free(big);
     /* Out-of-range ids are an error, not a crash. */
     int32_t bad[] = {5, 99999};
     CHECK(xlat_spm_decode_ids(s, bad, 2, &text) != 0 && text == NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "io.h"
 #include "spm.h"
 
 #define MAX_INPUTS 64
@@ -30,7 +31,8 @@ static const char usage_text[] =
     "        Special ids: <pad> 0, <unk> 1, <s> 2, </s> 3.\n"
     "encode  one line of text in, one line of space-separated pieces (default) or ids out.\n"
     "decode  one line of space-separated pieces (default) or ids in, one line of text out.\n"
-    "Input files (plain text; CRLF line ends read like LF) default to stdin, output to stdout.\n"
+    "Input files (plain or .gz; CRLF line ends read like LF; a NUL byte is an error) default to stdin, output to\n"
+    "stdout; --output FILE and the trained files are replaced only when complete.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n";
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -175,17 +177,39 @@ static int decode_line(const xlat_spm *s, int ids, char *line, size_t len, char 
   return 0;
 }
 
-static int process(FILE *in, const char *name, FILE *out, const xlat_spm *s, int ids, line_fn fn) {
+/* One output line per input line of path ("-": stdin), through io.h's line reader (plain or gzip, CRLF read like LF). */
+static int process(const char *path, FILE *out, const xlat_spm *s, int ids, line_fn fn) {
+  const char *name = strcmp(path, "-") ? path : "<stdin>";
+  xlat_lines *in;
+  if (xlat_lines_open(path, &in) != XLAT_OK) {
+    fprintf(stderr, "xlat-spm: %s\n", xlat_last_error());
+    return 1;
+  }
   char *line = NULL, *res, err[1200];
-  size_t cap = 0;
-  long long lineno = 0;
-  ssize_t len;
+  size_t cap = 0, len;
+  const char *text;
+  xlat_status st;
   int rc = 0;
-  while ((len = getline(&line, &cap, in)) >= 0) {
-    lineno++;
-    if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
-    if (len > 0 && line[len - 1] == '\r') line[--len] = '\0'; /* CRLF reads like LF, as in the corpus reader */
-    if (fn(s, ids, line, (size_t)len, &res, err, sizeof err) != 0) {
+  while ((st = xlat_lines_next(in, &text, &len)) == XLAT_OK && text) {
+    long long lineno = (long long)xlat_lines_number(in);
+    size_t nul = xlat_nul_at(text, len);
+    if (nul < len) {
+      fprintf(stderr, "xlat-spm: %s:%lld: a NUL byte at byte %zu: expected text\n", name, lineno, nul + 1);
+      rc = 1;
+      break;
+    }
+    if (len + 1 > cap) { /* the line functions may write into their input */
+      char *grown = realloc(line, len + 1);
+      if (!grown) {
+        fprintf(stderr, "xlat-spm: %s:%lld: out of memory\n", name, lineno);
+        rc = 1;
+        break;
+      }
+      line = grown;
+      cap = len + 1;
+    }
+    memcpy(line, text, len + 1);
+    if (fn(s, ids, line, len, &res, err, sizeof err) != 0) {
       fprintf(stderr, "xlat-spm: %s:%lld: %s\n", name, lineno, err);
       rc = 1;
       break;
@@ -194,10 +218,11 @@ static int process(FILE *in, const char *name, FILE *out, const xlat_spm *s, int
     fputc('\n', out);
     free(res);
   }
-  if (rc == 0 && ferror(in)) {
-    fprintf(stderr, "xlat-spm: %s: read error after line %lld: %s\n", name, lineno, strerror(errno));
+  if (rc == 0 && st != XLAT_OK) {
+    fprintf(stderr, "xlat-spm: %s\n", xlat_last_error());
     rc = 1;
   }
+  xlat_lines_close(in);
   free(line);
   return rc;
 }
@@ -234,34 +259,32 @@ static int cmd_code(int argc, char **argv, int encode) {
     fprintf(stderr, "xlat-spm: %s\n", xlat_spm_last_error());
     return 1;
   }
+  /* --output is replaced only when complete (io.h): an error or an interrupt leaves the previous file */
+  xlat_atomic_file af = {0};
   FILE *out = stdout;
-  if (output && !(out = fopen(output, "w"))) {
-    fprintf(stderr, "xlat-spm: %s: cannot open for writing: %s\n", output, strerror(errno));
-    xlat_spm_free(s);
-    return 1;
+  if (output && strcmp(output, "-") != 0) {
+    if (xlat_atomic_open(&af, output) != XLAT_OK) {
+      fprintf(stderr, "xlat-spm: %s\n", xlat_last_error());
+      xlat_spm_free(s);
+      return 1;
+    }
+    out = af.f;
   }
   int ids = !strcmp(format, "id"), rc = 0;
   line_fn fn = encode ? encode_line : decode_line;
-  if (first_file == argc) {
-    rc = process(stdin, "<stdin>", out, s, ids, fn);
-  } else {
-    for (int i = first_file; i < argc && rc == 0; i++) {
-      int is_stdin = !strcmp(argv[i], "-");
-      FILE *in = is_stdin ? stdin : fopen(argv[i], "r");
-      if (!in) {
-        fprintf(stderr, "xlat-spm: %s: cannot open for reading: %s\n", argv[i], strerror(errno));
-        rc = 1;
-        break;
-      }
-      rc = process(in, is_stdin ? "<stdin>" : argv[i], out, s, ids, fn);
-      if (!is_stdin) fclose(in);
+  if (first_file == argc) rc = process("-", out, s, ids, fn);
+  for (int i = first_file; i < argc && rc == 0; i++) rc = process(argv[i], out, s, ids, fn);
+  if (af.path) {
+    if (rc != 0) {
+      xlat_atomic_abort(&af);
+    } else if (xlat_atomic_commit(&af) != XLAT_OK) {
+      fprintf(stderr, "xlat-spm: %s\n", xlat_last_error());
+      rc = 1;
     }
-  }
-  if (fflush(out) != 0 || ferror(out)) {
-    fprintf(stderr, "xlat-spm: %s: write error: %s\n", output ? output : "<stdout>", strerror(errno));
+  } else if (fflush(out) != 0 || ferror(out)) {
+    fprintf(stderr, "xlat-spm: <stdout>: write error: %s\n", strerror(errno));
     rc = 1;
   }
-  if (out != stdout) fclose(out);
   xlat_spm_free(s);
   return rc;
 }
@@ -279,6 +302,7 @@ int main(int argc, char **argv) {
       return 0;
     }
   }
+  xlat_atomic_guard_signals(); /* an interrupt or a file-size limit leaves no partial output file */
   if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
   if (!strcmp(cmd, "encode")) return cmd_code(argc, argv, 1);
   if (!strcmp(cmd, "decode")) return cmd_code(argc, argv, 0);

@@ -1,10 +1,10 @@
 // spm.cc - the C interface to SentencePiece (see spm.h); the only C++ file in xlat.
 //
 // Every entry point catches all exceptions and turns util::Status failures into -1 plus a thread-local message,
-// so nothing C++ crosses into the C code. Training reads its inputs through zlib, so .gz files work like plain ones.
+// so nothing C++ crosses into the C code. Training reads its inputs through io.h's line reader (plain or .gz).
 #include "spm.h"
 
-#include <zlib.h>
+#include "io.h"
 
 #include <cstdarg>
 #include <cstdio>
@@ -113,62 +113,46 @@ uint64_t model_checksum(const std::string &proto) {
   return h;
 }
 
-// Feeds SentencePiece's trainer the lines of several plain or gzip files, in order.
-class GzLines : public sentencepiece::SentenceIterator {
+// Feeds SentencePiece's trainer the lines of several plain or gzip files, in order, through io.h's line reader (a
+// truncated .gz is an error, not less data). Empty lines teach nothing and are left out, so an input without text
+// is known before training starts (SentencePiece itself would stop at an assertion).
+class FileLines : public sentencepiece::SentenceIterator {
  public:
-  explicit GzLines(const std::vector<std::string> &paths) : paths_(paths) { Next(); }
-  ~GzLines() override {
-    if (f_) gzclose(f_);
-  }
+  explicit FileLines(const std::vector<std::string> &paths) : paths_(paths) { Next(); }
+  ~FileLines() override { xlat_lines_close(in_); }
   bool done() const override { return done_; }
   const std::string &value() const override { return line_; }
   sentencepiece::util::Status status() const override { return status_; }
   void Next() override {
-    char buf[65536];
     for (;;) {
-      if (!f_) {
+      if (!in_) {
         if (next_ >= paths_.size()) {
           done_ = true;
           return;
         }
-        f_ = gzopen(paths_[next_].c_str(), "rb");
-        if (!f_) {
-          status_ = sentencepiece::util::Status(sentencepiece::util::StatusCode::kNotFound,
-                                                "cannot open " + paths_[next_]);
-          done_ = true;
-          return;
-        }
-        next_++;
+        if (xlat_lines_open(paths_[next_++].c_str(), &in_) != XLAT_OK) return stop();
       }
-      line_.clear();
-      bool got = false;
-      while (gzgets(f_, buf, sizeof buf)) {
-        got = true;
-        line_ += buf;
-        if (!line_.empty() && line_.back() == '\n') break;
-      }
-      if (got) {
-        while (!line_.empty() && (line_.back() == '\n' || line_.back() == '\r')) line_.pop_back();
+      const char *line;
+      size_t len;
+      if (xlat_lines_next(in_, &line, &len) != XLAT_OK) return stop();
+      if (line && len == 0) continue;
+      if (line) {
+        line_.assign(line, len);
         return;
       }
-      int err = Z_OK;
-      const char *msg = gzerror(f_, &err);
-      if (err != Z_OK && err != Z_STREAM_END) {
-        // A truncated or corrupt .gz must not silently train on part of the data.
-        status_ = sentencepiece::util::Status(sentencepiece::util::StatusCode::kDataLoss,
-                                              paths_[next_ - 1] + ": " + msg);
-        done_ = true;
-        return;
-      }
-      gzclose(f_);
-      f_ = nullptr;
+      xlat_lines_close(in_);
+      in_ = nullptr;
     }
   }
 
  private:
+  void stop() {
+    status_ = sentencepiece::util::Status(sentencepiece::util::StatusCode::kDataLoss, xlat_last_error());
+    done_ = true;
+  }
   std::vector<std::string> paths_;
   size_t next_ = 0;
-  gzFile f_ = nullptr;
+  xlat_lines *in_ = nullptr;
   std::string line_;
   bool done_ = false;
   sentencepiece::util::Status status_;
@@ -180,6 +164,38 @@ char *dup_string(const std::string &s) {
   memcpy(p, s.data(), s.size());
   p[s.size()] = '\0';
   return p;
+}
+
+// SentencePiece's encoder needs about 200 bytes of memory per byte of text (a 10 MB line: 2 GB), so a long text is
+// encoded in chunks of at most kChunk bytes, each cut at a space that is then left out: no piece spans a space and
+// the next chunk's dummy prefix "▁" stands for it, so the pieces are those of the whole text. A chunk without a
+// space is cut at a character boundary (only the pieces at that cut can differ).
+constexpr size_t kChunk = 1 << 16;
+
+template <typename Piece>
+sentencepiece::util::Status encode_chunked(const xlat_spm *s, const char *text, size_t len, std::vector<Piece> *out) {
+  out->clear();
+  std::vector<Piece> part;
+  size_t start = 0;
+  do {
+    size_t end = len, next = len;
+    if (len - start > kChunk) {
+      end = start + kChunk;
+      while (end > start && text[end] != ' ') end--;
+      if (end > start) {
+        next = end + 1;
+      } else {
+        end = start + kChunk;
+        while (end > start + 1 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) end--;
+        next = end;
+      }
+    }
+    auto st = s->proc.Encode(absl::string_view(text + start, end - start), &part);
+    if (!st.ok()) return st;
+    out->insert(out->end(), part.begin(), part.end());
+    start = next;
+  } while (start < len);
+  return sentencepiece::util::Status();
 }
 
 }  // namespace
@@ -205,16 +221,10 @@ int xlat_spm_train(const xlat_spm_train_options *o) {
     if (!(o->character_coverage > 0.0f && o->character_coverage <= 1.0f))
       return fail("spm train: character coverage %g, expected a value in (0, 1]", (double)o->character_coverage);
     std::vector<std::string> paths(o->inputs, o->inputs + o->n_inputs);
-    for (const std::string &p : paths) {
-      gzFile f = gzopen(p.c_str(), "rb");
-      if (!f) return fail("%s: cannot open for reading", p.c_str());
-      gzclose(f);
-    }
     // A map rather than a command line, so paths with spaces work. Fixed special ids (spm.h), BPE, identity
     // normalization unless asked otherwise; SentencePiece's own sampling uses the seed.
     sentencepiece::SetRandomGeneratorSeed(o->seed);
     std::unordered_map<std::string, std::string> kw = {
-        {"model_prefix", o->model_prefix},
         {"model_type", "bpe"},
         {"vocab_size", std::to_string(o->vocab_size)},
         {"character_coverage", std::to_string(o->character_coverage)},
@@ -235,9 +245,29 @@ int xlat_spm_train(const xlat_spm_train_options *o) {
       kw["input_sentence_size"] = std::to_string(o->input_sentence_size);
       kw["shuffle_input_sentence"] = "true";
     }
-    GzLines lines(paths);
-    auto st = sentencepiece::SentencePieceTrainer::Train(kw, &lines);
+    FileLines lines(paths);
+    if (!lines.status().ok()) return fail("spm train: %s", lines.status().message());
+    if (lines.done()) return fail("spm train: the input files hold no text to learn pieces from");
+    // Trained into memory and written by xlat's atomic writer: a full disk or a file-size limit leaves no partial
+    // PREFIX.model or PREFIX.vocab and is reported (SentencePiece's own writer does not check its writes).
+    std::string proto;
+    auto st = sentencepiece::SentencePieceTrainer::Train(kw, &lines, &proto);
+    if (!lines.status().ok()) return fail("spm train: %s", lines.status().message());
     if (!st.ok()) return fail("spm train: %s", st.ToString().c_str());
+    sentencepiece::SentencePieceProcessor proc;
+    auto loaded = proc.LoadFromSerializedProto(proto);
+    if (!loaded.ok()) return fail("spm train: the trained model does not load: %s", loaded.ToString().c_str());
+    std::string vocab;  // SentencePiece's .vocab: piece TAB score, one line per id
+    char score[32];
+    for (int id = 0; id < proc.GetPieceSize(); id++) {
+      snprintf(score, sizeof score, "\t%g\n", (double)proc.GetScore(id));
+      vocab += proc.IdToPiece(id);
+      vocab += score;
+    }
+    std::string prefix = o->model_prefix;
+    if (xlat_atomic_write_file((prefix + ".vocab").c_str(), vocab.data(), vocab.size()) != XLAT_OK ||
+        xlat_atomic_write_file((prefix + ".model").c_str(), proto.data(), proto.size()) != XLAT_OK)
+      return fail("spm train: %s", xlat_last_error());
     return 0;
   });
 }
@@ -258,6 +288,14 @@ int xlat_spm_load(const char *path, xlat_spm **out) {
 }
 
 void xlat_spm_free(xlat_spm *s) { delete s; }
+
+int xlat_spm_check_ids(const xlat_spm *s, const char *path) {
+  const sentencepiece::SentencePieceProcessor &p = s->proc;
+  if (p.pad_id() == 0 && p.unk_id() == 1 && p.bos_id() == 2 && p.eos_id() == 3) return 0;
+  return fail("%s: special ids pad %d, unk %d, bos %d, eos %d; xlat needs pad 0, unk 1, bos 2, eos 3 (train the "
+              "model with xlat-spm, or with spm_train --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3)",
+              path, p.pad_id(), p.unk_id(), p.bos_id(), p.eos_id());
+}
 
 uint64_t xlat_spm_checksum(const xlat_spm *s) { return s->checksum; }
 
@@ -282,7 +320,7 @@ int xlat_spm_encode_ids(const xlat_spm *s, const char *text, size_t len, int32_t
   *n = 0;
   return guarded("spm encode", [&]() -> int {
     std::vector<int> v;
-    auto st = s->proc.Encode(absl::string_view(text, len), &v);
+    auto st = encode_chunked(s, text, len, &v);
     if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
     int32_t *p = static_cast<int32_t *>(malloc((v.size() ? v.size() : 1) * sizeof *p));
     if (!p) return fail("spm encode: out of memory");
@@ -297,7 +335,7 @@ int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char
   *out = nullptr;
   return guarded("spm encode", [&]() -> int {
     std::vector<std::string> v;
-    auto st = s->proc.Encode(absl::string_view(text, len), &v);
+    auto st = encode_chunked(s, text, len, &v);
     if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
     std::string joined;
     for (size_t i = 0; i < v.size(); i++) {

@@ -1,16 +1,14 @@
 /* files.c - output-directory housekeeping for xlat-train. Checkpoint contents are the library's business
- * (xlat_checkpoint_save writes atomically); here: directories, the atomic copy of the SentencePiece model, and the
+ * (xlat_checkpoint_save writes atomically); here: directories, the copy of the SentencePiece model, and the
  * rotation and averaging of the step-N.xlat weight files kept by --keep-last / --average-last. */
 #include "files.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 char *files_join(const char *dir, const char *name) {
   size_t n = strlen(dir) + strlen(name) + 2;
@@ -48,55 +46,33 @@ int files_mkdir(const char *dir) {
   return 0;
 }
 
-/* fsync of the directory holding path, so a rename in it survives a crash. */
-static int sync_parent(const char *path) {
-  char *d = strdup(path);
-  if (!d) return -1;
-  char *slash = strrchr(d, '/');
-  if (slash == d)
-    slash[1] = '\0';
-  else if (slash)
-    *slash = '\0';
-  else
-    strcpy(d, ".");
-  int fd = open(d, O_RDONLY);
-  int ok = fd >= 0 && fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  free(d);
-  return ok ? 0 : -1;
-}
-
-int files_rename(const char *src, const char *dst) {
-  if (rename(src, dst) != 0 || sync_parent(dst) != 0) {
-    fprintf(stderr, "xlat-train: cannot rename %s to %s: %s\n", src, dst, strerror(errno));
+int files_copy(const char *src, const char *dst) {
+  FILE *in = fopen(src, "rb");
+  if (!in) {
+    fprintf(stderr, "xlat-train: cannot read %s: %s\n", src, strerror(errno));
+    return -1;
+  }
+  xlat_atomic_file af;
+  if (xlat_atomic_open(&af, dst) != XLAT_OK) {
+    fprintf(stderr, "xlat-train: %s\n", xlat_last_error());
+    fclose(in);
+    return -1;
+  }
+  char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) xlat_atomic_write(&af, buf, n);
+  int read_failed = ferror(in);
+  fclose(in);
+  if (read_failed) {
+    fprintf(stderr, "xlat-train: cannot read %s: %s\n", src, strerror(errno));
+    xlat_atomic_abort(&af);
+    return -1;
+  }
+  if (xlat_atomic_commit(&af) != XLAT_OK) {
+    fprintf(stderr, "xlat-train: %s\n", xlat_last_error());
     return -1;
   }
   return 0;
-}
-
-int files_copy(const char *src, const char *dst) {
-  char *tmp = malloc(strlen(dst) + 32);
-  if (!tmp) return -1;
-  sprintf(tmp, "%s.tmp.%ld", dst, (long)getpid());
-  FILE *in = fopen(src, "rb"), *out = in ? fopen(tmp, "wb") : NULL;
-  int ok = in && out;
-  char buf[1 << 16];
-  size_t n;
-  while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
-  ok = ok && !ferror(in);
-  int err = errno;
-  if (out) ok = (fflush(out) == 0) & (fsync(fileno(out)) == 0) & (fclose(out) == 0) & ok;
-  if (in) fclose(in);
-  if (!ok) {
-    fprintf(stderr, "xlat-train: cannot copy %s to %s: %s\n", src, dst, strerror(err ? err : errno));
-    remove(tmp);
-    free(tmp);
-    return -1;
-  }
-  int rc = files_rename(tmp, dst);
-  if (rc != 0) remove(tmp);
-  free(tmp);
-  return rc;
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -133,6 +109,39 @@ static int list_steps(const char *dir, int64_t **steps, int *n) {
   closedir(d);
   if (*n) qsort(*steps, (size_t)*n, sizeof **steps, cmp_i64);
   return 0;
+}
+
+int files_stale_steps(const char *dir, int64_t *newest) {
+  int64_t *steps;
+  int n;
+  if (list_steps(dir, &steps, &n) != 0) return -1;
+  *newest = n ? steps[n - 1] : 0;
+  free(steps);
+  return n;
+}
+
+int files_remove_leftovers(const char *dir) {
+  /* what xlat-train writes atomically: a kill -9 during a save leaves NAME.tmp, never the file itself */
+  static const char *const kinds[] = {".xlat.tmp", ".model.tmp", ".vocab.tmp", ".ids.tmp", ".tsv.tmp"};
+  DIR *d = opendir(dir);
+  if (!d) {
+    fprintf(stderr, "xlat-train: cannot list %s: %s\n", dir, strerror(errno));
+    return -1;
+  }
+  int removed = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+      size_t m = strlen(kinds[k]);
+      if (n <= m || strcmp(e->d_name + n - m, kinds[k]) != 0) continue;
+      char *path = files_join(dir, e->d_name);
+      if (path && remove(path) == 0) removed++;
+      free(path);
+      break;
+    }
+  }
+  closedir(d);
+  return removed;
 }
 
 static char *step_path(const char *dir, int64_t step) {

@@ -91,7 +91,10 @@ int session_train(session *s) {
   if (progress_open(&pr, s->tsv_path, step, a->log_freq) != 0) return 1;
   int64_t nbatches = xlat_batcher_epoch(s->batcher, p->epoch);
   if (nbatches == 0) {
-    progress_message(&pr, "xlat-train: no training pair is short enough for --max-length %d", s->topt.max_len);
+    char what[512];
+    xlat_corpus_describe(s->corpus, what, sizeof what);
+    progress_message(&pr, "xlat-train: no training pair is left to train on: %s (--max-length %d)", what,
+                     s->topt.max_len);
     progress_close(&pr);
     return 1;
   }

@@ -31,6 +31,9 @@ static const char usage_text[] =
     "  --vocab-size N           instead of --spm: train a joint BPE model of N pieces on both training sides\n"
     "  --out DIR                output directory (created if missing)\n"
     "  --max-length N           skip training pairs with a side longer than N tokens (default: the model's max-len)\n"
+    "  --max-length-ratio R     skip training pairs whose longer side has more than R times the tokens of the\n"
+    "                           shorter (default 3; 0: keep all)\n"
+    "  --skip-invalid-utf8      skip (and count) training pairs with invalid UTF-8 instead of stopping at the first\n"
     "Model (--preset first, then each given dimension overrides it):\n"
     "  --preset NAME            tiny (d 128, 2+2 layers), small (256, 3+3), base (512, 6+6), big (1024, 6+6);\n"
     "                           default small\n"
@@ -109,7 +112,9 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   a->valid_length_penalty = 0.6f;
   a->seed = 1;
   a->threads = 2;
+  a->max_ratio = 3.0f;
   const char *preset = "small";
+  int preset_given = 0;
   cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f};
 
   for (int i = first; i < argc; i++) {
@@ -151,8 +156,14 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       a->out = v;
     } else if (FLAG("--max-length")) {
       if (!xlat_cli_i32(v, 2, 1 << 16, &a->max_length)) BAD("--max-length expects 2..65536, got ");
+    } else if (FLAG("--max-length-ratio")) {
+      if (!xlat_cli_float(v, 0, 1e6, &a->max_ratio)) BAD("--max-length-ratio expects a number >= 0, got ");
+    } else if (!strcmp(argv[i], "--skip-invalid-utf8")) {
+      a->skip_invalid_utf8 = 1;
+      continue;
     } else if (FLAG("--preset")) {
       preset = v;
+      preset_given = 1;
     } else if (FLAG("--d-model")) {
       if (!xlat_cli_i32(v, 1, 1 << 16, &ov.d_model)) BAD("--d-model expects 1..65536, got ");
     } else if (FLAG("--d-ff")) {
@@ -187,10 +198,13 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
     } else if (FLAG("--update-freq")) {
       if (!xlat_cli_i32(v, 1, 1 << 16, &a->update_freq)) BAD("--update-freq expects 1..65536, got ");
     } else if (FLAG("--lr")) {
+      a->given.lr = 1;
       if (!xlat_cli_float(v, 0, 10, &a->train.lr)) BAD("--lr expects 0..10, got ");
     } else if (FLAG("--warmup-steps")) {
+      a->given.warmup = 1;
       if (!xlat_cli_i32(v, 0, INT32_MAX, &a->train.warmup_steps)) BAD("--warmup-steps expects >= 0, got ");
     } else if (FLAG("--adam-betas")) {
+      a->given.betas = 1;
       char *end;
       errno = 0;
       double b1 = strtod(v, &end), b2 = -1;
@@ -203,14 +217,19 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       a->train.beta1 = (float)b1;
       a->train.beta2 = (float)b2;
     } else if (FLAG("--adam-eps")) {
+      a->given.eps = 1;
       if (!xlat_cli_float(v, 0, 1, &a->train.eps)) BAD("--adam-eps expects 0..1, got ");
     } else if (FLAG("--clip-norm")) {
+      a->given.clip = 1;
       if (!xlat_cli_float(v, 0, 1e30, &a->train.clip_norm)) BAD("--clip-norm expects >= 0, got ");
     } else if (FLAG("--weight-decay")) {
+      a->given.weight_decay = 1;
       if (!xlat_cli_float(v, 0, 1, &a->train.weight_decay)) BAD("--weight-decay expects 0..1, got ");
     } else if (FLAG("--label-smoothing")) {
+      a->given.label_smoothing = 1;
       if (!xlat_cli_float(v, 0, 0.99, &a->train.label_smoothing)) BAD("--label-smoothing expects 0..0.99, got ");
     } else if (FLAG("--ema-decay")) {
+      a->given.ema = 1;
       if (!xlat_cli_float(v, 0, 0.999999999, &a->train.ema_decay)) BAD("--ema-decay expects 0 <= D < 1, got ");
     } else if (FLAG("--max-steps")) {
       if (!xlat_cli_i64(v, 0, INT64_MAX, &a->max_steps)) BAD("--max-steps expects >= 0, got ");
@@ -281,6 +300,13 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (ov.learned >= 0) c->learned_positions = ov.learned;
   if (ov.dropout >= 0) c->dropout = ov.dropout;
   if (ov.attn_dropout >= 0) c->attn_dropout = ov.attn_dropout;
+#define GIVEN(field, flag) a->given.field = preset_given || ov.flag >= 0
+  GIVEN(d_model, d_model), GIVEN(d_ff, d_ff), GIVEN(heads, heads), GIVEN(enc_layers, enc_layers);
+  GIVEN(dec_layers, dec_layers), GIVEN(max_len, max_len), GIVEN(pre_norm, pre_norm);
+  GIVEN(activation, activation), GIVEN(tied, tied), GIVEN(learned, learned);
+#undef GIVEN
+  a->given.dropout = ov.dropout >= 0; /* the preset's rates are no choice: a resumed run keeps its own */
+  a->given.attn_dropout = ov.attn_dropout >= 0;
   if (c->d_model % c->n_heads != 0) return train_usage_error("--d-model must be a multiple of --heads", NULL);
   if (a->max_length > c->max_len) return train_usage_error("--max-length must not exceed the model's --max-len", NULL);
   if (a->train.max_tokens < (a->max_length ? a->max_length : c->max_len))

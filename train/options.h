@@ -15,6 +15,8 @@ typedef struct {
   int32_t vocab_size; /* train a joint model into OUT/spm.model */
   const char *out;    /* output directory */
   int32_t max_length; /* training pairs with a side longer than this (tokens) are skipped */
+  float max_ratio;           /* training pairs with a longer/shorter token ratio above this are skipped; 0: none */
+  int32_t skip_invalid_utf8; /* 1: skip and count pairs with invalid UTF-8; 0: stop at the first, naming it */
 
   /* model: the preset, then every field given on the command line (the rest keep the preset's values) */
   xlat_config cfg;
@@ -41,6 +43,14 @@ typedef struct {
   uint64_t seed;
   int32_t threads;
   int resume;
+
+  /* Flags the command line gave (a preset gives every dimension). With --resume or --finetune the model comes from
+   * the file: a given dimension must agree with it; given dropout and optimizer flags replace the file's values. */
+  struct {
+    unsigned char d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
+    unsigned char dropout, attn_dropout;
+    unsigned char lr, warmup, betas, eps, clip, weight_decay, label_smoothing, ema;
+  } given;
 } train_args;
 
 /* Parses argv[first..argc) into *a. Returns -1 when the arguments are complete and valid, else the exit status the

@@ -1,9 +1,11 @@
 /* progress.c - live progress line, log lines and the TSV log of xlat-train.
  *
  * Everything goes to stderr (stdout stays free). The TSV is appended row by row with fflush, so a crash loses at most
- * the row being written; a resume first rewrites it (temporary file + rename) without the rows past its checkpoint.
+ * the row being written; a resume first rewrites it (atomically) without the rows past its checkpoint.
  */
 #include "progress.h"
+
+#include "io.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,32 +23,30 @@ double progress_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Keeps the header and the rows with step <= last_step of an existing TSV (written to path.tmp, then renamed). */
+/* Keeps the header and the rows with step <= last_step of an existing TSV (replaced atomically, io.h). */
 static int tsv_truncate(const char *path, int64_t last_step) {
-  FILE *in = fopen(path, "r");
-  if (!in) return errno == ENOENT ? 0 : -1;
-  size_t n = strlen(path) + 8;
-  char *tmp = malloc(n);
-  if (!tmp) {
-    fclose(in);
+  xlat_lines *in;
+  if (access(path, F_OK) != 0) return 0;
+  xlat_atomic_file out;
+  if (xlat_lines_open(path, &in) != XLAT_OK) return -1;
+  if (xlat_atomic_open(&out, path) != XLAT_OK) {
+    xlat_lines_close(in);
     return -1;
   }
-  snprintf(tmp, n, "%s.tmp", path);
-  FILE *out = fopen(tmp, "w");
-  int ok = out != NULL;
-  char line[1024];
-  while (ok && fgets(line, sizeof line, in)) {
+  const char *line;
+  size_t len;
+  xlat_status st;
+  while ((st = xlat_lines_next(in, &line, &len)) == XLAT_OK && line) {
     char *end;
     long long step = strtoll(line, &end, 10);
-    if (end == line || step <= last_step) ok = fputs(line, out) >= 0;
+    if (end == line || step <= last_step) fprintf(out.f, "%s\n", line);
   }
-  ok = ok && !ferror(in);
-  fclose(in);
-  if (out) ok = (fflush(out) == 0) & (fsync(fileno(out)) == 0) & (fclose(out) == 0) & ok;
-  ok = ok && rename(tmp, path) == 0;
-  if (!ok) remove(tmp);
-  free(tmp);
-  return ok ? 0 : -1;
+  xlat_lines_close(in);
+  if (st != XLAT_OK) {
+    xlat_atomic_abort(&out);
+    return -1;
+  }
+  return xlat_atomic_commit(&out) == XLAT_OK ? 0 : -1;
 }
 
 int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_t log_freq) {
@@ -55,7 +55,7 @@ int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_
   p->log_freq = log_freq;
   p->interval_start = progress_now();
   if (tsv_truncate(tsv_path, resume_step) != 0) {
-    fprintf(stderr, "xlat-train: cannot rewrite %s: %s\n", tsv_path, strerror(errno));
+    fprintf(stderr, "xlat-train: cannot rewrite %s: %s\n", tsv_path, xlat_last_error());
     return -1;
   }
   p->tsv = fopen(tsv_path, "a");

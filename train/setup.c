@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "files.h"
 #include "progress.h"
@@ -24,9 +23,8 @@ static int same_file(const char *p, const char *q) {
 
 static int train_spm(session *s) {
   const train_args *a = s->a;
-  char prefix_name[64], *prefix;
-  snprintf(prefix_name, sizeof prefix_name, "spm.tmp.%ld", (long)getpid());
-  if (!(prefix = files_join(a->out, prefix_name))) return 1;
+  char *prefix = files_join(a->out, "spm"); /* OUT/spm.model and OUT/spm.vocab, each written atomically */
+  if (!prefix) return 1;
   const char *inputs[2] = {a->train_src, a->train_tgt};
   xlat_spm_train_options o;
   xlat_spm_train_options_default(&o);
@@ -37,25 +35,12 @@ static int train_spm(session *s) {
   o.seed = (uint32_t)a->seed;
   o.num_threads = a->threads;
   double t0 = progress_now();
-  int rc = 1;
-  size_t n = strlen(prefix) + 8;
-  char *model = malloc(n), *vocab = malloc(n), *vocab_dst = files_join(a->out, "spm.vocab");
-  if (model && vocab && vocab_dst) {
-    snprintf(model, n, "%s.model", prefix);
-    snprintf(vocab, n, "%s.vocab", prefix);
-    if (xlat_spm_train(&o) != 0)
-      fprintf(stderr, "xlat-train: training the SentencePiece model: %s\n", xlat_spm_last_error());
-    else if (files_rename(vocab, vocab_dst) == 0 && files_rename(model, s->spm_path) == 0)
-      rc = 0;
-    remove(model);
-    remove(vocab);
-  }
-  if (rc == 0)
+  int rc = xlat_spm_train(&o) != 0;
+  if (rc)
+    fprintf(stderr, "xlat-train: training the SentencePiece model: %s\n", xlat_spm_last_error());
+  else
     progress_message(NULL, "trained a joint BPE model of %d pieces on %s and %s in %.1f s: %s", a->vocab_size,
                      a->train_src, a->train_tgt, progress_now() - t0, s->spm_path);
-  free(model);
-  free(vocab);
-  free(vocab_dst);
   free(prefix);
   return rc;
 }
@@ -63,11 +48,11 @@ static int train_spm(session *s) {
 static int prepare_spm(session *s) {
   const train_args *a = s->a;
   if (a->spm) {
-    if (xlat_spm_load(a->spm, &s->spm) != 0) {
+    if (xlat_spm_load(a->spm, &s->spm) != 0 || xlat_spm_check_ids(s->spm, a->spm) != 0) {
       fprintf(stderr, "xlat-train: %s\n", xlat_spm_last_error());
       return 1;
     }
-    return same_file(a->spm, s->spm_path) ? 0 : files_copy(a->spm, s->spm_path) ? 1 : 0;
+    return 0; /* copied into the output directory by prepare_model, once it matches the model */
   }
   if (!(s->resumed && files_exists(s->spm_path)) && train_spm(s) != 0) return 1;
   if (xlat_spm_load(s->spm_path, &s->spm) != 0) {
@@ -77,11 +62,66 @@ static int prepare_spm(session *s) {
   return 0;
 }
 
+/* With the model from a file, a dimension given on the command line (or by --preset) must be the file's. */
+static int check_given_dimensions(const train_args *a, const char *path, const xlat_config *c) {
+  const xlat_config *w = &a->cfg;
+  struct {
+    int given;
+    const char *flag;
+    int32_t want, have;
+  } dims[] = {
+      {a->given.d_model, "--d-model", w->d_model, c->d_model},
+      {a->given.d_ff, "--d-ff", w->d_ff, c->d_ff},
+      {a->given.heads, "--heads", w->n_heads, c->n_heads},
+      {a->given.enc_layers, "--enc-layers", w->enc_layers, c->enc_layers},
+      {a->given.dec_layers, "--dec-layers", w->dec_layers, c->dec_layers},
+      {a->given.max_len, "--max-len", w->max_len, c->max_len},
+      {a->given.pre_norm, "--pre-norm (1) / --post-norm (0)", w->pre_norm, c->pre_norm},
+      {a->given.activation, "--activation (0 relu, 1 gelu)", w->activation, c->activation},
+      {a->given.tied, "--tied-embeddings", w->tied_embeddings, c->tied_embeddings},
+      {a->given.learned, "--learned-positions", w->learned_positions, c->learned_positions},
+  };
+  for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+    if (dims[i].given && dims[i].want != dims[i].have) {
+      fprintf(stderr, "xlat-train: %s %d (from the command line or --preset) differs from %s, which has %d: the "
+                      "model's shape comes from the file; drop the flag, or train a new model in another --out\n",
+              dims[i].flag, dims[i].want, path, dims[i].have);
+      return -1;
+    }
+  return 0;
+}
+
+/* On --resume the optimizer options come from the checkpoint; each one the command line gave replaces its value,
+ * said in the log. */
+static xlat_status apply_given_options(session *s) {
+  const train_args *a = s->a;
+  xlat_train_options o = *xlat_trainer_options(s->trainer), *g = &s->topt;
+  o.max_tokens = g->max_tokens; /* this run's batches */
+  o.max_len = g->max_len;
+#define GIVEN(flag, field, name)                                                                                   \
+  if (a->given.flag && o.field != g->field) {                                                                      \
+    progress_message(NULL, "resuming with " name " %g (the checkpoint had %g)", (double)g->field, (double)o.field); \
+    o.field = g->field;                                                                                            \
+  }
+  GIVEN(lr, lr, "--lr") GIVEN(warmup, warmup_steps, "--warmup-steps") GIVEN(betas, beta1, "--adam-betas beta1")
+  GIVEN(betas, beta2, "--adam-betas beta2") GIVEN(eps, eps, "--adam-eps") GIVEN(clip, clip_norm, "--clip-norm")
+  GIVEN(weight_decay, weight_decay, "--weight-decay") GIVEN(label_smoothing, label_smoothing, "--label-smoothing")
+  GIVEN(ema, ema_decay, "--ema-decay")
+#undef GIVEN
+  return xlat_trainer_reset(s->trainer, &o, 0);
+}
+
 static int prepare_model(session *s) {
   const train_args *a = s->a;
   const char *from = s->resumed ? s->last_path : a->finetune;
   if (from) {
     if (xlat_model_load(from, &s->model) != XLAT_OK) return lib_error();
+    if (check_given_dimensions(a, from, xlat_model_config(s->model)) != 0) return 2;
+    const xlat_config *c = xlat_model_config(s->model);
+    if ((a->given.dropout || a->given.attn_dropout) &&
+        xlat_model_set_dropout(s->model, a->given.dropout ? a->cfg.dropout : c->dropout,
+                               a->given.attn_dropout ? a->cfg.attn_dropout : c->attn_dropout) != XLAT_OK)
+      return lib_error();
   } else {
     xlat_config cfg = a->cfg;
     cfg.vocab_size = xlat_spm_vocab_size(s->spm);
@@ -102,6 +142,7 @@ static int prepare_model(session *s) {
             xlat_spm_vocab_size(s->spm), c->vocab_size);
     return 1;
   }
+  if (a->spm && !same_file(a->spm, s->spm_path) && files_copy(a->spm, s->spm_path) != 0) return 1;
   xlat_model_set_tokenizer_checksum(s->model, have);
   progress_message(NULL, "model%s%s: d %d, %d+%d layers, %d heads, FFN %d, vocabulary %d, %s, %s%s, dropout %.2g: "
                    "%.2fM parameters",
@@ -119,7 +160,8 @@ static int prepare_model(session *s) {
   }
   if (xlat_trainer_new(s->model, &s->topt, a->seed, &s->trainer) != XLAT_OK) return lib_error();
   if (s->resumed) {
-    if (xlat_trainer_restore(s->trainer, s->last_path) != XLAT_OK) return lib_error();
+    if (xlat_trainer_restore(s->trainer, s->last_path) != XLAT_OK || apply_given_options(s) != XLAT_OK)
+      return lib_error();
     const xlat_progress *p = xlat_trainer_progress(s->trainer);
     progress_message(NULL, "resuming %s at step %lld (epoch %lld, batch %lld, %.0f s trained)", s->last_path,
                      (long long)xlat_trainer_step(s->trainer), (long long)p->epoch + 1, (long long)p->batch_in_epoch,
@@ -133,8 +175,14 @@ static int prepare_data(session *s) {
   xlat_corpus_options co;
   xlat_corpus_options_default(&co);
   co.max_tokens = s->topt.max_len - 1; /* the target also gets EOS */
+  co.max_ratio = a->max_ratio;
+  co.skip_invalid_utf8 = a->skip_invalid_utf8;
   co.cache_dir = a->out;
-  if (xlat_corpus_load(a->train_src, a->train_tgt, s->spm, &co, &s->corpus) != XLAT_OK) return lib_error();
+  if (xlat_corpus_load(a->train_src, a->train_tgt, s->spm, &co, &s->corpus) != XLAT_OK) {
+    const char *e = xlat_last_error();
+    fprintf(stderr, "xlat-train: %s%s\n", e, strstr(e, "invalid UTF-8") ? " (--skip-invalid-utf8 skips such pairs)" : "");
+    return 1;
+  }
   char line[512];
   xlat_corpus_describe(s->corpus, line, sizeof line);
   progress_message(NULL, "training data %s + %s: %s", a->train_src, a->train_tgt, line);
@@ -160,9 +208,22 @@ int session_open(session *s, const train_args *a) {
   s->tsv_path = files_join(a->out, "train.tsv");
   s->average_path = files_join(a->out, "average.xlat");
   if (!s->last_path || !s->best_path || !s->spm_path || !s->tsv_path || !s->average_path) return 1;
+  int leftovers = files_remove_leftovers(a->out);
+  if (leftovers < 0) return 1;
+  if (leftovers > 0)
+    progress_message(NULL, "removed %d temporary file(s) of an interrupted save in %s", leftovers, a->out);
   int have_last = files_exists(s->last_path);
   if (have_last && !a->resume) {
     fprintf(stderr, "xlat-train: %s exists: add --resume to continue it, or choose another --out\n", s->last_path);
+    return 2;
+  }
+  int64_t newest;
+  int stale = have_last ? 0 : files_stale_steps(a->out, &newest);
+  if (stale < 0) return 1;
+  if (stale > 0) {
+    fprintf(stderr, "xlat-train: %s holds %d step-N.xlat files of an earlier run (the newest step-%lld.xlat) but no "
+                    "last.xlat: this run's --keep-last and --average-last would mix them with its own; move them "
+                    "away or choose another --out\n", a->out, stale, (long long)newest);
     return 2;
   }
   if (a->resume && !have_last) progress_message(NULL, "nothing to resume in %s: starting afresh", a->out);

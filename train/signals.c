@@ -1,10 +1,12 @@
 /* signals.c - the SIGINT / SIGTERM handler of xlat-train (see signals.h). Only async-signal-safe calls in the
- * handler: a flag, write(2) and _exit(2). */
+ * handler: a flag, write(2), unlink(2) and _exit(2). */
 #include "signals.h"
 
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "io.h"
 
 static volatile sig_atomic_t pending;
 
@@ -13,6 +15,7 @@ static void on_signal(int sig) {
     static const char msg[] = "\nxlat-train: second signal: exiting now (last.xlat is the last completed save)\n";
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
+    xlat_atomic_remove_temps(); /* a save in progress leaves no NAME.tmp */
     _exit(128 + sig);
   }
   pending = sig;
@@ -25,6 +28,7 @@ int train_signals_install(void) {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART; /* file and BLAS calls in flight carry on; the loop polls the flag between steps */
   if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) return -1;
+  signal(SIGXFSZ, SIG_IGN); /* a file-size limit reaches the writer as EFBIG, reported with the file's name */
   return 0;
 }
 
