@@ -58,12 +58,21 @@ int xm_read_lines(const char *path, int universal, xm_lines *out) {
     free(data);
     return xm_fail("%s: out of memory", path);
   }
+  /* Lines are C strings from here on, so a NUL would silently cut its line short: refuse it instead (sacreBLEU
+   * would score it as an ordinary character, which the NUL-terminated metric API cannot express). */
+  const char *nul = memchr(data, 0, size);
   size_t i = 0;
   while (i < size || (universal && size == 0 && n == 0)) {
     size_t b = i;
     while (i < size && data[i] != '\n' && !(universal && data[i] == '\r')) i++;
     size_t e = i;
     if (i < size) i += (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n') ? 2 : 1;
+    if (nul && nul < data + e) {
+      xm_fail("%s: line %lld: contains a NUL byte at byte %zu", path, (long long)n + 1, (size_t)(nul - (data + b)) + 1);
+      free(line);
+      free(data);
+      return -1;
+    }
     long bad = xm_utf8_invalid_at(data + b, e - b);
     if (bad >= 0) {
       xm_fail("%s: line %lld: invalid UTF-8 at byte %ld (0x%02x)", path, (long long)n + 1, bad + 1,

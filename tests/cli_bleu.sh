@@ -94,6 +94,18 @@ check "invalid UTF-8 exit" "1" "$?"
 check "invalid UTF-8 message" "1" "$(grep -c 'bad: line 2: invalid UTF-8' "$tmp/err")"
 printf 'a\tb\nc\n' | "$bin" "$tmp/r" >/dev/null 2>&1
 check "field count exit" "17" "$?"
+# A NUL byte is refused (file and stdin, hypothesis and reference), never a line cut short at it and scored
+printf 'The cat sat on the mat today .\nZwei\0 Hunde\n' >"$tmp/hnul"
+"$bin" "$tmp/r" -i "$tmp/hnul" -b >"$tmp/out" 2>"$tmp/err"
+check "NUL hypothesis exit" "1" "$?"
+check "NUL hypothesis message" "1" "$(grep -c 'hnul: line 2: contains a NUL byte at byte 5' "$tmp/err")"
+check "NUL hypothesis no score" "" "$(cat "$tmp/out")"
+"$bin" "$tmp/r" -b <"$tmp/hnul" >/dev/null 2>"$tmp/err"
+check "NUL stdin exit" "1" "$?"
+check "NUL stdin message" "1" "$(grep -c '^xlat-bleu: -: line 2: contains a NUL byte at byte 5' "$tmp/err")"
+"$bin" "$tmp/hnul" -i "$tmp/h" -b >/dev/null 2>"$tmp/err"
+check "NUL reference exit" "1" "$?"
+check "NUL reference message" "1" "$(grep -c 'hnul: line 2: contains a NUL byte at byte 5' "$tmp/err")"
 : >"$tmp/empty"
 check "empty stdin vs one-line ref" "0.0" "$("$bin" "$tmp/h1" -b <"$tmp/empty")"
 "$bin" "$tmp/empty" -b <"$tmp/empty" >/dev/null 2>&1
