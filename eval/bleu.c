@@ -19,22 +19,33 @@ void xlat_bleu_options_default(xlat_bleu_options *o) {
   o->effective_order = 0;
 }
 
-/* One distinct hypothesis n-gram: its tokens are hyp[start .. start+n). */
+/* One distinct hypothesis n-gram. Its number g says what it is: the unigrams come first (the hypothesis's distinct
+ * tokens, in order of appearance), then the bigrams, trigrams and 4-grams, each an (n-1)-gram number and a unigram
+ * number. N-grams are thus compared as integers; only whole tokens are ever compared as bytes. */
 typedef struct {
-  uint64_t h;
-  uint32_t start, n;
   int32_t hyp_count, ref_cur, ref_max;
+  uint32_t slot; /* its slot in the word table (unigrams) or the n-gram table (the others) */
+  uint32_t pos;  /* unigrams: a hypothesis token that is this word */
 } ngram;
+
+typedef struct {
+  uint64_t key; /* (number of the first n-1 tokens + 1) << 32 | number of the last token; 0: empty */
+  uint32_t g;
+} gram_slot;
+
+#define NONE UINT32_MAX
 
 typedef struct {
   xm_tokenizer z;
   xm_toks hyp, ref;
   ngram *ng;
-  size_t ng_n, ng_cap;
-  int32_t *slot; /* open addressing: index into ng, -1 when empty */
-  size_t slot_cap;
-  uint32_t *touched; /* entries whose ref_cur changed for the current reference */
-  size_t touched_n;
+  size_t ng_n, ng_cap, first[ORDER + 1]; /* order n's n-grams are ng[first[n-1] .. first[n]) */
+  uint32_t *word;                        /* open addressing on the token hash: unigram number + 1, 0 when empty */
+  gram_slot *gram;                       /* open addressing on the key: orders 2..ORDER */
+  size_t word_cap, gram_cap;
+  uint32_t *uni, *cur; /* per token: its unigram, and the n-gram of the current order starting there (or NONE) */
+  size_t pos_cap;
+  uint32_t *touched; /* n-grams whose ref_cur changed for the current reference */
 } bleu_ctx;
 
 static void ctx_free(bleu_ctx *c) {
@@ -42,112 +53,151 @@ static void ctx_free(bleu_ctx *c) {
   xm_toks_free(&c->hyp);
   xm_toks_free(&c->ref);
   free(c->ng);
-  free(c->slot);
+  free(c->word);
+  free(c->gram);
+  free(c->uni);
+  free(c->cur);
   free(c->touched);
 }
 
-static uint64_t ngram_hash(const xm_toks *t, size_t i, size_t n) {
-  uint64_t h = 0x51ed270b27af4b3bull * (uint64_t)n;
-  for (size_t k = 0; k < n; k++) h = (h ^ t->hash[i + k]) * 0x9fb21c651e98df25ull + (h >> 29);
-  return h ^ (h >> 32);
-}
-
-static int same_tokens(const xm_toks *a, size_t i, const xm_toks *b, size_t j, size_t n) {
-  for (size_t k = 0; k < n; k++) {
-    if (a->len[i + k] != b->len[j + k] || a->hash[i + k] != b->hash[j + k]) return 0;
-    if (memcmp(a->text + a->off[i + k], b->text + b->off[j + k], a->len[i + k])) return 0;
+/* Grows (never shrinks) the tables for a hypothesis of m tokens and a reference of up to m_ref; new tables are
+ * empty, and every table is emptied again after each segment (clear_tables). */
+static int reserve(bleu_ctx *c, size_t m, size_t m_ref) {
+  size_t pos = (m > m_ref ? m : m_ref) + 1, words = 1, grams = 1;
+  while (words < 2 * (m + 1)) words *= 2;
+  while (grams < 2 * ORDER * (m + 1)) grams *= 2;
+  if (words > c->word_cap) {
+    free(c->word);
+    c->word_cap = 0;
+    if (!(c->word = calloc(words, sizeof *c->word))) return xm_fail("bleu: out of memory (%zu word slots)", words);
+    c->word_cap = words;
   }
-  return 1;
-}
-
-/* Slot of the n-gram t[i..i+n) (hash h) in the table: the matching entry's slot or the empty slot to fill. */
-static size_t find_slot(const bleu_ctx *c, const xm_toks *t, size_t i, size_t n, uint64_t h) {
-  size_t mask = c->slot_cap - 1, s = (size_t)h & mask;
-  while (c->slot[s] >= 0) {
-    const ngram *g = &c->ng[c->slot[s]];
-    if (g->h == h && g->n == n && same_tokens(&c->hyp, g->start, t, i, n)) return s;
-    s = (s + 1) & mask;
-  }
-  return s;
-}
-
-/* Builds the table of the hypothesis n-grams (c->hyp must hold its tokens). */
-static int count_hyp(bleu_ctx *c) {
-  size_t m = c->hyp.n, need = 1;
-  while (need < 2 * ORDER * (m + 1)) need *= 2;
-  if (need > c->slot_cap) {
-    free(c->slot);
-    c->slot = malloc(need * sizeof *c->slot);
-    if (!c->slot) return xm_fail("bleu: out of memory (%zu n-gram slots)", need);
-    c->slot_cap = need;
-    memset(c->slot, 0xff, need * sizeof *c->slot);
+  if (grams > c->gram_cap) {
+    free(c->gram);
+    c->gram_cap = 0;
+    if (!(c->gram = calloc(grams, sizeof *c->gram))) return xm_fail("bleu: out of memory (%zu n-gram slots)", grams);
+    c->gram_cap = grams;
   }
   if (ORDER * (m + 1) > c->ng_cap) {
-    size_t cap = ORDER * (m + 1) * 2;
+    size_t cap = 2 * ORDER * (m + 1);
     free(c->ng);
     free(c->touched);
+    c->ng_cap = 0;
     c->ng = malloc(cap * sizeof *c->ng);
     c->touched = malloc(cap * sizeof *c->touched);
     if (!c->ng || !c->touched) return xm_fail("bleu: out of memory (%zu n-grams)", cap);
     c->ng_cap = cap;
   }
-  c->ng_n = 0;
-  for (size_t n = 1; n <= ORDER && n <= m; n++) {
-    for (size_t i = 0; i + n <= m; i++) {
-      uint64_t h = ngram_hash(&c->hyp, i, n);
-      size_t s = find_slot(c, &c->hyp, i, n, h);
-      if (c->slot[s] >= 0) {
-        c->ng[c->slot[s]].hyp_count++;
-      } else {
-        c->slot[s] = (int32_t)c->ng_n;
-        c->ng[c->ng_n++] = (ngram){h, (uint32_t)i, (uint32_t)n, 1, 0, 0};
-      }
-    }
+  if (pos > c->pos_cap) {
+    size_t cap = 2 * pos;
+    free(c->uni);
+    free(c->cur);
+    c->pos_cap = 0;
+    c->uni = malloc(cap * sizeof *c->uni);
+    c->cur = malloc(cap * sizeof *c->cur);
+    if (!c->uni || !c->cur) return xm_fail("bleu: out of memory (%zu tokens)", cap);
+    c->pos_cap = cap;
   }
   return 0;
 }
 
-/* Counts the current reference (c->ref) against the hypothesis table, keeping the per-n-gram maximum. */
+/* Word-table slot of token i of t: the slot of the equal hypothesis word, or the empty slot where it would go. */
+static size_t word_slot(const bleu_ctx *c, const xm_toks *t, size_t i) {
+  size_t mask = c->word_cap - 1, s = (size_t)t->hash[i] & mask;
+  for (uint32_t w; (w = c->word[s]) != 0; s = (s + 1) & mask) {
+    size_t j = c->ng[w - 1].pos;
+    if (c->hyp.hash[j] == t->hash[i] && c->hyp.len[j] == t->len[i] &&
+        !memcmp(c->hyp.text + c->hyp.off[j], t->text + t->off[i], t->len[i]))
+      break;
+  }
+  return s;
+}
+
+static size_t gram_slot_of(const bleu_ctx *c, uint64_t key) {
+  size_t mask = c->gram_cap - 1, s = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+  while (c->gram[s].key != 0 && c->gram[s].key != key) s = (s + 1) & mask;
+  return s;
+}
+
+static uint64_t gram_key(uint32_t prefix, uint32_t last) { return ((uint64_t)prefix + 1) << 32 | last; }
+
+static uint32_t add_ngram(bleu_ctx *c, size_t slot, uint32_t pos) {
+  uint32_t g = (uint32_t)c->ng_n++;
+  c->ng[g] = (ngram){0, 0, 0, (uint32_t)slot, pos};
+  return g;
+}
+
+/* Numbers the hypothesis n-grams (c->hyp must hold its tokens) and counts them. */
+static void count_hyp(bleu_ctx *c) {
+  size_t m = c->hyp.n;
+  c->ng_n = 0;
+  for (size_t i = 0; i < m; i++) {
+    size_t s = word_slot(c, &c->hyp, i);
+    if (!c->word[s]) c->word[s] = add_ngram(c, s, (uint32_t)i) + 1;
+    c->uni[i] = c->cur[i] = c->word[s] - 1;
+    c->ng[c->uni[i]].hyp_count++;
+  }
+  c->first[0] = 0;
+  c->first[1] = c->ng_n;
+  for (size_t n = 2; n <= ORDER; n++) {
+    for (size_t i = 0; i + n <= m; i++) { /* cur[i]: the (n-1)-gram at i, becomes the n-gram at i */
+      uint64_t key = gram_key(c->cur[i], c->uni[i + n - 1]);
+      size_t s = gram_slot_of(c, key);
+      if (!c->gram[s].key) c->gram[s] = (gram_slot){key, add_ngram(c, s, 0)};
+      c->cur[i] = c->gram[s].g;
+      c->ng[c->cur[i]].hyp_count++;
+    }
+    c->first[n] = c->ng_n;
+  }
+}
+
+static void bump(bleu_ctx *c, uint32_t g, size_t *touched_n) {
+  if (c->ng[g].ref_cur++ == 0) c->touched[(*touched_n)++] = g;
+}
+
+/* Counts the current reference (c->ref) against the hypothesis n-grams, keeping the per-n-gram maximum. An n-gram
+ * with a word the hypothesis lacks, or with an (n-1)-gram it lacks, cannot match and is not looked up. */
 static void count_ref(bleu_ctx *c) {
-  size_t m = c->ref.n;
-  c->touched_n = 0;
-  for (size_t n = 1; n <= ORDER && n <= m; n++) {
+  size_t m = c->ref.n, touched_n = 0;
+  for (size_t i = 0; i < m; i++) {
+    size_t s = word_slot(c, &c->ref, i);
+    c->uni[i] = c->cur[i] = c->word[s] ? c->word[s] - 1 : NONE;
+    if (c->uni[i] != NONE) bump(c, c->uni[i], &touched_n);
+  }
+  for (size_t n = 2; n <= ORDER && touched_n; n++) {
     for (size_t i = 0; i + n <= m; i++) {
-      uint64_t h = ngram_hash(&c->ref, i, n);
-      size_t s = find_slot(c, &c->ref, i, n, h);
-      if (c->slot[s] < 0) continue;
-      ngram *g = &c->ng[c->slot[s]];
-      if (g->ref_cur++ == 0) c->touched[c->touched_n++] = (uint32_t)c->slot[s];
+      if (c->cur[i] == NONE) continue;
+      uint32_t last = c->uni[i + n - 1];
+      const gram_slot *gs = last == NONE ? NULL : &c->gram[gram_slot_of(c, gram_key(c->cur[i], last))];
+      c->cur[i] = gs && gs->key ? gs->g : NONE;
+      if (c->cur[i] != NONE) bump(c, c->cur[i], &touched_n);
     }
   }
-  for (size_t k = 0; k < c->touched_n; k++) {
+  for (size_t k = 0; k < touched_n; k++) {
     ngram *g = &c->ng[c->touched[k]];
     if (g->ref_cur > g->ref_max) g->ref_max = g->ref_cur;
     g->ref_cur = 0;
   }
 }
 
-/* Empties the slots in use (not the whole table, so one long segment does not slow every later one). Searching
- * forward from an entry's home slot for its index finds it even after other entries were emptied. */
-static void clear_table(bleu_ctx *c) {
-  size_t mask = c->slot_cap - 1;
-  for (size_t k = 0; k < c->ng_n; k++) {
-    size_t s = (size_t)c->ng[k].h & mask;
-    while (c->slot[s] != (int32_t)k) s = (s + 1) & mask;
-    c->slot[s] = -1;
-  }
+/* Empties the slots in use (not the whole tables, so one long segment does not slow every later one). */
+static void clear_tables(bleu_ctx *c) {
+  for (size_t g = 0; g < c->first[1]; g++) c->word[c->ng[g].slot] = 0;
+  for (size_t g = c->first[1]; g < c->ng_n; g++) c->gram[c->ng[g].slot].key = 0;
   c->ng_n = 0;
 }
 
 static int segment_stats(bleu_ctx *c, const char *hyp, const char *const *refs, int nrefs, int64_t seg,
                          const xlat_bleu_options *o, int64_t *st) {
   if (xm_tokenize(&c->z, hyp, strlen(hyp), o->tokenizer, o->lowercase, &c->hyp, -1, seg)) return -1;
-  if (count_hyp(c)) return -1;
+  if (reserve(c, c->hyp.n, 0)) return -1;
+  count_hyp(c);
   int64_t hyp_len = (int64_t)c->hyp.n, best_len = -1, best_diff = -1;
   for (int r = 0; r < nrefs; r++) {
     const char *ref = refs[r];
-    if (xm_tokenize(&c->z, ref, strlen(ref), o->tokenizer, o->lowercase, &c->ref, r, seg)) {
-      clear_table(c);
+    if (xm_tokenize(&c->z, ref, strlen(ref), o->tokenizer, o->lowercase, &c->ref, r, seg) ||
+        reserve(c, c->hyp.n, c->ref.n)) {
+      clear_tables(c);
       return -1;
     }
     int64_t len = (int64_t)c->ref.n, diff = llabs(hyp_len - len);
@@ -157,12 +207,13 @@ static int segment_stats(bleu_ctx *c, const char *hyp, const char *const *refs, 
   memset(st, 0, XLAT_BLEU_NSTATS * sizeof *st);
   st[0] = hyp_len;
   st[1] = best_len < 0 ? 0 : best_len;
-  for (size_t k = 0; k < c->ng_n; k++) {
-    const ngram *g = &c->ng[k];
-    st[2 + g->n - 1] += g->hyp_count < g->ref_max ? g->hyp_count : g->ref_max;
-  }
+  for (int n = 1; n <= ORDER; n++)
+    for (size_t k = c->first[n - 1]; k < c->first[n]; k++) {
+      const ngram *g = &c->ng[k];
+      st[2 + n - 1] += g->hyp_count < g->ref_max ? g->hyp_count : g->ref_max;
+    }
   for (int n = 1; n <= ORDER; n++) st[2 + ORDER + n - 1] = hyp_len >= n ? hyp_len - n + 1 : 0;
-  clear_table(c);
+  clear_tables(c);
   return 0;
 }
 

@@ -46,6 +46,12 @@ static int slurp(const char *path, char **data, size_t *size) {
   return 0;
 }
 
+/* Offset of the first c in data[from..size), or size. */
+static size_t next_of(const char *data, size_t from, size_t size, char c) {
+  const char *p = from < size ? memchr(data + from, c, size - from) : NULL;
+  return p ? (size_t)(p - data) : size;
+}
+
 int xm_read_lines(const char *path, int universal, xm_lines *out) {
   memset(out, 0, sizeof *out);
   char *data = NULL;
@@ -58,16 +64,27 @@ int xm_read_lines(const char *path, int universal, xm_lines *out) {
     free(data);
     return xm_fail("%s: out of memory", path);
   }
-  size_t i = 0;
+  /* Lines are C strings from here on, so a NUL would silently cut its line short: refuse it instead (sacreBLEU
+   * would score it as an ordinary character, which the NUL-terminated metric API cannot express). */
+  const char *nul = memchr(data, 0, size);
+  long bad = xm_utf8_invalid_at(data, size); /* one check of the whole text: no character spans a newline */
+  /* line ends through memchr; the next '\r' is searched for again only once passed, so this stays linear */
+  size_t i = 0, cr = universal ? next_of(data, 0, size, '\r') : size;
   while (i < size || (universal && size == 0 && n == 0)) {
-    size_t b = i;
-    while (i < size && data[i] != '\n' && !(universal && data[i] == '\r')) i++;
-    size_t e = i;
+    size_t b = i, e = next_of(data, i, size, '\n');
+    if (cr < i) cr = next_of(data, i, size, '\r');
+    if (cr < e) e = cr;
+    i = e;
     if (i < size) i += (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n') ? 2 : 1;
-    long bad = xm_utf8_invalid_at(data + b, e - b);
-    if (bad >= 0) {
-      xm_fail("%s: line %lld: invalid UTF-8 at byte %ld (0x%02x)", path, (long long)n + 1, bad + 1,
-              (unsigned char)data[b + (size_t)bad]);
+    if (nul && nul < data + e) {
+      xm_fail("%s: line %lld: contains a NUL byte at byte %zu", path, (long long)n + 1, (size_t)(nul - (data + b)) + 1);
+      free(line);
+      free(data);
+      return -1;
+    }
+    if (bad >= 0 && (size_t)bad < e) {
+      xm_fail("%s: line %lld: invalid UTF-8 at byte %zu (0x%02x)", path, (long long)n + 1, (size_t)bad - b + 1,
+              (unsigned char)data[bad]);
       free(line);
       free(data);
       return -1;

@@ -6,14 +6,14 @@
 #include <stdint.h>
 
 typedef struct {
-  char **line; /* NUL-terminated, rstripped (Python str.rstrip()), valid UTF-8 */
+  char **line; /* NUL-terminated (no NUL inside), rstripped (Python str.rstrip()), valid UTF-8 */
   int64_t n;
   char *buf; /* owns the text of every line */
 } xm_lines;
 
 /* Reads path ("-" = stdin; .gz read through zlib). universal = 0: lines end at "\n" only (sacreBLEU opens files
  * with newline="\n"); universal = 1: "\n", "\r\n" and a lone "\r" end a line (its stdin), and an empty input is
- * one empty line. Each line is checked for UTF-8 (error names the file and line) and rstripped.
+ * one empty line. Each line is checked for UTF-8 and for NUL bytes (errors name the file and line) and rstripped.
  * Returns 0, or -1 with xlat_metrics_error() set. */
 int xm_read_lines(const char *path, int universal, xm_lines *out);
 void xm_lines_free(xm_lines *l);

@@ -5,6 +5,7 @@
  * a wrong number of tab-separated fields. Colours are never printed (as sacreBLEU when not on a terminal). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ typedef struct {
   int num_refs;
   int confidence, confidence_n;
   int paired_bs, paired_ar, paired_bs_n, paired_ar_n;
+  int threads; /* scoring threads */
 } cli;
 
 static void usage(FILE *f) {
@@ -53,6 +55,7 @@ static void usage(FILE *f) {
           "  --paired-bs, --paired-ar     paired tests of -i systems against the first (baseline)\n"
           "  --paired-bs-n N (1000)  --paired-ar-n N (10000)   seed: $SACREBLEU_SEED (12345; none = random)\n"
           "  -f, --format json|text       default json for one system ($SACREBLEU_FORMAT overrides)\n"
+          "  --threads N                  scoring threads (default: the online CPUs; the scores do not depend on it)\n"
           "  -b, --score-only  -w, --width N (1)  -sh, --short  -q, --quiet  -V, --version  -h, --help\n");
 }
 
@@ -106,6 +109,8 @@ static void parse_args(int argc, char **argv, cli *a) {
   a->confidence_n = 1000;
   a->paired_bs_n = 1000;
   a->paired_ar_n = 10000;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  a->threads = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
   a->refs = calloc((size_t)argc, sizeof *a->refs);
   a->inputs = calloc((size_t)argc, sizeof *a->inputs);
   if (!a->refs || !a->inputs) die(1, "out of memory");
@@ -223,6 +228,8 @@ static void parse_args(int argc, char **argv, cli *a) {
       a->paired_ar_n = (int)parse_int(name, VALUE(), 1, 100000000);
     } else if (IS("--paired-jobs", "-j")) {
       parse_int(name, VALUE(), 0, 1024); /* accepted for compatibility; the tests run in one thread */
+    } else if (IS("--threads", "--threads")) {
+      a->threads = (int)parse_int(name, VALUE(), 1, 256);
     } else if (IS("-sh", "--short")) {
       a->shortsig = 1;
     } else if (IS("-q", "--quiet") || IS("-nc", "--no-color")) {
@@ -354,39 +361,86 @@ static void metric_name(const metric *m, char *out, size_t cap) {
   }
 }
 
+/* One thread's share of the statistics: rows [b, b + k) of hyps, into st (the integer statistics of BLEU and chrF)
+ * or out (TER's). */
+typedef struct {
+  const metric *m;
+  char **hyps;
+  char ***refs;
+  const char *const **bref; /* this share's own nrefs reference streams, from row b */
+  int nrefs;
+  int64_t b, k;
+  int64_t *st;
+  double *out;
+  int rc;
+  char err[1024]; /* the library's error text is per thread */
+} share;
+
+static void *score_share(void *arg) {
+  share *s = arg;
+  const metric *m = s->m;
+  const char *const *h = (const char *const *)s->hyps + s->b;
+  for (int r = 0; r < s->nrefs; r++) s->bref[r] = (const char *const *)s->refs[r] + s->b;
+  const char *const *const *rf = s->bref;
+  s->rc = m->kind == M_TER    ? xlat_ter_stats(h, rf, s->k, s->nrefs, &m->a->ter, s->out)
+          : m->kind == M_BLEU ? xlat_bleu_stats(h, rf, s->k, s->nrefs, &m->a->bleu, s->st)
+                              : xlat_chrf_stats(h, rf, s->k, s->nrefs, &m->a->chrf, s->st);
+  if (s->rc) snprintf(s->err, sizeof s->err, "%s", xlat_metrics_error());
+  return NULL;
+}
+
 /* Statistics of hyps against the reference streams: their sums into sum, and when keep is set the per-segment
- * rows (n rows of m->ns doubles, returned; the caller frees). Without keep the corpus goes through in blocks so
- * memory does not grow with it. */
+ * rows (n rows of m->ns doubles, returned; the caller frees). The corpus goes through in rounds of ROUND rows, so
+ * that without keep memory does not grow with it. Each round is cut into one contiguous share per thread and
+ * summed in segment order once all are done, so the sums are bit for bit those of one thread. */
 static double *compute(const metric *m, char **hyps, char ***refs, int64_t n, int nrefs, int keep, double *sum) {
-  enum { BLOCK = 8192 };
-  int64_t rows = keep ? (n > 0 ? n : 1) : BLOCK;
-  double *out = malloc((size_t)rows * (size_t)m->ns * sizeof *out);
-  int64_t *st = m->kind == M_TER ? NULL : malloc((size_t)rows * (size_t)m->ns * sizeof *st);
-  const char ***bref = malloc((size_t)nrefs * sizeof *bref);
-  if (!out || !bref || (m->kind != M_TER && !st)) die(1, "out of memory");
-  memset(sum, 0, (size_t)m->ns * sizeof *sum);
-  for (int64_t b = 0; b < n; b += rows) {
-    int64_t k = n - b < rows ? n - b : rows;
-    for (int r = 0; r < nrefs; r++) bref[r] = (const char **)refs[r] + b;
-    const char *const *h = (const char *const *)hyps + b;
-    const char *const *const *rf = (const char *const *const *)bref;
-    double *o = keep ? out + (size_t)b * (size_t)m->ns : out;
-    int rc = m->kind == M_TER    ? xlat_ter_stats(h, rf, k, nrefs, &m->a->ter, o)
-             : m->kind == M_BLEU ? xlat_bleu_stats(h, rf, k, nrefs, &m->a->bleu, st)
-                                 : xlat_chrf_stats(h, rf, k, nrefs, &m->a->chrf, st);
-    if (rc) die(1, "%s", xlat_metrics_error());
-    for (int64_t i = 0; i < k; i++)
-      for (int j = 0; j < m->ns; j++) {
-        size_t at = (size_t)i * (size_t)m->ns + (size_t)j;
-        if (st) o[at] = (double)st[at];
-        sum[j] += o[at];
+  enum { ROUND = 8192, MIN_SHARE = 256 };
+  size_t ns = (size_t)m->ns, nt = (size_t)m->a->threads;
+  int ter = m->kind == M_TER;
+  double *out = keep ? malloc((size_t)(n > 0 ? n : 1) * ns * sizeof *out) : NULL;
+  int64_t *st = ter ? NULL : malloc(ROUND * ns * sizeof *st);
+  double *ter_round = ter && !keep ? malloc(ROUND * ns * sizeof *ter_round) : NULL;
+  share *sh = calloc(nt, sizeof *sh);
+  const char *const **bref = malloc(nt * (size_t)nrefs * sizeof *bref);
+  pthread_t *tid = malloc(nt * sizeof *tid);
+  int *started = malloc(nt * sizeof *started);
+  if ((keep && !out) || (!ter && !st) || (ter && !keep && !ter_round) || !sh || !bref || !tid || !started)
+    die(1, "out of memory");
+  memset(sum, 0, ns * sizeof *sum);
+  for (int64_t b = 0; b < n; b += ROUND) {
+    int64_t k = n - b < ROUND ? n - b : ROUND;
+    double *o = ter ? (keep ? out + (size_t)b * ns : ter_round) : NULL;
+    int64_t parts = (k + MIN_SHARE - 1) / MIN_SHARE < (int64_t)nt ? (k + MIN_SHARE - 1) / MIN_SHARE : (int64_t)nt;
+    for (int64_t t = 0; t < parts; t++) {
+      size_t lo = (size_t)(k * t / parts), hi = (size_t)(k * (t + 1) / parts);
+      sh[t] = (share){m, hyps, refs, bref + (size_t)t * (size_t)nrefs, nrefs, b + (int64_t)lo, (int64_t)(hi - lo),
+                      st ? st + lo * ns : NULL, o ? o + lo * ns : NULL, 0, ""};
+    }
+    for (int64_t t = 1; t < parts; t++) /* a thread that cannot be started is run here, after the others */
+      started[t] = pthread_create(&tid[t], NULL, score_share, &sh[t]) == 0;
+    score_share(&sh[0]);
+    for (int64_t t = 1; t < parts; t++) {
+      if (started[t])
+        pthread_join(tid[t], NULL);
+      else
+        score_share(&sh[t]);
+    }
+    for (int64_t t = 0; t < parts; t++)
+      if (sh[t].rc) die(1, "%s", sh[t].err);
+    for (size_t i = 0; i < (size_t)k * ns; i += ns)
+      for (size_t j = 0; j < ns; j++) {
+        double v = st ? (double)st[i + j] : o[i + j];
+        if (keep && st) out[(size_t)b * ns + i + j] = v;
+        sum[j] += v;
       }
   }
   free(st);
+  free(ter_round);
+  free(sh);
   free(bref);
-  if (keep) return out;
-  free(out);
-  return NULL;
+  free(tid);
+  free(started);
+  return out;
 }
 
 typedef struct {

@@ -7,7 +7,8 @@
 
 typedef struct {
   xm_cps raw, low, s1, s2;
-  xm_buf b1, b2;
+  xm_buf b1, b2; /* 13a's lowercased line and its replacements; zh's spaced line */
+  xm_buf r1, r2; /* the passes of the regular expressions */
 } xm_tokenizer;
 
 /* sacreBLEU's BLEU preprocessing of one segment s[0..n): UTF-8 decode, optional str.lower(), str.rstrip(), then

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Generated tables (unicode_tables.c); each is sorted, ranges are inclusive. */
 extern const uint32_t xm_space_ranges[][2];
@@ -84,11 +85,26 @@ void xm_strip(xm_cps *a);
 int xm_split(xm_toks *t, const uint32_t *a, size_t n);
 /* Appends one token (the code points a[0..n)) to t. */
 int xm_toks_add(xm_toks *t, const uint32_t *a, size_t n);
-/* str.split() of valid UTF-8 s[0..n): appends its words to t. */
-int xm_split_utf8(xm_toks *t, const char *s, size_t n);
+/* Room in t for text_need more bytes of text, 8 more that may be read past them, and tok_need more tokens. */
+int xm_toks_reserve(xm_toks *t, size_t text_need, size_t tok_need);
+/* Sets the hash of tokens first .. n-1 of t, made by hand (text, off, len) after xm_toks_reserve. */
+void xm_toks_hash(xm_toks *t, size_t first);
+/* Decodes the character at s[i] of s[0..n) into *c: returns its length, or 0 when the bytes there are not valid
+ * UTF-8. */
+int xm_utf8_next(const char *s, size_t i, size_t n, uint32_t *c);
 /* Length of valid UTF-8 s[0..n) after str.rstrip(). */
 size_t xm_rstrip_utf8(const char *s, size_t n);
 void xm_toks_clear(xm_toks *t);
+
+/* The eight bytes at p as a little-endian number, whatever the machine: the first byte is the lowest. */
+static inline uint64_t xm_load_le(const void *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
 
 /* 64-bit hash of a byte string (token identity; equality is always confirmed by comparing bytes). */
 uint64_t xm_hash_bytes(const char *s, size_t n);

@@ -94,6 +94,11 @@ long xm_utf8_invalid_at(const char *s, size_t n) {
   size_t i = 0;
   uint32_t c;
   while (i < n) {
+    uint64_t w;
+    if (i + 8 <= n && (memcpy(&w, u + i, 8), !(w & 0x8080808080808080ull))) { /* eight ASCII bytes at once */
+      i += 8;
+      continue;
+    }
     if (u[i] < 0x80) {
       i++;
       continue;
@@ -210,15 +215,33 @@ void xm_strip(xm_cps *a) {
   }
 }
 
-uint64_t xm_hash_bytes(const char *s, size_t n) {
+/* Hash of s[0..n) given its last n % 8 bytes as a little-endian number: eight bytes per multiply, since a
+ * byte-at-a-time hash is a chain of multiplies as long as the text. */
+static uint64_t hash_words(const char *s, size_t n, uint64_t tail) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-  h ^= h >> 31;
-  h *= 0xbf58476d1ce4e5b9ull;
-  return h ^ (h >> 29);
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    h = (h ^ xm_load_le(s + i)) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  h = (h ^ tail) * 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
 }
 
-static int toks_grow(xm_toks *t, size_t text_need) {
+uint64_t xm_hash_bytes(const char *s, size_t n) {
+  uint64_t tail = 0;
+  for (size_t i = n & ~(size_t)7, k = 0; i < n; i++, k += 8) tail |= (uint64_t)(unsigned char)s[i] << k;
+  return hash_words(s, n, tail);
+}
+
+/* xm_hash_bytes(s, n) when the 8 bytes after s[n-1] may be read: the tail is one load, not a loop per byte
+ * (whose varying trip count the branch predictor misses about once a token). */
+static uint64_t hash_padded(const char *s, size_t n) {
+  size_t r = n & 7;
+  return hash_words(s, n, xm_load_le(s + n - r) & (((uint64_t)1 << (8 * r)) - 1));
+}
+
+int xm_toks_reserve(xm_toks *t, size_t text_need, size_t tok_need) {
+  text_need += 8; /* xm_toks_hash reads a whole word past a token */
   if (t->text_n + text_need > t->text_cap) {
     size_t cap = t->text_cap ? t->text_cap : 256;
     while (cap < t->text_n + text_need) cap *= 2;
@@ -227,8 +250,9 @@ static int toks_grow(xm_toks *t, size_t text_need) {
     t->text = p;
     t->text_cap = cap;
   }
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
+  if (t->n + tok_need > t->cap) {
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < t->n + tok_need) cap *= 2;
     uint32_t *off = realloc(t->off, cap * sizeof *off);
     if (off) t->off = off;
     uint32_t *len = realloc(t->len, cap * sizeof *len);
@@ -242,7 +266,7 @@ static int toks_grow(xm_toks *t, size_t text_need) {
 }
 
 int xm_toks_add(xm_toks *t, const uint32_t *a, size_t n) {
-  if (toks_grow(t, 4 * n)) return -1;
+  if (xm_toks_reserve(t, 4 * n, 1)) return -1;
   size_t start = t->text_n;
   for (size_t i = 0; i < n; i++) t->text_n += (size_t)xm_utf8_put(t->text + t->text_n, a[i]);
   t->off[t->n] = (uint32_t)start;
@@ -288,35 +312,8 @@ size_t xm_rstrip_utf8(const char *s, size_t n) {
   return n;
 }
 
-static int add_bytes(xm_toks *t, const char *s, size_t n) {
-  if (toks_grow(t, n)) return -1;
-  memcpy(t->text + t->text_n, s, n);
-  t->off[t->n] = (uint32_t)t->text_n;
-  t->len[t->n] = (uint32_t)n;
-  t->hash[t->n] = xm_hash_bytes(s, n);
-  t->text_n += n;
-  t->n++;
-  return 0;
+void xm_toks_hash(xm_toks *t, size_t first) {
+  for (size_t i = first; i < t->n; i++) t->hash[i] = hash_padded(t->text + t->off[i], t->len[i]);
 }
 
-/* Length of the whitespace character at s[i] (0 when s[i] starts no whitespace). */
-static int space_at(const unsigned char *s, size_t i, size_t n) {
-  if (s[i] < 0x80) return s[i] <= ' ' && ((0x1f0003e00ull >> s[i]) & 1); /* 09-0D 1C-1F 20 */
-  if ((s[i] & 0xc0) == 0x80) return 0;                                   /* continuation byte */
-  uint32_t c;
-  int len = decode1(s, i, n, &c);
-  return len && xm_isspace(c) ? len : 0;
-}
-
-int xm_split_utf8(xm_toks *t, const char *s, size_t n) {
-  const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < n) {
-    int w;
-    while (i < n && (w = space_at(u, i, n)) > 0) i += (size_t)w;
-    size_t b = i;
-    while (i < n && !space_at(u, i, n)) i++;
-    if (i > b && add_bytes(t, s + b, i - b)) return -1;
-  }
-  return 0;
-}
+int xm_utf8_next(const char *s, size_t i, size_t n, uint32_t *c) { return decode1((const unsigned char *)s, i, n, c); }

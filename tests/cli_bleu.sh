@@ -94,6 +94,18 @@ check "invalid UTF-8 exit" "1" "$?"
 check "invalid UTF-8 message" "1" "$(grep -c 'bad: line 2: invalid UTF-8' "$tmp/err")"
 printf 'a\tb\nc\n' | "$bin" "$tmp/r" >/dev/null 2>&1
 check "field count exit" "17" "$?"
+# A NUL byte is refused (file and stdin, hypothesis and reference), never a line cut short at it and scored
+printf 'The cat sat on the mat today .\nZwei\0 Hunde\n' >"$tmp/hnul"
+"$bin" "$tmp/r" -i "$tmp/hnul" -b >"$tmp/out" 2>"$tmp/err"
+check "NUL hypothesis exit" "1" "$?"
+check "NUL hypothesis message" "1" "$(grep -c 'hnul: line 2: contains a NUL byte at byte 5' "$tmp/err")"
+check "NUL hypothesis no score" "" "$(cat "$tmp/out")"
+"$bin" "$tmp/r" -b <"$tmp/hnul" >/dev/null 2>"$tmp/err"
+check "NUL stdin exit" "1" "$?"
+check "NUL stdin message" "1" "$(grep -c '^xlat-bleu: -: line 2: contains a NUL byte at byte 5' "$tmp/err")"
+"$bin" "$tmp/hnul" -i "$tmp/h" -b >/dev/null 2>"$tmp/err"
+check "NUL reference exit" "1" "$?"
+check "NUL reference message" "1" "$(grep -c 'hnul: line 2: contains a NUL byte at byte 5' "$tmp/err")"
 : >"$tmp/empty"
 check "empty stdin vs one-line ref" "0.0" "$("$bin" "$tmp/h1" -b <"$tmp/empty")"
 "$bin" "$tmp/empty" -b <"$tmp/empty" >/dev/null 2>&1
@@ -113,6 +125,13 @@ check "truncated gzip message" "1" "$(grep -c "cut.gz: read error or corrupt / t
 "$bin" "$tmp/cut.gz" -i "$tmp/val.de" -b >/dev/null 2>&1
 check "truncated gzip reference exit" "1" "$?"
 check "whole gzip scores" "100.0" "$("$bin" "$tmp/val.de" -i "$gz" -b)"
+
+# Threads share out the segments and the sums keep segment order: every digit is the same for any thread count
+sed 's/ein/eine/; 3~4s/^[^ ]* //' "$tmp/val.de" >"$tmp/val.hyp"
+for opts in "-m bleu chrf ter -f text -w 12" "-sl -b -w 12 -m ter" "-m bleu -tok intl --confidence --confidence-n 50 -w 12"; do
+  check "threads: $opts" "$("$bin" "$tmp/val.de" -i "$tmp/val.hyp" $opts --threads 1 2>&1)" \
+    "$("$bin" "$tmp/val.de" -i "$tmp/val.hyp" $opts --threads 3 2>&1)"
+done
 
 if [ "$fails" -ne 0 ]; then
   echo "cli_bleu.sh: $fails failed"

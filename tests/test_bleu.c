@@ -199,8 +199,30 @@ static void scores(void) {
   CHECK(strstr(xlat_metrics_error(), "segment 2") != NULL);
 }
 
+/* 13a on long runs of '.' and ',': each expression can double the text around them, and a run of 5000 periods
+ * once overflowed the buffer sized for the first expression alone. */
+static void long_runs(void) {
+  enum { N = 5000 };
+  char *in = malloc(N + 1), *want = malloc(2 * N);
+  CHECK(in && want);
+  if (!in || !want) return;
+  for (int i = 0; i < N; i++) in[i] = i % 2 ? ',' : '.', want[2 * i] = in[i], want[2 * i + 1] = ' ';
+  in[N] = 0, want[2 * N - 1] = 0;
+  TOK(in, XLAT_BLEU_TOK_13A, 0, want); /* ". , . , ..." */
+  memset(in, '.', N);
+  for (int i = 0; i < N; i++) want[2 * i] = '.';
+  TOK(in, XLAT_BLEU_TOK_13A, 0, want); /* ". . . ..." */
+  for (int i = 0; i < N; i++) in[i] = i % 2 ? '.' : '1';
+  memcpy(want, in, N - 1);
+  memcpy(want + N - 1, " .", 3);
+  TOK(in, XLAT_BLEU_TOK_13A, 0, want); /* "1.1.1...1 ." */
+  free(in);
+  free(want);
+}
+
 int main(void) {
   tokenizers();
+  long_runs();
   scores();
   TEST_END();
 }
