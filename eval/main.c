@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "input.h"
 #include "metrics.h"
 
 enum { M_BLEU, M_CHRF, M_TER, M_COUNT };

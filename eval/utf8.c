@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "metrics.h"
 #include "unicode.h"
 
@@ -61,32 +62,9 @@ void xm_toks_free(xm_toks *t) {
 
 void xm_toks_clear(xm_toks *t) { t->n = t->text_n = 0; }
 
-/* Decodes one code point at s[i..n); returns its length, or 0 when the bytes there are not valid UTF-8. */
+/* One code point at s[i..n) through io.h's decoder (the project's one); its length, or 0 when not valid UTF-8. */
 static int decode1(const unsigned char *s, size_t i, size_t n, uint32_t *out) {
-  unsigned b = s[i];
-  if (b < 0x80) {
-    *out = b;
-    return 1;
-  }
-  int len;
-  uint32_t c, min;
-  if (b >= 0xc2 && b <= 0xdf)
-    len = 2, c = b & 0x1f, min = 0x80;
-  else if (b >= 0xe0 && b <= 0xef)
-    len = 3, c = b & 0x0f, min = 0x800;
-  else if (b >= 0xf0 && b <= 0xf4)
-    len = 4, c = b & 0x07, min = 0x10000;
-  else
-    return 0;
-  if (i + (size_t)len > n) return 0;
-  for (int k = 1; k < len; k++) {
-    unsigned cb = s[i + (size_t)k];
-    if ((cb & 0xc0) != 0x80) return 0;
-    c = (c << 6) | (cb & 0x3f);
-  }
-  if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-  *out = c;
-  return len;
+  return (int)xlat_utf8_decode((const char *)s + i, n - i, out);
 }
 
 long xm_utf8_invalid_at(const char *s, size_t n) {

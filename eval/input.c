@@ -1,11 +1,11 @@
-/* io.c - line reading for xlat-bleu with sacreBLEU's conventions: newline handling (files: "\n"; stdin: universal
+/* input.c - line reading for xlat-bleu with sacreBLEU's conventions: newline handling (files: "\n"; stdin: universal
  * newlines), Python str.rstrip() of every line, transparent gzip, and UTF-8 errors naming file and line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "io.h"
+#include "input.h"
 #include "unicode.h"
 
 static int slurp(const char *path, char **data, size_t *size) {

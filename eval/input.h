@@ -1,7 +1,7 @@
-/* io.h - reading reference and hypothesis files the way sacreBLEU's command line does (part of the metrics
+/* input.h - reading reference and hypothesis files the way sacreBLEU's command line does (part of the metrics
  * library so that tests can reach it; the metric functions themselves never touch files). */
-#ifndef XLAT_EVAL_IO_H
-#define XLAT_EVAL_IO_H
+#ifndef XLAT_EVAL_INPUT_H
+#define XLAT_EVAL_INPUT_H
 
 #include <stdint.h>
 
