@@ -41,6 +41,24 @@ static inline const char *test_path(const char *rel) {
   return buf[k];
 }
 
+/* Path of name in this test's own temporary directory, made on first use (/tmp/xlat-test-XXXXXX); name NULL gives
+ * the directory. Eight static buffers, so a few paths can be in use at once. */
+static inline const char *test_tmp(const char *name) {
+  static char dir[64], buf[8][512];
+  static int k;
+  if (!dir[0]) {
+    snprintf(dir, sizeof dir, "/tmp/xlat-test-XXXXXX");
+    if (!mkdtemp(dir)) {
+      perror("mkdtemp");
+      exit(1);
+    }
+  }
+  if (!name) return dir;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  return buf[k];
+}
+
 #define TEST_END()                                                                                                 \
   do {                                                                                                             \
     fprintf(stderr, "%s: %d checks, %d failed\n", __FILE__, test_checks, test_failures);                           \

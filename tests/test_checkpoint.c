@@ -11,16 +11,6 @@
 #include "internal.h"
 #include "test.h"
 
-static char dir[64];
-
-static const char *tmp_path(const char *name) {
-  static char buf[4][128];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
 static xlat_config small_config(int variant) {
   xlat_config c;
   CHECK(xlat_config_preset("tiny", &c) == XLAT_OK);
@@ -70,7 +60,7 @@ static int same_floats(const float *a, const float *b, size_t n) { return memcmp
 
 /* Loading a damaged copy fails with XLAT_ERR_FORMAT and a message containing want. */
 static void expect_refused(const unsigned char *bytes, size_t n, const char *want) {
-  const char *p = tmp_path("damaged.xlat");
+  const char *p = test_tmp("damaged.xlat");
   write_all(p, bytes, n);
   xlat_model *m = NULL;
   xlat_status s = xlat_model_load(p, &m);
@@ -85,7 +75,7 @@ static void test_weights_round_trip(void) {
     xlat_config c = small_config(variant);
     xlat_model *m = new_model(&c, 100 + (uint64_t)variant);
     xlat_model_set_tokenizer_checksum(m, 0x0123456789abcdefULL);
-    const char *p = tmp_path("w.xlat"), *p2 = tmp_path("w2.xlat");
+    const char *p = test_tmp("w.xlat"), *p2 = test_tmp("w2.xlat");
     CHECK(xlat_checkpoint_save(p, m, NULL) == XLAT_OK);
     xlat_model *l = NULL;
     CHECK(xlat_model_load(p, &l) == XLAT_OK);
@@ -116,7 +106,7 @@ static void test_weights_round_trip(void) {
 static void test_refused(void) {
   xlat_config c = small_config(0);
   xlat_model *m = new_model(&c, 7);
-  const char *p = tmp_path("ok.xlat");
+  const char *p = test_tmp("ok.xlat");
   CHECK(xlat_checkpoint_save(p, m, NULL) == XLAT_OK);
   size_t n;
   unsigned char *b = read_all(p, &n);
@@ -141,7 +131,7 @@ static void test_refused(void) {
   expect_refused(copy, n, "format version 9, but this build of xlat reads version 1");
 
   xlat_model *l = NULL;
-  CHECK(xlat_model_load(tmp_path("does-not-exist.xlat"), &l) == XLAT_ERR_IO);
+  CHECK(xlat_model_load(test_tmp("does-not-exist.xlat"), &l) == XLAT_ERR_IO);
   CHECK(strstr(xlat_last_error(), "does-not-exist.xlat") != NULL);
   free(copy);
   free(b);
@@ -153,7 +143,7 @@ static void test_refused(void) {
 static void test_failed_write_keeps_old_file(void) {
   xlat_config c = small_config(0);
   xlat_model *a = new_model(&c, 1), *b = new_model(&c, 2);
-  const char *p = tmp_path("keep.xlat");
+  const char *p = test_tmp("keep.xlat");
   CHECK(xlat_checkpoint_save(p, a, NULL) == XLAT_OK);
   size_t n0, n1;
   unsigned char *before = read_all(p, &n0);
@@ -173,12 +163,12 @@ static void test_failed_write_keeps_old_file(void) {
 
   unsigned char *after = read_all(p, &n1);
   CHECK(n0 == n1 && memcmp(before, after, n0) == 0);
-  CHECK(access(tmp_path("keep.xlat.tmp"), F_OK) != 0);
+  CHECK(access(test_tmp("keep.xlat.tmp"), F_OK) != 0);
   xlat_model *l = NULL;
   CHECK(xlat_model_load(p, &l) == XLAT_OK);
   CHECK(l && same_floats(l->params, a->params, a->n_params));
   /* an unwritable place fails at open */
-  CHECK(xlat_checkpoint_save(tmp_path("no-such-dir/x.xlat"), a, NULL) == XLAT_ERR_IO);
+  CHECK(xlat_checkpoint_save(test_tmp("no-such-dir/x.xlat"), a, NULL) == XLAT_ERR_IO);
   CHECK(strstr(xlat_last_error(), "no-such-dir/x.xlat.tmp") != NULL);
   xlat_model_free(l);
   free(before);
@@ -229,7 +219,7 @@ static void test_trainer_round_trip(void) {
     xlat_progress *g = xlat_trainer_progress(t);
     g->epoch = 2, g->batch_in_epoch = 17, g->sentences_seen = 1234, g->target_tokens_seen = 56789;
     g->validations = 4, g->bad_validations = 1, g->best_bleu = 12.5, g->best_dev_loss = 3.25, g->train_seconds = 9.5;
-    const char *p = tmp_path("t.xlat");
+    const char *p = test_tmp("t.xlat");
     CHECK(xlat_checkpoint_save(p, m, t) == XLAT_OK);
     /* the EMA copy is not the model the trainer trains */
     if (with_ema) CHECK(xlat_checkpoint_save(p, xlat_trainer_ema_model(t), t) == XLAT_ERR_ARG);
@@ -259,7 +249,7 @@ static void test_trainer_round_trip(void) {
     CHECK(same_floats(t2->adam_v, t->adam_v, t->n_params));
 
     /* same state -> same bytes */
-    const char *q = tmp_path("t2.xlat");
+    const char *q = test_tmp("t2.xlat");
     CHECK(xlat_checkpoint_save(p, m, t) == XLAT_OK);
     CHECK(xlat_checkpoint_save(q, m2, t2) == XLAT_OK);
     size_t n1, n2;
@@ -293,7 +283,7 @@ static void test_average(void) {
   xlat_model *a = new_model(&c, 11), *b = new_model(&c, 12);
   xlat_model_set_tokenizer_checksum(a, 42);
   xlat_model_set_tokenizer_checksum(b, 42);
-  const char *pa = tmp_path("a.xlat"), *pb = tmp_path("b.xlat"), *pc = tmp_path("avg.xlat");
+  const char *pa = test_tmp("a.xlat"), *pb = test_tmp("b.xlat"), *pc = test_tmp("avg.xlat");
   CHECK(xlat_checkpoint_save(pa, a, NULL) == XLAT_OK);
   CHECK(xlat_checkpoint_save(pb, b, NULL) == XLAT_OK);
   const char *paths[2] = {pa, pb};
@@ -331,11 +321,6 @@ static void test_average(void) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/xlat_ckpt_XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
   test_weights_round_trip();
   test_refused();
   test_failed_write_keeps_old_file();
@@ -343,7 +328,7 @@ int main(void) {
   test_average();
   const char *names[] = {"w.xlat", "w2.xlat", "ok.xlat", "damaged.xlat", "keep.xlat", "t.xlat", "t2.xlat",
                          "a.xlat", "b.xlat", "avg.xlat"};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(tmp_path(names[i]));
-  rmdir(dir);
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(test_tmp(names[i]));
+  rmdir(test_tmp(NULL));
   TEST_END();
 }

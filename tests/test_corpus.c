@@ -11,16 +11,6 @@
 #include "internal.h"
 #include "test.h"
 
-static char dir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[8][512];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
 static void write_file(const char *path, const char *bytes, size_t n) {
   FILE *f = fopen(path, "wb");
   CHECK(f != NULL);
@@ -85,36 +75,36 @@ static void test_utf8(void) {
 static void test_lines(void) {
   char a[4096], b[4096];
   const char text[] = "first line\nsecond\twith TAB\n\nno\xc2\xa0" "break\nlast without newline";
-  write_file(tmp("plain.txt"), text, sizeof text - 1);
-  write_gz(tmp("zipped.txt.gz"), text, sizeof text - 1);
-  CHECK(slurp(tmp("plain.txt"), a, sizeof a) == 5);
-  CHECK(slurp(tmp("zipped.txt.gz"), b, sizeof b) == 5);
+  write_file(test_tmp("plain.txt"), text, sizeof text - 1);
+  write_gz(test_tmp("zipped.txt.gz"), text, sizeof text - 1);
+  CHECK(slurp(test_tmp("plain.txt"), a, sizeof a) == 5);
+  CHECK(slurp(test_tmp("zipped.txt.gz"), b, sizeof b) == 5);
   CHECK(strcmp(a, "first line|second\twith TAB||no\xc2\xa0" "break|last without newline|") == 0);
   CHECK(strcmp(a, b) == 0);
 
   const char crlf[] = "first line\r\nsecond\twith TAB\r\n\r\nno\xc2\xa0" "break\r\nlast without newline\r\n";
-  write_file(tmp("crlf.txt"), crlf, sizeof crlf - 1);
-  CHECK(slurp(tmp("crlf.txt"), b, sizeof b) == 5);
+  write_file(test_tmp("crlf.txt"), crlf, sizeof crlf - 1);
+  CHECK(slurp(test_tmp("crlf.txt"), b, sizeof b) == 5);
   CHECK(strcmp(a, b) == 0);
   /* Only a CR right before the newline is a line end; others stay. */
-  write_str(tmp("cr.txt"), "a\rb\n");
-  CHECK(slurp(tmp("cr.txt"), b, sizeof b) == 1 && strcmp(b, "a\rb|") == 0);
+  write_str(test_tmp("cr.txt"), "a\rb\n");
+  CHECK(slurp(test_tmp("cr.txt"), b, sizeof b) == 1 && strcmp(b, "a\rb|") == 0);
 
   /* "-" is standard input, plain or gzip. */
-  int saved = dup(0), fd = open(tmp("zipped.txt.gz"), O_RDONLY);
+  int saved = dup(0), fd = open(test_tmp("zipped.txt.gz"), O_RDONLY);
   CHECK(saved >= 0 && fd >= 0 && dup2(fd, 0) == 0);
   close(fd);
   CHECK(slurp("-", b, sizeof b) == 5 && strcmp(a, b) == 0);
   CHECK(dup2(saved, 0) == 0);
   close(saved);
 
-  write_str(tmp("empty.txt"), "");
-  CHECK(slurp(tmp("empty.txt"), b, sizeof b) == 0 && b[0] == '\0');
-  write_gz(tmp("empty.gz"), "", 0);
-  CHECK(slurp(tmp("empty.gz"), b, sizeof b) == 0);
+  write_str(test_tmp("empty.txt"), "");
+  CHECK(slurp(test_tmp("empty.txt"), b, sizeof b) == 0 && b[0] == '\0');
+  write_gz(test_tmp("empty.gz"), "", 0);
+  CHECK(slurp(test_tmp("empty.gz"), b, sizeof b) == 0);
 
   xlat_lines *r = NULL;
-  CHECK(xlat_lines_open(tmp("missing.txt"), &r) == XLAT_ERR_IO && r == NULL);
+  CHECK(xlat_lines_open(test_tmp("missing.txt"), &r) == XLAT_ERR_IO && r == NULL);
   CHECK(strstr(xlat_last_error(), "missing.txt") != NULL && strstr(xlat_last_error(), "No such file") != NULL);
 
   /* A line much longer than the read chunk, and a NUL byte inside a line. */
@@ -122,8 +112,8 @@ static void test_lines(void) {
   char *buf = malloc(big + 16);
   for (size_t i = 0; i < big; i++) buf[i] = (char)('a' + i % 26);
   memcpy(buf + big, "\nx\0y\n", 5);
-  write_gz(tmp("long.gz"), buf, big + 5);
-  CHECK(xlat_lines_open(tmp("long.gz"), &r) == XLAT_OK);
+  write_gz(test_tmp("long.gz"), buf, big + 5);
+  CHECK(xlat_lines_open(test_tmp("long.gz"), &r) == XLAT_OK);
   const char *line;
   size_t len;
   CHECK(xlat_lines_next(r, &line, &len) == XLAT_OK && line && len == big && memcmp(line, buf, big) == 0);
@@ -134,11 +124,11 @@ static void test_lines(void) {
   xlat_lines_close(r);
 
   /* A gzip file cut in the middle is an error, not a shorter file. */
-  FILE *f = fopen(tmp("long.gz"), "rb");
+  FILE *f = fopen(test_tmp("long.gz"), "rb");
   size_t n = fread(buf, 1, big, f);
   fclose(f);
-  write_file(tmp("cut.gz"), buf, n / 2);
-  CHECK(xlat_lines_open(tmp("cut.gz"), &r) == XLAT_OK);
+  write_file(test_tmp("cut.gz"), buf, n / 2);
+  CHECK(xlat_lines_open(test_tmp("cut.gz"), &r) == XLAT_OK);
   xlat_status s;
   while ((s = xlat_lines_next(r, &line, &len)) == XLAT_OK && line) continue;
   CHECK(s == XLAT_ERR_FORMAT);
@@ -193,15 +183,15 @@ static void test_corpus_load(const xlat_spm *spm) {
   const char de[] = "Ein Hund rennt.\nZwei M\xc3\xa4nner reden.\nEin M\xc3\xa4"
                     "dchen l\xc3\xa4"
                     "chelt.\n\nEine Katze.\n";
-  write_file(tmp("a.en"), en, sizeof en - 1);
-  write_file(tmp("a.de"), de, sizeof de - 1);
-  write_gz(tmp("a.en.gz"), en, sizeof en - 1);
-  write_gz(tmp("a.de.gz"), de, sizeof de - 1);
+  write_file(test_tmp("a.en"), en, sizeof en - 1);
+  write_file(test_tmp("a.de"), de, sizeof de - 1);
+  write_gz(test_tmp("a.en.gz"), en, sizeof en - 1);
+  write_gz(test_tmp("a.de.gz"), de, sizeof de - 1);
   xlat_corpus_options o;
   xlat_corpus_options_default(&o);
   xlat_corpus *c1, *c2;
-  CHECK(load(tmp("a.en"), tmp("a.de"), spm, &o, &c1) == XLAT_OK);
-  CHECK(load(tmp("a.en.gz"), tmp("a.de.gz"), spm, &o, &c2) == XLAT_OK);
+  CHECK(load(test_tmp("a.en"), test_tmp("a.de"), spm, &o, &c1) == XLAT_OK);
+  CHECK(load(test_tmp("a.en.gz"), test_tmp("a.de.gz"), spm, &o, &c2) == XLAT_OK);
   CHECK(c1 && c2 && same_corpus(c1, c2));
   if (c1) {
     const xlat_corpus_stats *st = xlat_corpus_get_stats(c1);
@@ -236,16 +226,16 @@ static void test_corpus_load(const xlat_spm *spm) {
     if (*p == '\n') crlf_de[nd++] = '\r';
     crlf_de[nd++] = *p;
   }
-  write_file(tmp("crlf.en"), crlf_en, ne);
-  write_file(tmp("crlf.de"), crlf_de, nd);
-  CHECK(load(tmp("crlf.en"), tmp("crlf.de"), spm, &o, &c2) == XLAT_OK && c1 && same_corpus(c1, c2));
+  write_file(test_tmp("crlf.en"), crlf_en, ne);
+  write_file(test_tmp("crlf.de"), crlf_de, nd);
+  CHECK(load(test_tmp("crlf.en"), test_tmp("crlf.de"), spm, &o, &c2) == XLAT_OK && c1 && same_corpus(c1, c2));
   xlat_corpus_free(c2);
 
   /* Dev/test settings keep every line, aligned with the reference file. */
   o.max_tokens = 0;
   o.max_ratio = 0;
   o.drop_empty = 0;
-  CHECK(load(tmp("a.en"), tmp("a.de"), spm, &o, &c2) == XLAT_OK && xlat_corpus_size(c2) == 5);
+  CHECK(load(test_tmp("a.en"), test_tmp("a.de"), spm, &o, &c2) == XLAT_OK && xlat_corpus_size(c2) == 5);
   if (c2) {
     const int32_t *x, *y;
     int32_t nx, ny;
@@ -259,14 +249,14 @@ static void test_corpus_load(const xlat_spm *spm) {
   xlat_corpus_options_default(&o);
   const char fen[] = "one two three four five six seven eight nine ten\nA dog.\nA dog runs in the park.\n";
   const char fde[] = "eins\nEin Hund.\nEin Hund rennt im Park.\n";
-  write_file(tmp("f.en"), fen, sizeof fen - 1);
-  write_file(tmp("f.de"), fde, sizeof fde - 1);
-  CHECK(load(tmp("f.en"), tmp("f.de"), spm, &o, &c1) == XLAT_OK && xlat_corpus_size(c1) == 2);
+  write_file(test_tmp("f.en"), fen, sizeof fen - 1);
+  write_file(test_tmp("f.de"), fde, sizeof fde - 1);
+  CHECK(load(test_tmp("f.en"), test_tmp("f.de"), spm, &o, &c1) == XLAT_OK && xlat_corpus_size(c1) == 2);
   CHECK(c1 && xlat_corpus_get_stats(c1)->bad_ratio == 1 && xlat_corpus_line(c1, 0) == 2);
   xlat_corpus_free(c1);
   o.max_ratio = 0;
   o.max_tokens = 6;
-  CHECK(load(tmp("f.en"), tmp("f.de"), spm, &o, &c1) == XLAT_OK);
+  CHECK(load(test_tmp("f.en"), test_tmp("f.de"), spm, &o, &c1) == XLAT_OK);
   CHECK(c1 && xlat_corpus_get_stats(c1)->too_long >= 1 && xlat_corpus_get_stats(c1)->bad_ratio == 0);
   for (int64_t i = 0; c1 && i < xlat_corpus_size(c1); i++) {
     const int32_t *x, *y;
@@ -281,39 +271,39 @@ static void test_corpus_errors(const xlat_spm *spm) {
   xlat_corpus *c;
   xlat_corpus_options o;
   xlat_corpus_options_default(&o);
-  write_str(tmp("m.en"), "a\nb\nc\n");
-  write_str(tmp("m.de"), "a\nb\n");
-  CHECK(load(tmp("m.en"), tmp("m.de"), spm, &o, &c) == XLAT_ERR_MISMATCH && c == NULL);
+  write_str(test_tmp("m.en"), "a\nb\nc\n");
+  write_str(test_tmp("m.de"), "a\nb\n");
+  CHECK(load(test_tmp("m.en"), test_tmp("m.de"), spm, &o, &c) == XLAT_ERR_MISMATCH && c == NULL);
   CHECK(strstr(xlat_last_error(), "m.en") && strstr(xlat_last_error(), "m.de") &&
         strstr(xlat_last_error(), "m.de ends after line 2"));
-  CHECK(load(tmp("m.de"), tmp("m.en"), spm, &o, &c) == XLAT_ERR_MISMATCH);
+  CHECK(load(test_tmp("m.de"), test_tmp("m.en"), spm, &o, &c) == XLAT_ERR_MISMATCH);
   CHECK(strstr(xlat_last_error(), "m.de ends after line 2") != NULL);
 
-  write_str(tmp("u.en"), "ok\nstill ok\nthird\n");
-  write_str(tmp("u.de"), "gut\nnoch gut\nStra\xdf" "e\n");
-  CHECK(load(tmp("u.en"), tmp("u.de"), spm, &o, &c) == XLAT_ERR_FORMAT && c == NULL);
+  write_str(test_tmp("u.en"), "ok\nstill ok\nthird\n");
+  write_str(test_tmp("u.de"), "gut\nnoch gut\nStra\xdf" "e\n");
+  CHECK(load(test_tmp("u.en"), test_tmp("u.de"), spm, &o, &c) == XLAT_ERR_FORMAT && c == NULL);
   CHECK(strstr(xlat_last_error(), "u.de:3:") && strstr(xlat_last_error(), "invalid UTF-8"));
   o.skip_invalid_utf8 = 1;
-  CHECK(load(tmp("u.en"), tmp("u.de"), spm, &o, &c) == XLAT_OK && xlat_corpus_size(c) == 2);
+  CHECK(load(test_tmp("u.en"), test_tmp("u.de"), spm, &o, &c) == XLAT_OK && xlat_corpus_size(c) == 2);
   CHECK(c && xlat_corpus_get_stats(c)->invalid_utf8 == 1);
   xlat_corpus_free(c);
   o.skip_invalid_utf8 = 0;
 
-  write_str(tmp("e.en"), "");
-  write_str(tmp("e.de"), "");
-  CHECK(load(tmp("e.en"), tmp("e.de"), spm, &o, &c) == XLAT_ERR_FORMAT && strstr(xlat_last_error(), "empty"));
-  CHECK(load(tmp("e.en"), tmp("m.de"), spm, &o, &c) == XLAT_ERR_MISMATCH &&
+  write_str(test_tmp("e.en"), "");
+  write_str(test_tmp("e.de"), "");
+  CHECK(load(test_tmp("e.en"), test_tmp("e.de"), spm, &o, &c) == XLAT_ERR_FORMAT && strstr(xlat_last_error(), "empty"));
+  CHECK(load(test_tmp("e.en"), test_tmp("m.de"), spm, &o, &c) == XLAT_ERR_MISMATCH &&
         strstr(xlat_last_error(), "e.en ends after line 0"));
-  CHECK(load(tmp("nothere.en"), tmp("m.de"), spm, &o, &c) == XLAT_ERR_IO && strstr(xlat_last_error(), "nothere.en"));
+  CHECK(load(test_tmp("nothere.en"), test_tmp("m.de"), spm, &o, &c) == XLAT_ERR_IO && strstr(xlat_last_error(), "nothere.en"));
   char cache_dir[128];
-  snprintf(cache_dir, sizeof cache_dir, "%s", tmp("cache"));
+  snprintf(cache_dir, sizeof cache_dir, "%s", test_tmp("cache"));
   o.cache_dir = cache_dir;
-  CHECK(load(tmp("m.en"), tmp("nothere.de"), spm, &o, &c) == XLAT_ERR_IO && strstr(xlat_last_error(), "nothere.de"));
-  snprintf(cache_dir, sizeof cache_dir, "%s", tmp("m.en")); /* a file where the cache directory should be */
-  CHECK(load(tmp("m.en"), tmp("m.en"), spm, &o, &c) == XLAT_ERR_IO && strstr(xlat_last_error(), "cache"));
+  CHECK(load(test_tmp("m.en"), test_tmp("nothere.de"), spm, &o, &c) == XLAT_ERR_IO && strstr(xlat_last_error(), "nothere.de"));
+  snprintf(cache_dir, sizeof cache_dir, "%s", test_tmp("m.en")); /* a file where the cache directory should be */
+  CHECK(load(test_tmp("m.en"), test_tmp("m.en"), spm, &o, &c) == XLAT_ERR_IO && strstr(xlat_last_error(), "cache"));
   o.cache_dir = NULL;
   o.max_tokens = -1;
-  CHECK(load(tmp("m.en"), tmp("m.de"), spm, &o, &c) == XLAT_ERR_ARG);
+  CHECK(load(test_tmp("m.en"), test_tmp("m.de"), spm, &o, &c) == XLAT_ERR_ARG);
 }
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
@@ -322,7 +312,7 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   xlat_corpus_options o;
   xlat_corpus_options_default(&o);
   char cache_dir[128];
-  snprintf(cache_dir, sizeof cache_dir, "%s", tmp("cache")); /* tmp()'s buffers get reused */
+  snprintf(cache_dir, sizeof cache_dir, "%s", test_tmp("cache")); /* test_tmp()'s buffers get reused */
   o.cache_dir = cache_dir;
   char en_buf[600], de_buf[600], cache_buf[600];
   const char *en = test_path("corpora/multi30k/train.en.gz"), *de = test_path("corpora/multi30k/train.de.gz");
@@ -337,7 +327,7 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   CHECK(c1 && xlat_corpus_size(c1) > 28900);
   CHECK(c1 && c2 && same_corpus(c1, c2));
   CHECK(t2 - t1 < 0.5);
-  const char *cache = tmp("cache/train.en.gz+train.de.gz.ids");
+  const char *cache = test_tmp("cache/train.en.gz+train.de.gz.ids");
   CHECK(file_exists(cache));
   char leftover[700];
   snprintf(leftover, sizeof leftover, "%s.tmp%ld", cache, (long)getpid());
@@ -346,9 +336,9 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   xlat_corpus_free(c1);
 
   /* The rest on the 3001-line training subset, to keep the test short. */
-  snprintf(en_buf, sizeof en_buf, "%s", tmp("sub.en")); /* tmp()'s buffers get reused */
-  snprintf(de_buf, sizeof de_buf, "%s", tmp("sub.de"));
-  snprintf(cache_buf, sizeof cache_buf, "%s", tmp("cache/sub.en+sub.de.ids"));
+  snprintf(en_buf, sizeof en_buf, "%s", test_tmp("sub.en")); /* test_tmp()'s buffers get reused */
+  snprintf(de_buf, sizeof de_buf, "%s", test_tmp("sub.de"));
+  snprintf(cache_buf, sizeof cache_buf, "%s", test_tmp("cache/sub.en+sub.de.ids"));
   en = en_buf;
   de = de_buf;
   cache = cache_buf;
@@ -385,13 +375,13 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   xlat_corpus_free(c1);
 
   /* A changed corpus file (same name, one word different) invalidates the cache. */
-  write_str(tmp("v.en"), "A dog runs.\nA cat sleeps.\n");
-  write_str(tmp("v.de"), "Ein Hund rennt.\nEine Katze schl\xc3\xa4" "ft.\n");
-  CHECK(load(tmp("v.en"), tmp("v.de"), spm, &o, &c1) == XLAT_OK && !xlat_corpus_get_stats(c1)->cache_hit);
+  write_str(test_tmp("v.en"), "A dog runs.\nA cat sleeps.\n");
+  write_str(test_tmp("v.de"), "Ein Hund rennt.\nEine Katze schl\xc3\xa4" "ft.\n");
+  CHECK(load(test_tmp("v.en"), test_tmp("v.de"), spm, &o, &c1) == XLAT_OK && !xlat_corpus_get_stats(c1)->cache_hit);
   xlat_corpus_free(c1);
-  CHECK(load(tmp("v.en"), tmp("v.de"), spm, &o, &c1) == XLAT_OK && xlat_corpus_get_stats(c1)->cache_hit);
-  write_str(tmp("v.de"), "Ein Hund rennt.\nEine Katze d\xc3\xb6st.\n");
-  CHECK(load(tmp("v.en"), tmp("v.de"), spm, &o, &c2) == XLAT_OK && !xlat_corpus_get_stats(c2)->cache_hit);
+  CHECK(load(test_tmp("v.en"), test_tmp("v.de"), spm, &o, &c1) == XLAT_OK && xlat_corpus_get_stats(c1)->cache_hit);
+  write_str(test_tmp("v.de"), "Ein Hund rennt.\nEine Katze d\xc3\xb6st.\n");
+  CHECK(load(test_tmp("v.en"), test_tmp("v.de"), spm, &o, &c2) == XLAT_OK && !xlat_corpus_get_stats(c2)->cache_hit);
   CHECK(c1 && c2 && !same_corpus(c1, c2));
   xlat_corpus_free(c1);
   xlat_corpus_free(c2);
@@ -399,7 +389,7 @@ static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
 
 /* A small model trained on the first lines of Multi30k train (both languages). */
 static xlat_spm *train_model(const char *prefix, int vocab) {
-  const char *inputs[] = {tmp("sub.en"), tmp("sub.de")};
+  const char *inputs[] = {test_tmp("sub.en"), test_tmp("sub.de")};
   const char *sources[] = {test_path("corpora/multi30k/train.en.gz"), test_path("corpora/multi30k/train.de.gz")};
   for (int k = 0; k < 2; k++) {
     xlat_lines *r;
@@ -421,21 +411,16 @@ static xlat_spm *train_model(const char *prefix, int vocab) {
   xlat_spm_train_options_default(&to);
   to.inputs = inputs;
   to.n_inputs = 2;
-  to.model_prefix = tmp(prefix);
+  to.model_prefix = test_tmp(prefix);
   to.vocab_size = vocab;
   xlat_spm *s = NULL;
   char path[600];
-  snprintf(path, sizeof path, "%s.model", tmp(prefix));
+  snprintf(path, sizeof path, "%s.model", test_tmp(prefix));
   CHECK(xlat_spm_train(&to) == 0 && xlat_spm_load(path, &s) == 0);
   return s;
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/xlat-test-corpus-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
   test_utf8();
   test_lines();
   test_multi30k_oddities();
@@ -449,7 +434,7 @@ int main(void) {
   xlat_spm_free(spm);
   xlat_spm_free(spm2);
   char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmp(NULL));
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", test_tmp(NULL));
   TEST_END();
 }

@@ -8,16 +8,6 @@
 #include "io.h"
 #include "test.h"
 
-static char dir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
 static int exists(const char *path) { return access(path, F_OK) == 0; }
 
 static void test_fail_wraps(void) {
@@ -46,46 +36,41 @@ static void test_text(void) {
 static void test_atomic(void) {
   /* a directory is refused at open, before anything is written */
   xlat_atomic_file af;
-  CHECK(xlat_atomic_open(&af, dir) == XLAT_ERR_IO && strstr(xlat_last_error(), "is a directory"));
+  CHECK(xlat_atomic_open(&af, test_tmp(NULL)) == XLAT_ERR_IO && strstr(xlat_last_error(), "is a directory"));
   /* a whole file appears at commit, never before */
-  CHECK(xlat_atomic_open(&af, tmp("a.txt")) == XLAT_OK && exists(tmp("a.txt.tmp")) && !exists(tmp("a.txt")));
+  CHECK(xlat_atomic_open(&af, test_tmp("a.txt")) == XLAT_OK && exists(test_tmp("a.txt.tmp")) && !exists(test_tmp("a.txt")));
   fputs("hello\n", af.f);
-  CHECK(xlat_atomic_commit(&af) == XLAT_OK && exists(tmp("a.txt")) && !exists(tmp("a.txt.tmp")));
+  CHECK(xlat_atomic_commit(&af) == XLAT_OK && exists(test_tmp("a.txt")) && !exists(test_tmp("a.txt.tmp")));
   /* what a signal handler calls: every open temporary goes, the old file stays; abort afterwards is harmless */
   xlat_atomic_file b, c;
-  CHECK(xlat_atomic_open(&b, tmp("a.txt")) == XLAT_OK && xlat_atomic_open(&c, tmp("c.txt")) == XLAT_OK);
+  CHECK(xlat_atomic_open(&b, test_tmp("a.txt")) == XLAT_OK && xlat_atomic_open(&c, test_tmp("c.txt")) == XLAT_OK);
   fputs("half", b.f);
   xlat_atomic_remove_temps();
-  CHECK(!exists(tmp("a.txt.tmp")) && !exists(tmp("c.txt.tmp")));
+  CHECK(!exists(test_tmp("a.txt.tmp")) && !exists(test_tmp("c.txt.tmp")));
   xlat_atomic_abort(&b);
   xlat_atomic_abort(&c);
-  FILE *f = fopen(tmp("a.txt"), "r");
+  FILE *f = fopen(test_tmp("a.txt"), "r");
   char line[16] = "";
   CHECK(f && fgets(line, sizeof line, f) && strcmp(line, "hello\n") == 0);
   if (f) fclose(f);
   /* a pipe is written in place (there is nothing to rename over), and no temporary appears beside it */
-  CHECK(mkfifo(tmp("fifo"), 0600) == 0);
-  int rd = open(tmp("fifo"), O_RDWR | O_NONBLOCK); /* holds the read end so opening for writing does not block */
+  CHECK(mkfifo(test_tmp("fifo"), 0600) == 0);
+  int rd = open(test_tmp("fifo"), O_RDWR | O_NONBLOCK); /* holds the read end so opening for writing does not block */
   CHECK(rd >= 0);
-  CHECK(xlat_atomic_write_file(tmp("fifo"), "abc", 3) == XLAT_OK && !exists(tmp("fifo.tmp")));
+  CHECK(xlat_atomic_write_file(test_tmp("fifo"), "abc", 3) == XLAT_OK && !exists(test_tmp("fifo.tmp")));
   char got[4] = "";
   CHECK(rd >= 0 && read(rd, got, 3) == 3 && memcmp(got, "abc", 3) == 0);
   if (rd >= 0) close(rd);
   /* a missing directory: the error names the temporary it could not create */
-  CHECK(xlat_atomic_write_file(tmp("no/such/x"), "x", 1) == XLAT_ERR_IO && strstr(xlat_last_error(), "no/such/x"));
+  CHECK(xlat_atomic_write_file(test_tmp("no/such/x"), "x", 1) == XLAT_ERR_IO && strstr(xlat_last_error(), "no/such/x"));
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/xlat-test-io-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
   test_fail_wraps();
   test_text();
   test_atomic();
-  remove(tmp("a.txt"));
-  remove(tmp("fifo"));
-  rmdir(dir);
+  remove(test_tmp("a.txt"));
+  remove(test_tmp("fifo"));
+  rmdir(test_tmp(NULL));
   TEST_END();
 }

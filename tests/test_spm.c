@@ -7,28 +7,18 @@
 #include "internal.h"
 #include "test.h"
 
-static char dir[64];
-
-static const char *tmp(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
 static xlat_spm *train(const char *prefix, const char *const *inputs, int n, int vocab) {
   xlat_spm_train_options o;
   xlat_spm_train_options_default(&o);
   o.inputs = inputs;
   o.n_inputs = n;
-  o.model_prefix = tmp(prefix);
+  o.model_prefix = test_tmp(prefix);
   o.vocab_size = vocab;
   int rc = xlat_spm_train(&o);
   if (rc != 0) fprintf(stderr, "train: %s\n", xlat_spm_last_error());
   CHECK(rc == 0);
   char path[600];
-  snprintf(path, sizeof path, "%s.model", tmp(prefix));
+  snprintf(path, sizeof path, "%s.model", test_tmp(prefix));
   xlat_spm *s = NULL;
   CHECK(xlat_spm_load(path, &s) == 0);
   return s;
@@ -114,11 +104,6 @@ static void check_spm_encode(const xlat_spm *s, const char *model, const char *p
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/xlat-test-spm-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
   const char *train_files[] = {test_path("corpora/multi30k/train.en.gz"), test_path("corpora/multi30k/train.de.gz")};
   xlat_spm *s = train("m", train_files, 2, 1000);
   if (s) {
@@ -132,11 +117,11 @@ int main(void) {
     CHECK(xlat_spm_piece_to_id(s, "no such piece") == XLAT_UNK);
 
     char model[600];
-    snprintf(model, sizeof model, "%s.model", tmp("m"));
-    check_lossless(s, "corpora/multi30k/val.en.gz", tmp("val.en"));
-    check_lossless(s, "corpora/multi30k/val.de.gz", tmp("val.de"));
-    check_spm_encode(s, model, tmp("val.en"));
-    check_spm_encode(s, model, tmp("val.de"));
+    snprintf(model, sizeof model, "%s.model", test_tmp("m"));
+    check_lossless(s, "corpora/multi30k/val.en.gz", test_tmp("val.en"));
+    check_lossless(s, "corpora/multi30k/val.de.gz", test_tmp("val.de"));
+    check_spm_encode(s, model, test_tmp("val.en"));
+    check_spm_encode(s, model, test_tmp("val.de"));
 
     /* Empty text: no ids, decodes to "". */
     int32_t *ids;
@@ -191,20 +176,20 @@ int main(void) {
 
   /* Errors come back as -1 and a message, never as an exception or an exit. */
   xlat_spm *none = NULL;
-  CHECK(xlat_spm_load(tmp("missing.model"), &none) != 0 && none == NULL);
+  CHECK(xlat_spm_load(test_tmp("missing.model"), &none) != 0 && none == NULL);
   CHECK(strstr(xlat_spm_last_error(), "missing.model") != NULL);
-  FILE *f = fopen(tmp("garbage.model"), "w");
+  FILE *f = fopen(test_tmp("garbage.model"), "w");
   if (f) {
     fputs("this is not a model\n", f);
     fclose(f);
   }
-  CHECK(xlat_spm_load(tmp("garbage.model"), &none) != 0 && none == NULL);
-  const char *missing[] = {tmp("nothere.txt")};
+  CHECK(xlat_spm_load(test_tmp("garbage.model"), &none) != 0 && none == NULL);
+  const char *missing[] = {test_tmp("nothere.txt")};
   xlat_spm_train_options o;
   xlat_spm_train_options_default(&o);
   o.inputs = missing;
   o.n_inputs = 1;
-  o.model_prefix = tmp("never");
+  o.model_prefix = test_tmp("never");
   CHECK(xlat_spm_train(&o) != 0 && strstr(xlat_spm_last_error(), "nothere.txt") != NULL);
   o.inputs = val_files;
   o.vocab_size = 2;
@@ -214,7 +199,7 @@ int main(void) {
   xlat_spm_free(NULL);
 
   char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmp(NULL));
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", test_tmp(NULL));
   TEST_END();
 }
