@@ -131,11 +131,12 @@ static void perform_shift(int *out, const int *wds, size_t n, size_t start, size
     COPY(start + len, target);
     COPY(start, start + len);
     COPY(target, n);
-  } else {
+  } else { /* Python's slices stop at the end of the list: so does this (len + target may pass n) */
+    size_t mid = len + target < n ? len + target : n;
     COPY(0, start);
-    COPY(start + len, len + target);
+    COPY(start + len, mid);
     COPY(start, start + len);
-    COPY(len + target, n);
+    COPY(mid, n);
   }
 #undef COPY
 }
