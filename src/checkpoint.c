@@ -601,6 +601,7 @@ xlat_status xlat_trainer_restore(xlat_trainer *t, const char *path) {
     if (s == XLAT_OK) {
       memset(t->grads, 0, sizeof(float) * t->n_params);
       t->accum_tokens = 0;
+      t->accum_calls = 0;
       if (r.tokenizer_checksum) t->model->tokenizer_checksum = r.tokenizer_checksum;
     }
   }

@@ -136,6 +136,9 @@ struct xlat_trainer {
   xlat_rng rng;                   /* dropout masks */
   xlat_progress progress;
   int64_t accum_tokens;           /* non-pad target tokens accumulated since the last update */
+  int32_t accum_calls;            /* batches accumulated since the last update */
+  int32_t rank;                   /* xlat_dist_rank() at creation: ranks > 0 reseed dropout per batch */
+  uint64_t seed;
   xlat_arena *arena;
   xlat_tensor_info *tensors;      /* the parameter table of the model's config */
   size_t n_tensors;

@@ -623,6 +623,12 @@ static pass make_pass(xlat_trainer *t, const xlat_batch *b, int train) {
 xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double *loss_sum, int64_t *ntokens) {
   xlat_status st = check_batch(t, b);
   if (st != XLAT_OK) return st;
+  if (t->rank > 0) { /* another rank's masks, a function of where it is (dist.c): nothing to save for a resume */
+    uint64_t mix = t->seed;
+    xlat_splitmix64(&mix);
+    xlat_rng_seed(&t->rng, mix ^ ((uint64_t)t->rank << 48) ^ ((uint64_t)t->step << 16) ^ (uint64_t)t->accum_calls);
+  }
+  t->accum_calls++;
   pass ps = make_pass(t, b, 1);
   forward(&ps, t->model);
   project_packed(&ps, t->model);

@@ -62,6 +62,8 @@ xlat_status xlat_trainer_new(xlat_model *m, const xlat_train_options *opt, uint6
   t->opt = *opt;
   t->n_params = m->n_params;
   xlat_rng_seed(&t->rng, seed);
+  t->seed = seed;
+  t->rank = xlat_dist_rank();
   t->grads = xlat_alloc_floats(t->n_params);
   t->adam_m = xlat_alloc_floats(t->n_params);
   t->adam_v = xlat_alloc_floats(t->n_params);
@@ -129,6 +131,7 @@ xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_nor
   if (!isfinite(norm)) { /* the accumulated gradients are dropped: the caller may go on with the next batch */
     memset(g, 0, n * sizeof *g);
     t->accum_tokens = 0;
+    t->accum_calls = 0;
     return xlat_fail(XLAT_ERR_ARG, "trainer update at step %lld: gradient norm is %g (diverged); gradients dropped",
                      (long long)t->step + 1, norm);
   }
@@ -156,6 +159,7 @@ xlat_status xlat_trainer_update(xlat_trainer *t, float *lr_used, float *grad_nor
   }
   memset(g, 0, n * sizeof *g);
   t->accum_tokens = 0;
+  t->accum_calls = 0;
   t->step = step;
   if (lr_used) *lr_used = lr;
   if (grad_norm) *grad_norm = norm;

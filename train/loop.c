@@ -15,7 +15,7 @@
 #include "signals.h"
 
 static int lib_error(progress *pr) {
-  progress_message(pr, "xlat-train: %s", xlat_last_error());
+  progress_error(pr, "xlat-train: %s", xlat_last_error());
   return 1;
 }
 
@@ -68,17 +68,20 @@ static int save(session *s, progress *pr, int64_t step) {
   return 0;
 }
 
-/* Why training stops before the next update, or NULL to go on. */
+/* Why training stops before the next update, or NULL to go on. Ranks stop together: when one has a reason (a
+ * signal, its clock, rank 0's early stopping), all do. */
 static const char *stop_reason(session *s, int64_t step, int64_t nbatches) {
   const train_args *a = s->a;
   const xlat_progress *p = xlat_trainer_progress(s->trainer);
-  if (train_signal_pending()) return "signal received";
-  if (a->max_steps > 0 && step >= a->max_steps) return "reached --max-steps";
-  if (a->max_time > 0 && p->train_seconds >= a->max_time) return "reached --max-time";
+  const char *why = NULL;
   int64_t epochs_done = p->epoch + (p->batch_in_epoch >= nbatches);
-  if (a->max_epochs > 0 && epochs_done >= a->max_epochs) return "reached --max-epochs";
-  if (s->valid && a->patience > 0 && p->bad_validations >= a->patience) return "early stopping";
-  return NULL;
+  if (train_signal_pending()) why = "signal received";
+  else if (a->max_steps > 0 && step >= a->max_steps) why = "reached --max-steps";
+  else if (a->max_time > 0 && p->train_seconds >= a->max_time) why = "reached --max-time";
+  else if (a->max_epochs > 0 && epochs_done >= a->max_epochs) why = "reached --max-epochs";
+  else if (s->valid && a->patience > 0 && p->bad_validations >= a->patience) why = "early stopping";
+  if (xlat_dist_max(why != NULL) && !why) why = "another rank stopped";
+  return why;
 }
 
 int session_train(session *s) {
@@ -86,6 +89,7 @@ int session_train(session *s) {
   xlat_trainer *t = s->trainer;
   xlat_progress *p = xlat_trainer_progress(t);
   int64_t step = xlat_trainer_step(t), start_step = step, last_saved = s->resumed ? step : -1;
+  int ranks = xlat_dist_size(), me = xlat_dist_rank(), writer = me == 0;
   int64_t last_valid = s->resumed ? step : -1;
   progress pr;
   if (progress_open(&pr, s->tsv_path, step, a->log_freq) != 0) return 1;
@@ -93,7 +97,7 @@ int session_train(session *s) {
   if (nbatches == 0) {
     char what[512];
     xlat_corpus_describe(s->corpus, what, sizeof what);
-    progress_message(&pr, "xlat-train: no training pair is left to train on: %s (--max-length %d)", what,
+    progress_error(&pr, "xlat-train: no training pair is left to train on: %s (--max-length %d)", what,
                      s->topt.max_len);
     progress_close(&pr);
     return 1;
@@ -102,22 +106,30 @@ int session_train(session *s) {
   const char *why;
   int rc = 0;
   while (!(why = stop_reason(s, step, nbatches))) {
-    double loss_sum = 0;
-    int64_t ntok = 0;
-    for (int32_t k = 0; k < a->update_freq; k++) {
+    /* a step takes update_freq x ranks batches in order; each rank computes every ranks-th one, the gradients are
+     * summed over the ranks, and every rank moves through the same global batch order */
+    double sums[2] = {0, 0}; /* loss, target tokens */
+    for (int32_t k = 0; k < a->update_freq * ranks; k++) {
       xlat_batch b;
       double l = 0;
       int64_t n = 0;
-      if (next_batch(s, &nbatches, &b) != XLAT_OK || xlat_trainer_accumulate(t, &b, &l, &n) != XLAT_OK) {
+      if (next_batch(s, &nbatches, &b) != XLAT_OK ||
+          (k % ranks == me && xlat_trainer_accumulate(t, &b, &l, &n) != XLAT_OK)) {
         rc = lib_error(&pr);
         goto done;
       }
       p->batch_in_epoch++;
       p->sentences_seen += b.B;
-      p->target_tokens_seen += n;
-      loss_sum += l;
-      ntok += n;
+      sums[0] += l;
+      sums[1] += (double)n;
     }
+    if (xlat_trainer_allreduce(t, sums, 2) != XLAT_OK) {
+      rc = lib_error(&pr);
+      goto done;
+    }
+    double loss_sum = sums[0];
+    int64_t ntok = (int64_t)sums[1];
+    p->target_tokens_seen += ntok;
     float lr = 0, gnorm = 0;
     if (xlat_trainer_update(t, &lr, &gnorm) != XLAT_OK) {
       rc = lib_error(&pr);
@@ -125,7 +137,7 @@ int session_train(session *s) {
     }
     step = xlat_trainer_step(t);
     if (!isfinite(loss_sum) || !isfinite(gnorm)) {
-      progress_message(&pr, "xlat-train: training diverged at step %lld (loss %g, gradient norm %g): lower --lr, "
+      progress_error(&pr, "xlat-train: training diverged at step %lld (loss %g, gradient norm %g): lower --lr, "
                             "raise --warmup-steps or set --clip-norm; %s holds the last good save",
                        (long long)step, loss_sum, (double)gnorm, s->last_path);
       rc = 1;
@@ -135,7 +147,7 @@ int session_train(session *s) {
     p->train_seconds = trained0 + (progress_now() - t0);
 
     double dev_loss = NAN, dev_bleu = NAN;
-    if (s->valid && step % a->valid_freq == 0) {
+    if (writer && s->valid && step % a->valid_freq == 0) {
       double v0 = progress_now();
       if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
       last_valid = step;
@@ -145,7 +157,7 @@ int session_train(session *s) {
     progress_step_info info = {p->epoch + 1, step, p->train_seconds, lr,
                                eta(a, step, start_step, progress_now() - t0, p->train_seconds)};
     progress_step(&pr, &info, dev_loss, dev_bleu);
-    if (step % a->save_freq == 0) {
+    if (writer && step % a->save_freq == 0) {
       double s0 = progress_now();
       if ((rc = save(s, &pr, step)) != 0) goto done;
       last_saved = step;
@@ -153,7 +165,7 @@ int session_train(session *s) {
     }
   }
   progress_message(&pr, "stopping at step %lld, epoch %lld: %s", (long long)step, (long long)p->epoch + 1, why);
-  if (s->valid && step > 0 && step != last_valid && !train_signal_pending()) {
+  if (writer && s->valid && step > 0 && step != last_valid && !train_signal_pending()) {
     double dev_loss, dev_bleu;
     if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
     progress_step_info info = {p->epoch + 1, step, trained0 + (progress_now() - t0), xlat_trainer_lr(t, step), 0};
@@ -161,12 +173,12 @@ int session_train(session *s) {
   }
 done:
   p->train_seconds = trained0 + (progress_now() - t0);
-  if (rc == 0 && step != last_saved && step > 0) {
+  if (writer && rc == 0 && step != last_saved && step > 0) {
     int save_rc = save(s, &pr, step);
     if (save_rc == 0) progress_message(&pr, "saved %s at step %lld", s->last_path, (long long)step);
     rc = save_rc;
   }
-  if (rc == 0 && a->average_last > 0 && !train_signal_pending()) {
+  if (writer && rc == 0 && a->average_last > 0 && !train_signal_pending()) {
     int used;
     rc = files_average_last(a->out, a->average_last, s->average_path, &used) == 0 ? 0 : 1;
     if (rc == 0) progress_message(&pr, "averaged the last %d saves into %s", used, s->average_path);

@@ -57,10 +57,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "xlat-train: cannot install the SIGINT / SIGTERM handler\n");
     return 1;
   }
+  if (xlat_dist_init(&argc, &argv) != XLAT_OK) { /* under mpirun: one rank of a data-parallel run */
+    fprintf(stderr, "xlat-train: %s\n", xlat_last_error());
+    return 1;
+  }
   xlat_set_threads(a.threads);
   session s;
   rc = session_open(&s, &a);
   if (rc < 0) rc = session_train(&s);
   session_close(&s);
+  if (rc != 0 && rc != 2) xlat_dist_abort(rc); /* a rank that failed alone would leave the others waiting */
+  xlat_dist_finalize();
   return rc;
 }

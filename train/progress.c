@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 static const char tsv_header[] = "step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tlr\ttokens_per_s\n";
+static int quiet; /* progress_set_quiet */
+
+void progress_set_quiet(int q) { quiet = q; }
 
 double progress_now(void) {
   struct timespec ts;
@@ -54,6 +57,7 @@ int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_
   p->tty = isatty(STDERR_FILENO);
   p->log_freq = log_freq;
   p->interval_start = progress_now();
+  if (quiet) return 0; /* another rank writes the log */
   if (tsv_truncate(tsv_path, resume_step) != 0) {
     fprintf(stderr, "xlat-train: cannot rewrite %s: %s\n", tsv_path, xlat_last_error());
     return -1;
@@ -108,18 +112,21 @@ void progress_step(progress *p, const progress_step_info *s, double dev_loss, do
   double now = progress_now(), span = now - p->interval_start;
   double loss = p->tokens ? p->loss_sum / (double)p->tokens : NAN;
   double tps = span > 0 ? (double)p->tokens / span : 0;
-  int row = s->step % p->log_freq == 0 || !isnan(dev_loss) || !isnan(dev_bleu);
+  int row = (s->step % p->log_freq == 0 || !isnan(dev_loss) || !isnan(dev_bleu)) && !quiet;
   char eta[32], wall[32];
   fmt_duration(s->eta, eta, sizeof eta);
   fmt_duration(s->wall, wall, sizeof wall);
-  if (p->tty && (row || now - p->last_draw >= 0.25)) {
+  if (p->tty && !quiet && (row || now - p->last_draw >= 0.25)) {
     fprintf(stderr, "\r\033[Kepoch %lld  step %lld  loss %.3f  lr %.2e  %.0f tok/s  %s  ETA %s",
             (long long)s->epoch, (long long)s->step, loss, (double)s->lr, tps, wall, eta);
     fflush(stderr);
     p->line_open = 1;
     p->last_draw = now;
   }
-  if (!row) return;
+  if (!row) {
+    if (quiet) p->loss_sum = 0, p->tokens = 0, p->interval_start = now;
+    return;
+  }
   if (!p->tty && s->step % p->log_freq == 0 && p->tokens > 0)
     fprintf(stderr, "epoch %lld step %lld loss %.4f lr %.3e tok/s %.0f time %s ETA %s\n", (long long)s->epoch,
             (long long)s->step, loss, (double)s->lr, tps, wall, eta);
@@ -137,12 +144,24 @@ void progress_step(progress *p, const progress_step_info *s, double dev_loss, do
 
 void progress_exclude(progress *p, double seconds) { p->interval_start += seconds; }
 
-void progress_message(progress *p, const char *fmt, ...) {
+static void message(progress *p, const char *fmt, va_list ap) {
   if (p && p->line_open) fputc('\n', stderr);
   if (p) p->line_open = 0;
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
+void progress_message(progress *p, const char *fmt, ...) {
+  if (quiet) return;
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  message(p, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+}
+
+void progress_error(progress *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  message(p, fmt, ap);
+  va_end(ap);
 }

@@ -37,8 +37,12 @@ void progress_add(progress *p, double loss_sum, int64_t tokens);
 void progress_step(progress *p, const progress_step_info *s, double dev_loss, double dev_bleu);
 /* Leaves seconds (spent validating or saving) out of the current interval's tokens per second. */
 void progress_exclude(progress *p, double seconds);
-/* A message on stderr (ending the live line first), printf-style, newline added. */
+/* A message on stderr (ending the live line first), printf-style, newline added; progress_error's also when quiet. */
 void progress_message(progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void progress_error(progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Quiet: no log lines, live line, messages or train.tsv (the ranks of a data-parallel run other than 0); errors
+ * still show. */
+void progress_set_quiet(int quiet);
 
 /* Monotonic seconds. */
 double progress_now(void);

@@ -11,6 +11,7 @@ typedef struct {
   char *last_path, *best_path, *spm_path, *tsv_path, *average_path;
   xlat_train_options topt; /* a->train with max_len resolved against the model */
   int resumed;             /* the trainer state came from last_path */
+  int writer;              /* rank 0: writes the output directory, validates and logs; other ranks only read it */
   xlat_spm *spm;
   xlat_model *model;
   xlat_trainer *trainer;
@@ -19,7 +20,9 @@ typedef struct {
   validator *valid; /* NULL without --valid-src */
 } session;
 
-/* Prepares everything, reporting progress and failures on stderr. Returns -1 when ready, else the exit status. */
+/* Prepares everything, reporting progress and failures on stderr. Returns -1 when ready, else the exit status. In a
+ * data-parallel run rank 0 prepares first (training the tokenizer, writing the id cache), then the other ranks read
+ * what it wrote; all return the same. */
 int session_open(session *s, const train_args *a);
 void session_close(session *s);
 /* Trains until a stop condition, saving as it goes. Returns the exit status. */

@@ -54,7 +54,7 @@ static int prepare_spm(session *s) {
     }
     return 0; /* copied into the output directory by prepare_model, once it matches the model */
   }
-  if (!(s->resumed && files_exists(s->spm_path)) && train_spm(s) != 0) return 1;
+  if (s->writer && !(s->resumed && files_exists(s->spm_path)) && train_spm(s) != 0) return 1;
   if (xlat_spm_load(s->spm_path, &s->spm) != 0) {
     fprintf(stderr, "xlat-train: %s\n", xlat_spm_last_error());
     return 1;
@@ -142,7 +142,7 @@ static int prepare_model(session *s) {
             xlat_spm_vocab_size(s->spm), c->vocab_size);
     return 1;
   }
-  if (a->spm && !same_file(a->spm, s->spm_path) && files_copy(a->spm, s->spm_path) != 0) return 1;
+  if (s->writer && a->spm && !same_file(a->spm, s->spm_path) && files_copy(a->spm, s->spm_path) != 0) return 1;
   xlat_model_set_tokenizer_checksum(s->model, have);
   progress_message(NULL, "model%s%s: d %d, %d+%d layers, %d heads, FFN %d, vocabulary %d, %s, %s%s, dropout %.2g: "
                    "%.2fM parameters",
@@ -188,7 +188,7 @@ static int prepare_data(session *s) {
   progress_message(NULL, "training data %s + %s: %s", a->train_src, a->train_tgt, line);
   if (xlat_batcher_new(s->corpus, s->topt.max_tokens, s->topt.max_len, a->seed, &s->batcher) != XLAT_OK)
     return lib_error();
-  if (a->valid_src) {
+  if (a->valid_src && s->writer) {
     validator_options vo = {s->topt.max_tokens, s->topt.max_len, a->metric == METRIC_BLEU, a->valid_beam,
                             a->valid_length_penalty, a->valid_max_sentences};
     if (validator_new(a->valid_src, a->valid_tgt, s->spm, &vo, &s->valid) != XLAT_OK) return 1;
@@ -198,9 +198,10 @@ static int prepare_data(session *s) {
   return 0;
 }
 
-int session_open(session *s, const train_args *a) {
+static int open_session(session *s, const train_args *a, int writer) {
   memset(s, 0, sizeof *s);
   s->a = a;
+  s->writer = writer;
   if (files_mkdir(a->out) != 0) return 1;
   s->last_path = files_join(a->out, "last.xlat");
   s->best_path = files_join(a->out, "best.xlat");
@@ -232,6 +233,22 @@ int session_open(session *s, const train_args *a) {
     progress_message(NULL, "resuming %s: --finetune %s is not used again", s->last_path, a->finetune);
   int rc;
   if ((rc = prepare_spm(s)) != 0 || (rc = prepare_model(s)) != 0 || (rc = prepare_data(s)) != 0) return rc;
+  return -1;
+}
+
+int session_open(session *s, const train_args *a) {
+  int rank = xlat_dist_rank();
+  memset(s, 0, sizeof *s);
+  int rc = xlat_dist_bcast(rank == 0 ? open_session(s, a, 1) : -1);
+  if (rc != -1) return rc; /* rank 0's verdict (a usage error is everyone's) */
+  if (rank != 0) {
+    progress_set_quiet(1);
+    rc = open_session(s, a, 0);
+  }
+  if (xlat_dist_max(rc != -1)) return rc != -1 ? rc : 1;
+  if (xlat_dist_size() > 1)
+    progress_message(NULL, "data-parallel over %d ranks: each step takes %d batches, one per rank per --update-freq",
+                     xlat_dist_size(), xlat_dist_size() * a->update_freq);
   return -1;
 }
 

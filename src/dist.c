@@ -1,0 +1,94 @@
+/* dist.c - data-parallel training over MPI: every rank runs forward and backward on its share of a step's batches,
+ * then the gradient block (one contiguous array) and the token counts are summed over the ranks here, between
+ * xlat_trainer_accumulate and xlat_trainer_update, so every rank makes the same update. Without MPI in the build,
+ * or when the program was not started by an MPI launcher, this is one rank of one and every call is a no-op. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#ifdef XLAT_WITH_MPI
+#include <mpi.h>
+
+static int started, rank, size = 1;
+
+/* Launchers announce themselves in the environment (Open MPI, PMIx, MPICH / Slurm's PMI): only then is MPI started,
+ * so a plain run never pays for it or depends on it. */
+static int under_launcher(void) {
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
+}
+
+xlat_status xlat_dist_init(int *argc, char ***argv) {
+  if (started || !under_launcher()) return XLAT_OK;
+  if (MPI_Init(argc, argv) != MPI_SUCCESS) return xlat_fail(XLAT_ERR_IO, "MPI_Init failed");
+  started = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return XLAT_OK;
+}
+
+void xlat_dist_finalize(void) {
+  if (started) MPI_Finalize();
+  started = 0;
+}
+
+void xlat_dist_abort(int status) {
+  if (started && size > 1) MPI_Abort(MPI_COMM_WORLD, status);
+}
+
+int xlat_dist_rank(void) { return rank; }
+int xlat_dist_size(void) { return size; }
+
+int xlat_dist_max(int v) {
+  int out = v;
+  if (size > 1) MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return out;
+}
+
+int xlat_dist_bcast(int v) {
+  if (size > 1) MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return v;
+}
+
+void xlat_dist_barrier(void) {
+  if (size > 1) MPI_Barrier(MPI_COMM_WORLD);
+}
+
+xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
+  if (size == 1) return XLAT_OK;
+  /* the gradients in chunks below INT_MAX elements (MPI counts are ints); the counts ride with the sums */
+  for (size_t at = 0; at < t->n_params;) {
+    int k = t->n_params - at > (size_t)1 << 30 ? 1 << 30 : (int)(t->n_params - at);
+    if (MPI_Allreduce(MPI_IN_PLACE, t->grads + at, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+      return xlat_fail(XLAT_ERR_IO, "MPI_Allreduce of the gradients failed");
+    at += (size_t)k;
+  }
+  double small[17];
+  if (n > 16) return xlat_fail(XLAT_ERR_ARG, "xlat_trainer_allreduce: %d sums, at most 16", n);
+  for (int i = 0; i < n; i++) small[i] = sums[i];
+  small[n] = (double)t->accum_tokens;
+  if (MPI_Allreduce(MPI_IN_PLACE, small, n + 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+    return xlat_fail(XLAT_ERR_IO, "MPI_Allreduce of the token counts failed");
+  for (int i = 0; i < n; i++) sums[i] = small[i];
+  t->accum_tokens = (int64_t)small[n];
+  return XLAT_OK;
+}
+
+#else
+
+xlat_status xlat_dist_init(int *argc, char ***argv) {
+  (void)argc, (void)argv;
+  return XLAT_OK;
+}
+void xlat_dist_finalize(void) {}
+void xlat_dist_abort(int status) { (void)status; }
+int xlat_dist_rank(void) { return 0; }
+int xlat_dist_size(void) { return 1; }
+int xlat_dist_max(int v) { return v; }
+int xlat_dist_bcast(int v) { return v; }
+void xlat_dist_barrier(void) {}
+xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
+  (void)t, (void)sums, (void)n;
+  return XLAT_OK;
+}
+
+#endif
