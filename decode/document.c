@@ -458,6 +458,41 @@ static int write_window(const doc_options *o, FILE *f, const window *w) {
 
 /* ---- the whole document --------------------------------------------------------------------------------------- */
 
+/* Under mpirun the windows are dealt out in turn (window k to rank k % ranks); every rank reads the whole input,
+ * translates its own windows and sends their formatted output to rank 0, which writes every window in input order. */
+
+/* Formats window w in memory and sends it to rank 0. */
+static int send_window(const doc_options *o, const window *w) {
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&buf, &n);
+  int rc = !f || write_window(o, f, w) ? -1 : 0;
+  if (f && fclose(f) != 0) rc = -1;
+  if (rc == 0 && xlat_dist_send(0, buf, n) != XLAT_OK) {
+    fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
+    rc = -1;
+  } else if (rc) {
+    fprintf(stderr, "xlat-decode: out of memory formatting the output\n");
+  }
+  free(buf);
+  return rc;
+}
+
+/* Rank 0: writes the output of a window another rank translated. */
+static int receive_window(int from, FILE *out, const char *name) {
+  char *buf;
+  size_t n;
+  if (xlat_dist_recv(from, &buf, &n) != XLAT_OK) {
+    fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
+    return -1;
+  }
+  errno = 0;
+  int rc = fwrite(buf, 1, n, out) == n && fflush(out) == 0 ? 0 : -1;
+  if (rc) fprintf(stderr, "xlat-decode: cannot write %s: %s\n", name, strerror(errno ? errno : EIO));
+  free(buf);
+  return rc;
+}
+
 int doc_translate(const doc_options *o) {
   shared sh;
   memset(&sh, 0, sizeof sh);
@@ -481,8 +516,11 @@ int doc_translate(const doc_options *o) {
     fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
     goto done;
   }
-  if (out_open(&out, o->output)) goto done;
-  opened = 1;
+  int ranks = xlat_dist_size(), me = xlat_dist_rank();
+  if (me == 0) {
+    if (out_open(&out, o->output)) goto done;
+    opened = 1;
+  }
   xlat_set_threads(1); /* parallelism comes from the workers, one BLAS thread each */
   for (int32_t t = 0; t < o->threads; t++) {
     wk[t].sh = &sh;
@@ -497,30 +535,36 @@ int doc_translate(const doc_options *o) {
     wk[t].started = 1;
   }
   int32_t max_tgt = xlat_beam_max_source(wk[0].beam) - 1;
+  const char *out_name = o->output ? o->output : "standard output";
+  int64_t index = 0, prev_owner = 0; /* of the window in cur; of the one in prev */
   for (;;) {
     int got = read_window(o, &rd, cur, max_tgt);
     if (got < 0) goto done;
-    if (got > 0 && enqueue(&sh, cur)) {
+    int owner = (int)(index % ranks);
+    if (got > 0 && owner == me && enqueue(&sh, cur)) {
       fprintf(stderr, "xlat-decode: out of memory\n");
       goto done;
     }
-    if (have_prev) {
+    if (have_prev && prev_owner == me) {
       if (wait_window(&sh, prev)) {
         fprintf(stderr, "xlat-decode: %s\n", sh.error);
         goto done;
       }
-      if (write_window(o, out.f, prev)) {
-        fprintf(stderr, "xlat-decode: cannot write %s: %s\n", o->output ? o->output : "standard output",
-                strerror(errno ? errno : EIO));
+      if (me != 0 ? send_window(o, prev) : write_window(o, out.f, prev)) {
+        if (me == 0) fprintf(stderr, "xlat-decode: cannot write %s: %s\n", out_name, strerror(errno ? errno : EIO));
         goto done;
       }
+    } else if (have_prev && me == 0 && receive_window((int)prev_owner, out.f, out_name)) {
+      goto done;
     }
     if (got == 0) break;
     window *t = prev;
     prev = cur, cur = t;
     have_prev = 1;
+    prev_owner = owner;
+    index++;
   }
-  rc = out_commit(&out) ? 1 : 0;
+  rc = me == 0 && out_commit(&out) ? 1 : 0;
   opened = 0;
 done:
   pthread_mutex_lock(&sh.mu);

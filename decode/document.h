@@ -5,7 +5,8 @@
  * the window's segments by length and cuts them into mini-batches for the worker threads (each with its own
  * xlat_beam). While the workers translate one window the reader prepares the next; a finished window is written in
  * input order, one output line per input line. A segment's translation depends only on the segment (beam.h), so
- * the output is the same for any batch size, window or thread count.
+ * the output is the same for any batch size, window or thread count. Under mpirun the ranks take the windows in
+ * turn and rank 0 writes them all, in order, so it is also the same for any number of ranks.
  */
 #ifndef XLAT_DECODE_DOCUMENT_H
 #define XLAT_DECODE_DOCUMENT_H

@@ -180,6 +180,15 @@ int main(int argc, char **argv) {
   if (o.score_path && (o.split_sentences || o.beam.n_best > 1))
     return usage_error("--score scores whole lines: it takes no --split-sentences or --n-best", NULL);
   o.beam.alignments = o.format == FORMAT_ALIGN || o.format == FORMAT_JSON;
+  if (xlat_dist_init(&argc, &argv) != XLAT_OK) { /* under mpirun: the ranks share the windows */
+    fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
+    return 1;
+  }
+  if (xlat_dist_size() > 1 && (!o.input || !strcmp(o.input, "-"))) {
+    xlat_dist_finalize();
+    return usage_error("under mpirun every rank reads the input: give --input FILE (not standard input)", NULL);
+  }
+  if (xlat_dist_rank() > 0) o.quiet = 1; /* rank 0 speaks for all */
 
   int rc = 1;
   xlat_model *models[MAX_MODELS] = {0};
@@ -229,5 +238,7 @@ done:
   for (int m = 0; m < n_models; m++) xlat_model_free(models[m]);
   xlat_spm_free(spm);
   free(spm_found);
+  if (rc == 1) xlat_dist_abort(rc); /* the other ranks would wait for this one */
+  xlat_dist_finalize();
   return rc;
 }

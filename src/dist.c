@@ -1,4 +1,4 @@
-/* dist.c - data-parallel training over MPI: every rank runs forward and backward on its share of a step's batches,
+/* dist.c - data-parallel training (and decoding: xlat_dist_send / recv carry finished output to rank 0) over MPI: every rank runs forward and backward on its share of a step's batches,
  * then the gradient block (one contiguous array) and the token counts are summed over the ranks here, between
  * xlat_trainer_accumulate and xlat_trainer_update, so every rank makes the same update. Without MPI in the build,
  * or when the program was not started by an MPI launcher, this is one rank of one and every call is a no-op. */
@@ -53,11 +53,45 @@ void xlat_dist_barrier(void) {
   if (size > 1) MPI_Barrier(MPI_COMM_WORLD);
 }
 
+enum { CHUNK = 1 << 30 }; /* MPI counts are ints: larger messages go in pieces */
+
+xlat_status xlat_dist_send(int to, const void *data, size_t n) {
+  uint64_t len = n;
+  if (MPI_Send(&len, 1, MPI_UINT64_T, to, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    return xlat_fail(XLAT_ERR_IO, "MPI_Send to rank %d failed", to);
+  for (size_t at = 0; at < n; at += CHUNK) {
+    int k = n - at > CHUNK ? CHUNK : (int)(n - at);
+    if (MPI_Send((const char *)data + at, k, MPI_BYTE, to, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+      return xlat_fail(XLAT_ERR_IO, "MPI_Send to rank %d failed", to);
+  }
+  return XLAT_OK;
+}
+
+xlat_status xlat_dist_recv(int from, char **data, size_t *n) {
+  uint64_t len;
+  *data = NULL;
+  if (MPI_Recv(&len, 1, MPI_UINT64_T, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+    return xlat_fail(XLAT_ERR_IO, "MPI_Recv from rank %d failed", from);
+  char *p = malloc(len ? len : 1);
+  if (!p) return xlat_fail(XLAT_ERR_NOMEM, "out of memory receiving %llu bytes from rank %d", (unsigned long long)len,
+                           from);
+  for (size_t at = 0; at < len; at += CHUNK) {
+    int k = len - at > CHUNK ? CHUNK : (int)(len - at);
+    if (MPI_Recv(p + at, k, MPI_BYTE, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+      free(p);
+      return xlat_fail(XLAT_ERR_IO, "MPI_Recv from rank %d failed", from);
+    }
+  }
+  *data = p;
+  *n = len;
+  return XLAT_OK;
+}
+
 xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
   if (size == 1) return XLAT_OK;
   /* the gradients in chunks below INT_MAX elements (MPI counts are ints); the counts ride with the sums */
   for (size_t at = 0; at < t->n_params;) {
-    int k = t->n_params - at > (size_t)1 << 30 ? 1 << 30 : (int)(t->n_params - at);
+    int k = t->n_params - at > CHUNK ? CHUNK : (int)(t->n_params - at);
     if (MPI_Allreduce(MPI_IN_PLACE, t->grads + at, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
       return xlat_fail(XLAT_ERR_IO, "MPI_Allreduce of the gradients failed");
     at += (size_t)k;
@@ -86,6 +120,14 @@ int xlat_dist_size(void) { return 1; }
 int xlat_dist_max(int v) { return v; }
 int xlat_dist_bcast(int v) { return v; }
 void xlat_dist_barrier(void) {}
+xlat_status xlat_dist_send(int to, const void *data, size_t n) {
+  (void)data, (void)n;
+  return xlat_fail(XLAT_ERR_ARG, "no rank %d: a build without MPI has one", to);
+}
+xlat_status xlat_dist_recv(int from, char **data, size_t *n) {
+  *data = NULL, *n = 0;
+  return xlat_fail(XLAT_ERR_ARG, "no rank %d: a build without MPI has one", from);
+}
 xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
   (void)t, (void)sums, (void)n;
   return XLAT_OK;

@@ -130,7 +130,7 @@ xlat_status xlat_trainer_reset(xlat_trainer *t, const xlat_train_options *opt, i
 /* The model holding the EMA weights (for validation and saving), or the trained model when EMA is off. */
 const xlat_model *xlat_trainer_ema_model(const xlat_trainer *t);
 
-/* ---- data-parallel training over MPI (dist.c) ------------------------------------------------------------------
+/* ---- data parallelism over MPI (dist.c) ------------------------------------------------------------------------
  * A program started by mpirun (or another MPI launcher) is one of size ranks; otherwise, and in a build without MPI,
  * it is rank 0 of 1 and these calls do nothing. Ranks other than 0 draw their dropout masks from (seed, step, rank),
  * so a resumed run with the same number of ranks repeats them; rank 0 keeps the single-process stream. */
@@ -142,6 +142,9 @@ int xlat_dist_size(void);
 int xlat_dist_max(int v);   /* the largest v of all ranks, on every rank (any rank wants to stop) */
 int xlat_dist_bcast(int v); /* rank 0's v on every rank */
 void xlat_dist_barrier(void);
+/* n bytes to rank to, in order with earlier sends; xlat_dist_recv returns them malloc'ed (caller frees *data). */
+xlat_status xlat_dist_send(int to, const void *data, size_t n);
+xlat_status xlat_dist_recv(int from, char **data, size_t *n);
 /* Sums over the ranks the gradients accumulated since the last update, the target token count they are divided by,
  * and sums[0..n) (n <= 16: the step's loss and tokens for the log), so every rank's next xlat_trainer_update is the
  * same: N ranks on N batches make the update one process makes with update frequency N, to float summation order. */
