@@ -137,6 +137,10 @@ expect 2 "unknown argument --bogus" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e4" -
 expect 2 "exactly one of --spm and --vocab-size" -- "${DATA[@]}" --out "$T/e5"
 expect 2 "--lr expects" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e6" --lr=-1
 expect 2 "--average-last K needs --keep-last" -- "${DATA[@]}" "${TINY[@]}" --out "$T/e7" --average-last 2
+# a SentencePiece model with spm_train's default ids (unk 0, bos 1, eos 2) is refused, not misread
+spm_train --input "$T/val.de" --model_prefix "$T/defids" --vocab_size 200 --model_type bpe --minloglevel 2 >/dev/null 2>&1 ||
+  fail "spm_train (Debian package sentencepiece)"
+expect 1 "special ids pad -1, unk 0, bos 1, eos 2" -- "${DATA[@]}" --preset tiny --spm "$T/defids.model" --out "$T/ids"
 # nothing lost, nothing silently ignored
 cp "$T/learn/spm.model" "$T/learn.spm"
 expect 1 "another SentencePiece model" -- "${DATA[@]}" --preset tiny --spm "$T/other.model" --out "$T/learn" --resume
