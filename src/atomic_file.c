@@ -6,6 +6,7 @@
  * temporaries are listed in a small table so that a signal handler can remove them (kill -9 cannot be caught: the
  * next writer of the same path reuses and replaces PATH.tmp).
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -38,6 +39,19 @@ static void temps_drop(int slot) {
   pthread_mutex_unlock(&temps_lock);
 }
 
+/* Holds off the fatal signals while a temporary is created and listed, or unlisted and freed: a handler then never
+ * misses a file nor reads a freed name. */
+static void hold_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void release_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
+
 void xlat_atomic_remove_temps(void) {
   for (int i = 0; i < MAX_TEMPS; i++) {
     char *t = temps[i];
@@ -65,28 +79,54 @@ void xlat_atomic_guard_signals(void) {
   signal(SIGXFSZ, SIG_IGN);
 }
 
+/* Where the new content goes: *in_place when path names a device, a pipe or anything under /dev or /proc (there is
+ * nothing to replace: /dev/stdout may be a pipe or a file opened for appending), else the file a symbolic link
+ * resolves to, so the link itself survives. A malloc'ed path, or NULL when out of memory. */
+static char *target_of(const char *path, int *in_place, int *is_dir) {
+  struct stat st;
+  *in_place = *is_dir = 0;
+  if (!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6)) return *in_place = 1, strdup(path);
+  if (lstat(path, &st) != 0) return strdup(path); /* a new file */
+  char *real = S_ISLNK(st.st_mode) ? realpath(path, NULL) : strdup(path);
+  if (!real || stat(real, &st) != 0) { /* a dangling link: write through it */
+    free(real);
+    return *in_place = 1, strdup(path);
+  }
+  *is_dir = S_ISDIR(st.st_mode);
+  *in_place = !S_ISREG(st.st_mode);
+  return real;
+}
+
 xlat_status xlat_atomic_open(xlat_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);
   af->slot = -1;
-  struct stat st;
-  int exists = stat(path, &st) == 0;
-  if (exists && S_ISDIR(st.st_mode))
+  int in_place, is_dir;
+  char *target = target_of(path, &in_place, &is_dir);
+  if (!target) return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
+  if (is_dir) {
+    free(target);
     return xlat_fail(XLAT_ERR_IO, "%s: is a directory, expected a file name to write", path);
-  size_t n = strlen(path);
-  af->path = malloc(2 * n + 6);
-  if (!af->path) return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
-  memcpy(af->path, path, n + 1);
-  if (exists && !S_ISREG(st.st_mode)) { /* a device or a pipe: nothing to replace */
-    af->f = fopen(path, "wb");
+  }
+  size_t n = strlen(target);
+  af->path = realloc(target, 2 * n + 6);
+  if (!af->path) {
+    free(target);
+    return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
+  }
+  if (in_place) { /* appending: /dev/stdout may be a file the shell opened with >> (truncating would empty it) */
+    af->f = fopen(af->path, "ab");
   } else {
     af->tmp = af->path + n + 1;
-    memcpy(af->tmp, path, n);
+    memcpy(af->tmp, af->path, n);
     memcpy(af->tmp + n, ".tmp", 5);
+    sigset_t old;
+    hold_signals(&old);
     af->f = fopen(af->tmp, "wb");
     if (af->f) af->slot = temps_add(af->tmp);
+    release_signals(&old);
   }
   if (!af->f) {
-    xlat_status s = xlat_fail(XLAT_ERR_IO, "%s: cannot create: %s", af->tmp ? af->tmp : path, strerror(errno));
+    xlat_status s = xlat_fail(XLAT_ERR_IO, "%s: cannot create: %s", af->tmp ? af->tmp : af->path, strerror(errno));
     free(af->path);
     memset(af, 0, sizeof *af);
     return s;
@@ -127,23 +167,29 @@ xlat_status xlat_atomic_commit(xlat_atomic_file *af) {
     xlat_atomic_abort(af);
     return s;
   }
-  temps_drop(af->slot);
   e = af->tmp ? sync_dir(af->path) : 0;
   xlat_status s = e ? xlat_fail(XLAT_ERR_IO, "%s: written, but syncing its directory failed: %s", af->path,
                                 strerror(e))
                     : XLAT_OK;
+  sigset_t old;
+  hold_signals(&old);
+  temps_drop(af->slot);
   free(af->path);
   memset(af, 0, sizeof *af);
+  release_signals(&old);
   return s;
 }
 
 void xlat_atomic_abort(xlat_atomic_file *af) {
   if (!af || !af->path) return;
   if (af->f) fclose(af->f);
+  sigset_t old;
+  hold_signals(&old);
   if (af->tmp) remove(af->tmp);
   temps_drop(af->slot);
   free(af->path);
   memset(af, 0, sizeof *af);
+  release_signals(&old);
 }
 
 int xlat_atomic_write(xlat_atomic_file *af, const void *data, size_t n) {

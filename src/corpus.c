@@ -270,9 +270,9 @@ static xlat_status encode_pairs(const char *src_path, const char *tgt_path, cons
       h[H_EMPTY]++;
       continue;
     }
-    /* a piece spans at most 16 characters of at most 4 bytes (SentencePiece's max_piece_length), so a side of more
-     * than 64 bytes per allowed token is too long for certain: not encoded at all, which bounds the memory */
-    if (o->max_tokens > 0 && (ns > (size_t)o->max_tokens * 64 || nt > (size_t)o->max_tokens * 64)) {
+    /* a side of more bytes than max_tokens pieces can cover is too long for certain: not even encoded */
+    size_t most = (size_t)o->max_tokens * xlat_spm_max_piece_bytes(spm);
+    if (most > 0 && (ns > most || nt > most)) {
       h[H_TOO_LONG]++;
       continue;
     }
@@ -406,7 +406,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
   if (opt->cache_dir && src_regular && tgt_regular) {
     if ((st = file_checksum(src_path, &h[H_SRC_SUM])) != XLAT_OK) return st;
     if ((st = file_checksum(tgt_path, &h[H_TGT_SUM])) != XLAT_OK) return st;
-    if (mkdir(opt->cache_dir, 0777) != 0 && errno != EEXIST)
+    if (!opt->cache_read_only && mkdir(opt->cache_dir, 0777) != 0 && errno != EEXIST)
       return xlat_fail(XLAT_ERR_IO, "%s: cannot create the cache directory: %s", opt->cache_dir, strerror(errno));
     size_t n = strlen(opt->cache_dir) + strlen(src_path) + strlen(tgt_path) + 16;
     if (!(cache_path = malloc(n))) return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
@@ -432,7 +432,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
     st = attach(c);
   }
   builder_free(&b);
-  if (st == XLAT_OK && cache_path) st = cache_write(cache_path, c);
+  if (st == XLAT_OK && cache_path && !opt->cache_read_only) st = cache_write(cache_path, c);
   free(cache_path);
   if (st != XLAT_OK) {
     xlat_corpus_free(c);

@@ -3,6 +3,7 @@
  * xlat_trainer_accumulate and xlat_trainer_update, so every rank makes the same update. Without MPI in the build,
  * or when the program was not started by an MPI launcher, this is one rank of one and every call is a no-op. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -19,7 +20,13 @@ static int under_launcher(void) {
 
 xlat_status xlat_dist_init(int *argc, char ***argv) {
   if (started || !under_launcher()) return XLAT_OK;
-  if (MPI_Init(argc, argv) != MPI_SUCCESS) return xlat_fail(XLAT_ERR_IO, "MPI_Init failed");
+  int level = 0; /* worker and BLAS threads exist, but only the main thread calls MPI */
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &level) != MPI_SUCCESS)
+    return xlat_fail(XLAT_ERR_IO, "MPI_Init_thread failed");
+  if (level < MPI_THREAD_FUNNELED) {
+    MPI_Finalize();
+    return xlat_fail(XLAT_ERR_IO, "this MPI cannot run alongside threads (MPI_THREAD_FUNNELED)");
+  }
   started = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -38,19 +45,44 @@ void xlat_dist_abort(int status) {
 int xlat_dist_rank(void) { return rank; }
 int xlat_dist_size(void) { return size; }
 
+/* Waits for r by polling with short sleeps: Open MPI's blocking calls spin a core, which a rank waiting for rank 0
+ * (its tokenizer training, validation or translation) would take from the threads doing the work. */
+static int wait(MPI_Request *r) {
+  for (;;) {
+    int done = 0;
+    if (MPI_Test(r, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return -1;
+    if (done) return 0;
+    nanosleep(&(struct timespec){0, 200000}, NULL);
+  }
+}
+
 int xlat_dist_max(int v) {
   int out = v;
-  if (size > 1) MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Request r;
+  if (size > 1 && (MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r)))
+    MPI_Abort(MPI_COMM_WORLD, 1); /* the ranks can no longer agree */
   return out;
 }
 
 int xlat_dist_bcast(int v) {
-  if (size > 1) MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Request r;
+  if (size > 1 && (MPI_Ibcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r)))
+    MPI_Abort(MPI_COMM_WORLD, 1);
   return v;
 }
 
+int xlat_dist_agree(uint64_t v) {
+  uint64_t lo = v, hi = v;
+  if (size > 1) {
+    MPI_Allreduce(&v, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&v, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+  }
+  return lo == hi;
+}
+
 void xlat_dist_barrier(void) {
-  if (size > 1) MPI_Barrier(MPI_COMM_WORLD);
+  MPI_Request r;
+  if (size > 1 && (MPI_Ibarrier(MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r))) MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
 enum { CHUNK = 1 << 30 }; /* MPI counts are ints: larger messages go in pieces */
@@ -69,15 +101,16 @@ xlat_status xlat_dist_send(int to, const void *data, size_t n) {
 
 xlat_status xlat_dist_recv(int from, char **data, size_t *n) {
   uint64_t len;
+  MPI_Request r;
   *data = NULL;
-  if (MPI_Recv(&len, 1, MPI_UINT64_T, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+  if (MPI_Irecv(&len, 1, MPI_UINT64_T, from, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r))
     return xlat_fail(XLAT_ERR_IO, "MPI_Recv from rank %d failed", from);
   char *p = malloc(len ? len : 1);
   if (!p) return xlat_fail(XLAT_ERR_NOMEM, "out of memory receiving %llu bytes from rank %d", (unsigned long long)len,
                            from);
   for (size_t at = 0; at < len; at += CHUNK) {
     int k = len - at > CHUNK ? CHUNK : (int)(len - at);
-    if (MPI_Recv(p + at, k, MPI_BYTE, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+    if (MPI_Irecv(p + at, k, MPI_BYTE, from, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r)) {
       free(p);
       return xlat_fail(XLAT_ERR_IO, "MPI_Recv from rank %d failed", from);
     }
@@ -119,6 +152,10 @@ int xlat_dist_rank(void) { return 0; }
 int xlat_dist_size(void) { return 1; }
 int xlat_dist_max(int v) { return v; }
 int xlat_dist_bcast(int v) { return v; }
+int xlat_dist_agree(uint64_t v) {
+  (void)v;
+  return 1;
+}
 void xlat_dist_barrier(void) {}
 xlat_status xlat_dist_send(int to, const void *data, size_t n) {
   (void)data, (void)n;

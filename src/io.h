@@ -62,8 +62,9 @@ size_t xlat_utf8_invalid_at(const char *s, size_t len);
  * xlat_atomic_commit checks every write, fflush + fsync, renames over PATH and fsyncs the directory; on any failure
  * (ENOSPC, EFBIG, EIO) it removes PATH.tmp, leaves PATH as it was and returns XLAT_ERR_IO naming the path and the
  * reason. xlat_atomic_abort removes PATH.tmp (accepts an unopened or already finished af). A PATH that is a
- * directory is refused at open; one that is a device or a pipe (/dev/null, /dev/stdout) is written in place.
- * Not a lock: two writers of one path at the same time share PATH.tmp. */
+ * directory is refused at open; a device, a pipe or a path under /dev or /proc (/dev/null, /dev/stdout) is written
+ * in place; a symbolic link is followed and its target replaced, so the link stays. Not a lock: two writers of one
+ * path at the same time share PATH.tmp. */
 typedef struct {
   FILE *f;
   char *path, *tmp; /* tmp is NULL when writing in place */

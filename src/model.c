@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "ops.h"
 
@@ -170,6 +171,10 @@ const xlat_config *xlat_model_config(const xlat_model *m) { return &m->cfg; }
 size_t xlat_model_num_params(const xlat_model *m) { return m->n_params; }
 uint64_t xlat_model_tokenizer_checksum(const xlat_model *m) { return m->tokenizer_checksum; }
 void xlat_model_set_tokenizer_checksum(xlat_model *m, uint64_t checksum) { m->tokenizer_checksum = checksum; }
+
+uint32_t xlat_model_checksum(const xlat_model *m) {
+  return (uint32_t)crc32_z(0, (const unsigned char *)m->params, m->n_params * sizeof(float));
+}
 
 xlat_status xlat_model_set_dropout(xlat_model *m, float dropout, float attn_dropout) {
   if (!(dropout >= 0.0f && dropout < 1.0f && attn_dropout >= 0.0f && attn_dropout < 1.0f))

@@ -71,6 +71,8 @@ size_t xlat_model_num_params(const xlat_model *m);
 /* Checksum of the SentencePiece model the weights were trained with (xlat_spm_checksum), 0 when unset. */
 uint64_t xlat_model_tokenizer_checksum(const xlat_model *m);
 void xlat_model_set_tokenizer_checksum(xlat_model *m, uint64_t checksum);
+/* CRC32 of m's weights: ranks of a data-parallel run check they start from the same model. */
+uint32_t xlat_model_checksum(const xlat_model *m);
 /* Dropout rates used when m is trained next (they change no parameter): a fine-tuned or resumed run's own choice. */
 xlat_status xlat_model_set_dropout(xlat_model *m, float dropout, float attn_dropout);
 
@@ -141,6 +143,7 @@ int xlat_dist_rank(void);
 int xlat_dist_size(void);
 int xlat_dist_max(int v);   /* the largest v of all ranks, on every rank (any rank wants to stop) */
 int xlat_dist_bcast(int v); /* rank 0's v on every rank */
+int xlat_dist_agree(uint64_t v); /* 1 when every rank has the same v */
 void xlat_dist_barrier(void);
 /* n bytes to rank to, in order with earlier sends; xlat_dist_recv returns them malloc'ed (caller frees *data). */
 xlat_status xlat_dist_send(int to, const void *data, size_t n);

@@ -104,5 +104,19 @@ one=$(echo 'Ein Hund läuft über die Wiese.' | "$bin" encode --model "$tmp/m.mo
 [ "$(wc -l <"$tmp/out")" -eq 1 ] && [ "$(tr ' ' '\n' <"$tmp/out" | wc -l)" -eq $((330000 * $(echo $one | wc -w))) ] ||
   bad "the 10 MB line: $(wc -c <"$tmp/out") bytes of ids"
 
+# a long run of invalid UTF-8 without spaces is cut into chunks in linear time; a model without SentencePiece's dummy
+# prefix is encoded whole (cutting at a space would lose it), giving spm_encode's ids
+head -c 300000 /dev/zero | tr '\0' '\200' >"$tmp/cont.txt" && echo >>"$tmp/cont.txt"
+check "encode 300 KB of continuation bytes" 0 timeout 20 "$bin" encode --model "$tmp/m.model" "$tmp/cont.txt"
+if [ -x /usr/bin/spm_train ]; then
+  /usr/bin/spm_train --input "$tmp/val.de" --model_prefix "$tmp/nd" --vocab_size 300 --model_type bpe \
+    --add_dummy_prefix=false --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3 --minloglevel 2 >/dev/null 2>&1
+  python3 -c "import sys; print(' '.join(open(sys.argv[1]).read().split()[:60000]))" "$tmp/val.de" >"$tmp/nd.txt"
+  check "encode a long line with a model without dummy prefix" 0 "$bin" encode --model "$tmp/nd.model" \
+    --output-format id "$tmp/nd.txt"
+  /usr/bin/spm_encode --model "$tmp/nd.model" --output_format id <"$tmp/nd.txt" | cmp -s - "$tmp/out" ||
+    bad "a long line, model without dummy prefix: ids differ from spm_encode's"
+fi
+
 if [ "$fails" -ne 0 ]; then echo "cli_spm: $fails failures"; exit 1; fi
 echo "cli_spm: all passed"

@@ -185,6 +185,10 @@ rc=$?
   fail "full disk while caching: exit $rc, $(tail -n 1 "$T/cache.log")"
 cmp -s "$T/cache/c.en+c.de.ids" "$T/cache.keep" && [ -z "$(ls "$T/cache" | grep '\.tmp')" ] ||
   fail "full disk while caching: the previous cache changed or a temporary file was left"
+expect 2 "--vocab-size 900, but .* has 1000 pieces" -- "${DATA[@]}" --vocab-size 900 --preset tiny --out "$T/learn" \
+  --resume --max-steps 1
+expect 2 "can be read only once" -- --train-src <(cat "$T/train.en") --train-tgt <(cat "$T/train.de") \
+  --vocab-size 500 --preset tiny --out "$T/pipes2"
 # inputs that can be read only once (pipes) train without the cache
 "$TRAIN" --train-src <(cat "$T/train.en") --train-tgt <(cat "$T/train.de") "${TINY[@]}" --out "$T/pipe" \
   --max-steps 3 >"$T/pipe.log" 2>&1 || fail "training from pipes: $(tail -n 2 "$T/pipe.log")"

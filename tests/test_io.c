@@ -61,6 +61,15 @@ static void test_atomic(void) {
   char got[4] = "";
   CHECK(rd >= 0 && read(rd, got, 3) == 3 && memcmp(got, "abc", 3) == 0);
   if (rd >= 0) close(rd);
+  /* a symbolic link is followed: its target is replaced and the link stays a link */
+  struct stat st;
+  CHECK(symlink("a.txt", test_tmp("link")) == 0);
+  CHECK(xlat_atomic_write_file(test_tmp("link"), "via link\n", 9) == XLAT_OK);
+  CHECK(lstat(test_tmp("link"), &st) == 0 && S_ISLNK(st.st_mode));
+  f = fopen(test_tmp("a.txt"), "r");
+  CHECK(f && fgets(line, sizeof line, f) && strcmp(line, "via link\n") == 0);
+  if (f) fclose(f);
+  remove(test_tmp("link"));
   /* a missing directory: the error names the temporary it could not create */
   CHECK(xlat_atomic_write_file(test_tmp("no/such/x"), "x", 1) == XLAT_ERR_IO && strstr(xlat_last_error(), "no/such/x"));
 }

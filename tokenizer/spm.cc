@@ -23,6 +23,8 @@
 struct xlat_spm {
   sentencepiece::SentencePieceProcessor proc;
   uint64_t checksum;
+  bool dummy_prefix;        // NormalizerSpec.add_dummy_prefix: what lets a long text be encoded in chunks
+  size_t max_piece_bytes;   // bytes one piece covers at most, 0 when normalization can shrink text
 };
 
 namespace {
@@ -100,6 +102,59 @@ bool hash_fields(uint64_t *h, const unsigned char *p, size_t n, std::initializer
   return true;
 }
 
+// One field of a serialized protobuf message [p, p+n): the value of a varint field, or the bytes of a length-delimited
+// one. False when absent or malformed (the caller uses the field's default).
+bool find_field(const unsigned char *p, size_t n, uint64_t want, uint64_t *value, const unsigned char **bytes) {
+  size_t i = 0;
+  while (i < n) {
+    uint64_t key, v = 0;
+    if (!read_varint(p, n, &i, &key)) return false;
+    uint64_t wire = key & 7;
+    if (wire == 0) {
+      if (!read_varint(p, n, &i, &v)) return false;
+    } else if (wire == 1 || wire == 5) {
+      i += wire == 1 ? 8 : 4;
+    } else if (wire == 2) {
+      if (!read_varint(p, n, &i, &v) || v > n - i) return false;
+      if (key >> 3 == want) {
+        *value = v;
+        *bytes = p + i;
+        return true;
+      }
+      i += v;
+      continue;
+    } else {
+      return false;
+    }
+    if (i > n) return false;
+    if (key >> 3 == want) {
+      *value = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Reads what chunked encoding and the corpus's early length check need from the ModelProto: NormalizerSpec (field
+// 3) name (1), add_dummy_prefix (3, default true), remove_extra_whitespaces (4, default true); TrainerSpec (2)
+// max_sentencepiece_length (20, default 16).
+void read_spec(xlat_spm *s, const std::string &proto) {
+  const unsigned char *p = reinterpret_cast<const unsigned char *>(proto.data()), *norm = nullptr, *train = nullptr;
+  uint64_t norm_n = 0, train_n = 0, v;
+  const unsigned char *b = nullptr;
+  find_field(p, proto.size(), 3, &norm_n, &norm);
+  find_field(p, proto.size(), 2, &train_n, &train);
+  s->dummy_prefix = !(norm && find_field(norm, norm_n, 3, &v, &b) && v == 0);
+  bool squeeze = !(norm && find_field(norm, norm_n, 4, &v, &b) && v == 0);
+  uint64_t name_n = 0;
+  const unsigned char *name = nullptr;
+  bool identity = norm && find_field(norm, norm_n, 1, &name_n, &name) && name_n == 8 && !memcmp(name, "identity", 8);
+  uint64_t longest = 16;
+  if (train && find_field(train, train_n, 20, &v, &b)) longest = v;
+  // only identity normalization without squeezing spaces keeps every byte: then a piece spans <= longest chars
+  s->max_piece_bytes = identity && !squeeze ? 4 * longest : 0;
+}
+
 // The model's identity for checkpoints: every byte of the serialized ModelProto (pieces, scores, normalizer, model
 // type, special ids) except the TrainerSpec fields that never change how text is encoded: input (1), model_prefix
 // (2) and num_threads (16). So one model trained twice into different paths has one checksum.
@@ -168,13 +223,15 @@ char *dup_string(const std::string &s) {
 
 // SentencePiece's encoder needs about 200 bytes of memory per byte of text (a 10 MB line: 2 GB), so a long text is
 // encoded in chunks of at most kChunk bytes, each cut at a space that is then left out: no piece spans a space and
-// the next chunk's dummy prefix "▁" stands for it, so the pieces are those of the whole text. A chunk without a
-// space is cut at a character boundary (only the pieces at that cut can differ).
+// the next chunk's dummy prefix "▁" stands for it, so the pieces are those of the whole text (a model without the
+// dummy prefix is encoded whole). A chunk without a space is cut at a character boundary (only the pieces at that
+// cut can differ).
 constexpr size_t kChunk = 1 << 16;
 
 template <typename Piece>
 sentencepiece::util::Status encode_chunked(const xlat_spm *s, const char *text, size_t len, std::vector<Piece> *out) {
   out->clear();
+  if (!s->dummy_prefix) return s->proc.Encode(absl::string_view(text, len), out); // no prefix to stand for a space
   std::vector<Piece> part;
   size_t start = 0;
   do {
@@ -184,9 +241,9 @@ sentencepiece::util::Status encode_chunked(const xlat_spm *s, const char *text, 
       while (end > start && text[end] != ' ') end--;
       if (end > start) {
         next = end + 1;
-      } else {
+      } else { // no space: at a character's first byte, looking back at most 3 bytes (invalid UTF-8 cuts anywhere)
         end = start + kChunk;
-        while (end > start + 1 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) end--;
+        for (int k = 0; k < 3 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80; k++) end--;
         next = end;
       }
     }
@@ -282,12 +339,15 @@ int xlat_spm_load(const char *path, xlat_spm **out) {
       return fail("%s: not a SentencePiece model (%s)", path, st.ToString().c_str());
     }
     s->checksum = model_checksum(s->proc.serialized_model_proto());
+    read_spec(s, s->proc.serialized_model_proto());
     *out = s;
     return 0;
   });
 }
 
 void xlat_spm_free(xlat_spm *s) { delete s; }
+
+size_t xlat_spm_max_piece_bytes(const xlat_spm *s) { return s->max_piece_bytes; }
 
 int xlat_spm_check_ids(const xlat_spm *s, const char *path) {
   const sentencepiece::SentencePieceProcessor &p = s->proc;

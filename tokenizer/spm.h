@@ -37,6 +37,9 @@ int xlat_spm_train(const xlat_spm_train_options *o);
 
 int xlat_spm_load(const char *path, xlat_spm **out);
 void xlat_spm_free(xlat_spm *s);
+/* The most bytes of text one piece can cover (4 x the model's longest piece in characters), or 0 when the model's
+ * normalization may shrink text (anything but identity without squeezing spaces), so no such bound holds. */
+size_t xlat_spm_max_piece_bytes(const xlat_spm *s);
 /* 0 when s has xlat's special ids (pad 0, unk 1, bos 2, eos 3), which models and batches rely on; else -1 with a
  * message naming path and the ids it has (spm_train's defaults are unk 0, bos 1, eos 2, no pad). */
 int xlat_spm_check_ids(const xlat_spm *s, const char *path);

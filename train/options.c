@@ -307,6 +307,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
 #undef GIVEN
   a->given.dropout = ov.dropout >= 0; /* the preset's rates are no choice: a resumed run keeps its own */
   a->given.attn_dropout = ov.attn_dropout >= 0;
+  /* a model from a file (--resume of an existing run, --finetune) is checked against its own config in setup.c */
+  if (a->resume || a->finetune) return -1;
   if (c->d_model % c->n_heads != 0) return train_usage_error("--d-model must be a multiple of --heads", NULL);
   if (a->max_length > c->max_len) return train_usage_error("--max-length must not exceed the model's --max-len", NULL);
   if (a->train.max_tokens < (a->max_length ? a->max_length : c->max_len))

@@ -45,6 +45,28 @@ static int train_spm(session *s) {
   return rc;
 }
 
+/* Inputs that can be read only once (pipes, <(zcat ...)) serve one reader: not the tokenizer's training before the
+ * corpus's reading, nor several ranks. */
+static int check_inputs(const session *s) {
+  const train_args *a = s->a;
+  const char *inputs[2] = {a->train_src, a->train_tgt};
+  for (int i = 0; i < 2; i++) {
+    struct stat st;
+    if (stat(inputs[i], &st) != 0 || S_ISREG(st.st_mode)) continue; /* a missing file is the corpus's to report */
+    if (a->vocab_size && !(s->resumed && files_exists(s->spm_path))) {
+      fprintf(stderr, "xlat-train: %s is not a regular file: it can be read only once, and --vocab-size reads it twice "
+                      "(the tokenizer, then the corpus); train the tokenizer first (xlat-spm train) and give --spm\n",
+              inputs[i]);
+      return 2;
+    }
+    if (xlat_dist_size() > 1) {
+      fprintf(stderr, "xlat-train: %s is not a regular file: every rank reads the training files\n", inputs[i]);
+      return 2;
+    }
+  }
+  return 0;
+}
+
 static int prepare_spm(session *s) {
   const train_args *a = s->a;
   if (a->spm) {
@@ -58,6 +80,11 @@ static int prepare_spm(session *s) {
   if (xlat_spm_load(s->spm_path, &s->spm) != 0) {
     fprintf(stderr, "xlat-train: %s\n", xlat_spm_last_error());
     return 1;
+  }
+  if (a->vocab_size && xlat_spm_vocab_size(s->spm) != a->vocab_size) {
+    fprintf(stderr, "xlat-train: --vocab-size %d, but %s of the run being resumed has %d pieces: drop the flag or "
+                    "choose another --out\n", a->vocab_size, s->spm_path, xlat_spm_vocab_size(s->spm));
+    return 2;
   }
   return 0;
 }
@@ -152,7 +179,11 @@ static int prepare_model(session *s) {
                    (double)c->dropout, (double)xlat_model_num_params(s->model) / 1e6);
 
   s->topt = a->train;
-  s->topt.max_len = a->max_length && a->max_length < c->max_len ? a->max_length : c->max_len;
+  if (a->max_length > c->max_len) {
+    fprintf(stderr, "xlat-train: --max-length %d exceeds the model's max-len %d\n", a->max_length, c->max_len);
+    return 2;
+  }
+  s->topt.max_len = a->max_length ? a->max_length : c->max_len;
   if (s->topt.max_tokens < s->topt.max_len) {
     fprintf(stderr, "xlat-train: --max-tokens %d is below the longest sequence, %d tokens: raise it or lower "
                     "--max-length\n", s->topt.max_tokens, s->topt.max_len);
@@ -178,6 +209,7 @@ static int prepare_data(session *s) {
   co.max_ratio = a->max_ratio;
   co.skip_invalid_utf8 = a->skip_invalid_utf8;
   co.cache_dir = a->out;
+  co.cache_read_only = !s->writer; /* rank 0 wrote it; ranks do not race to write one file */
   if (xlat_corpus_load(a->train_src, a->train_tgt, s->spm, &co, &s->corpus) != XLAT_OK) {
     const char *e = xlat_last_error();
     fprintf(stderr, "xlat-train: %s%s\n", e, strstr(e, "invalid UTF-8") ? " (--skip-invalid-utf8 skips such pairs)" : "");
@@ -198,57 +230,79 @@ static int prepare_data(session *s) {
   return 0;
 }
 
-static int open_session(session *s, const train_args *a, int writer) {
+/* Rank 0 (writer) decides from the output directory; the other ranks take its decision in *resumed and check that
+ * they see the same directory. */
+static int open_session(session *s, const train_args *a, int writer, int *resumed) {
   memset(s, 0, sizeof *s);
   s->a = a;
   s->writer = writer;
-  if (files_mkdir(a->out) != 0) return 1;
+  if (writer && files_mkdir(a->out) != 0) return 1;
   s->last_path = files_join(a->out, "last.xlat");
   s->best_path = files_join(a->out, "best.xlat");
   s->spm_path = files_join(a->out, "spm.model");
   s->tsv_path = files_join(a->out, "train.tsv");
   s->average_path = files_join(a->out, "average.xlat");
   if (!s->last_path || !s->best_path || !s->spm_path || !s->tsv_path || !s->average_path) return 1;
-  int leftovers = files_remove_leftovers(a->out);
-  if (leftovers < 0) return 1;
-  if (leftovers > 0)
-    progress_message(NULL, "removed %d temporary file(s) of an interrupted save in %s", leftovers, a->out);
   int have_last = files_exists(s->last_path);
-  if (have_last && !a->resume) {
-    fprintf(stderr, "xlat-train: %s exists: add --resume to continue it, or choose another --out\n", s->last_path);
-    return 2;
+  if (!writer) {
+    if (have_last != *resumed) {
+      fprintf(stderr, "xlat-train: rank %d %s %s but rank 0 %s: give every rank the same --out on a shared file "
+                      "system\n", xlat_dist_rank(), have_last ? "sees" : "does not see", s->last_path,
+              *resumed ? "does" : "does not");
+      return 1;
+    }
+  } else {
+    int leftovers = files_remove_leftovers(a->out);
+    if (leftovers < 0) return 1;
+    if (leftovers > 0)
+      progress_message(NULL, "removed %d temporary file(s) of an interrupted save in %s", leftovers, a->out);
+    if (have_last && !a->resume) {
+      fprintf(stderr, "xlat-train: %s exists: add --resume to continue it, or choose another --out\n", s->last_path);
+      return 2;
+    }
+    int64_t newest;
+    int stale = have_last ? 0 : files_stale_steps(a->out, &newest);
+    if (stale < 0) return 1;
+    if (stale > 0) {
+      fprintf(stderr, "xlat-train: %s holds %d step-N.xlat files of an earlier run (the newest step-%lld.xlat) but "
+                      "no last.xlat: this run's --keep-last and --average-last would mix them with its own; move them "
+                      "away or choose another --out\n", a->out, stale, (long long)newest);
+      return 2;
+    }
+    if (a->resume && !have_last) progress_message(NULL, "nothing to resume in %s: starting afresh", a->out);
+    *resumed = have_last;
   }
-  int64_t newest;
-  int stale = have_last ? 0 : files_stale_steps(a->out, &newest);
-  if (stale < 0) return 1;
-  if (stale > 0) {
-    fprintf(stderr, "xlat-train: %s holds %d step-N.xlat files of an earlier run (the newest step-%lld.xlat) but no "
-                    "last.xlat: this run's --keep-last and --average-last would mix them with its own; move them "
-                    "away or choose another --out\n", a->out, stale, (long long)newest);
-    return 2;
-  }
-  if (a->resume && !have_last) progress_message(NULL, "nothing to resume in %s: starting afresh", a->out);
   s->resumed = have_last;
   if (s->resumed && a->finetune)
     progress_message(NULL, "resuming %s: --finetune %s is not used again", s->last_path, a->finetune);
   int rc;
-  if ((rc = prepare_spm(s)) != 0 || (rc = prepare_model(s)) != 0 || (rc = prepare_data(s)) != 0) return rc;
+  if ((rc = check_inputs(s)) != 0 || (rc = prepare_spm(s)) != 0 || (rc = prepare_model(s)) != 0 ||
+      (rc = prepare_data(s)) != 0)
+    return rc;
   return -1;
 }
 
 int session_open(session *s, const train_args *a) {
-  int rank = xlat_dist_rank();
+  int rank = xlat_dist_rank(), resumed = 0;
   memset(s, 0, sizeof *s);
-  int rc = xlat_dist_bcast(rank == 0 ? open_session(s, a, 1) : -1);
+  int rc = xlat_dist_bcast(rank == 0 ? open_session(s, a, 1, &resumed) : -1);
   if (rc != -1) return rc; /* rank 0's verdict (a usage error is everyone's) */
+  if (xlat_dist_size() == 1) return -1;
+  resumed = xlat_dist_bcast(resumed);
   if (rank != 0) {
     progress_set_quiet(1);
-    rc = open_session(s, a, 0);
+    rc = open_session(s, a, 0, &resumed);
   }
   if (xlat_dist_max(rc != -1)) return rc != -1 ? rc : 1;
-  if (xlat_dist_size() > 1)
-    progress_message(NULL, "data-parallel over %d ranks: each step takes %d batches, one per rank per --update-freq",
-                     xlat_dist_size(), xlat_dist_size() * a->update_freq);
+  /* ranks that start from different weights would sum gradients of different models without noticing */
+  uint64_t start = (uint64_t)xlat_trainer_step(s->trainer) << 32 | xlat_model_checksum(s->model);
+  if (!xlat_dist_agree(start)) {
+    progress_error(NULL, "xlat-train: rank %d: the ranks start from different models or steps (step %lld here)", rank,
+                   (long long)xlat_trainer_step(s->trainer));
+    return 1;
+  }
+  progress_message(NULL, "data-parallel over %d ranks: each step takes %d batches, one per rank per --update-freq",
+                   xlat_dist_size(), xlat_dist_size() * a->update_freq);
   return -1;
 }
 
