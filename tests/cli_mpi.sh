@@ -2,7 +2,8 @@
 # cli_mpi.sh - data parallelism over Open MPI on this machine. Training: 2 ranks equal 1 process with --update-freq 2
 # on the same batches (50 steps, no dropout: per-step training loss within 1e-5 relative; final weights 99% within
 # 1e-4 and a relative L2 distance under 1e-3, the summation order being different); only rank 0 writes the output
-# directory; a run resumes with another number of ranks; SIGTERM to mpirun saves once and stops both ranks.
+# directory; a resume with the same number of ranks is bit-identical (dropout on), one with another number works;
+# SIGTERM to mpirun saves once and stops both ranks.
 # Decoding: 2 ranks write the same output as 1 process, one line per input line.
 . "$(dirname "$0")/harness.sh"
 TRAIN="$BIN/xlat-train"
@@ -64,6 +65,14 @@ print(f"cli_mpi: {len(a)} weights, largest difference {max(d):.2e}, {over} over 
 # gradients are that small may differ by a step; the rest must agree
 sys.exit(len(a) != len(b) or rel > 1e-3 or over > len(a) // 100)
 PY
+# exact resume with the same number of ranks, dropout on (rank 1 draws its masks from seed, step and rank)
+DROP=("${ARGS[@]}" --dropout 0.1 --save-freq 1000)
+"${MPI[@]}" "$TRAIN" "${DROP[@]}" --max-steps 20 --out "$T/straight" >/dev/null 2>&1 &&
+  "${MPI[@]}" "$TRAIN" "${DROP[@]}" --max-steps 10 --out "$T/split" >/dev/null 2>&1 &&
+  "${MPI[@]}" "$TRAIN" "${DROP[@]}" --max-steps 20 --out "$T/split" --resume >/dev/null 2>&1 || fail "resume runs"
+"$TRAIN" average --output "$T/straight.w" "$T/straight/last.xlat" 2>/dev/null &&
+  "$TRAIN" average --output "$T/split.w" "$T/split/last.xlat" 2>/dev/null &&
+  cmp -s "$T/straight.w" "$T/split.w" || fail "2 ranks: 20 steps straight and 10 + --resume + 10 differ"
 # resume with another number of ranks: the corpus position counts global batches
 "$TRAIN" "${ARGS[@]}" --update-freq 2 --max-steps 60 --out "$T/two" --resume >"$T/resume.log" 2>&1 &&
   grep -q "resuming .* at step 50 " "$T/resume.log" && grep -q "^stopping at step 60," "$T/resume.log" ||
