@@ -66,29 +66,38 @@ bool read_varint(const unsigned char *p, size_t n, size_t *i, uint64_t *v) {
   return false;
 }
 
+// The protobuf field at p[*i] of a message of n bytes: its number and wire type, the value of a varint field or the
+// length of a length-delimited one (whose bytes start at *body), *i moved past it. False when malformed.
+bool next_field(const unsigned char *p, size_t n, size_t *i, uint64_t *field, uint64_t *wire, uint64_t *value,
+                size_t *body) {
+  uint64_t key;
+  *value = 0;
+  if (!read_varint(p, n, i, &key)) return false;
+  *field = key >> 3, *wire = key & 7;
+  *body = *i;
+  if (*wire == 0) {
+    if (!read_varint(p, n, i, value)) return false;
+  } else if (*wire == 1 || *wire == 5) {
+    *i += *wire == 1 ? 8 : 4;
+  } else if (*wire == 2) {
+    if (!read_varint(p, n, i, value) || *value > n - *i) return false;
+    *body = *i;
+    *i += *value;
+  } else {
+    return false;
+  }
+  return *i <= n;
+}
+
 // Hashes the protobuf fields of [p, p+n) in order, skipping the field numbers in skip; descends into field `nested`
 // (a message) with skip_nested. Returns false on malformed input.
 bool hash_fields(uint64_t *h, const unsigned char *p, size_t n, std::initializer_list<uint64_t> skip, uint64_t nested,
                  std::initializer_list<uint64_t> skip_nested) {
   size_t i = 0;
   while (i < n) {
-    size_t start = i;
-    uint64_t key, len = 0;
-    if (!read_varint(p, n, &i, &key)) return false;
-    uint64_t field = key >> 3, wire = key & 7;
-    size_t body = i;
-    if (wire == 0) {
-      if (!read_varint(p, n, &i, &len)) return false;
-    } else if (wire == 1 || wire == 5) {
-      i += wire == 1 ? 8 : 4;
-    } else if (wire == 2) {
-      if (!read_varint(p, n, &i, &len) || len > n - i) return false;
-      body = i;
-      i += len;
-    } else {
-      return false;
-    }
-    if (i > n) return false;
+    size_t start = i, body;
+    uint64_t field, wire, len;
+    if (!next_field(p, n, &i, &field, &wire, &len, &body)) return false;
     bool skipped = false;
     for (uint64_t f : skip) skipped |= f == field;
     if (skipped) continue;
@@ -105,32 +114,14 @@ bool hash_fields(uint64_t *h, const unsigned char *p, size_t n, std::initializer
 // One field of a serialized protobuf message [p, p+n): the value of a varint field, or the bytes of a length-delimited
 // one. False when absent or malformed (the caller uses the field's default).
 bool find_field(const unsigned char *p, size_t n, uint64_t want, uint64_t *value, const unsigned char **bytes) {
-  size_t i = 0;
+  size_t i = 0, body;
+  uint64_t field, wire, v;
   while (i < n) {
-    uint64_t key, v = 0;
-    if (!read_varint(p, n, &i, &key)) return false;
-    uint64_t wire = key & 7;
-    if (wire == 0) {
-      if (!read_varint(p, n, &i, &v)) return false;
-    } else if (wire == 1 || wire == 5) {
-      i += wire == 1 ? 8 : 4;
-    } else if (wire == 2) {
-      if (!read_varint(p, n, &i, &v) || v > n - i) return false;
-      if (key >> 3 == want) {
-        *value = v;
-        *bytes = p + i;
-        return true;
-      }
-      i += v;
-      continue;
-    } else {
-      return false;
-    }
-    if (i > n) return false;
-    if (key >> 3 == want) {
-      *value = v;
-      return true;
-    }
+    if (!next_field(p, n, &i, &field, &wire, &v, &body)) return false;
+    if (field != want) continue;
+    *value = v;
+    if (wire == 2) *bytes = p + body;
+    return true;
   }
   return false;
 }
