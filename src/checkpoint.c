@@ -1,12 +1,16 @@
 /* checkpoint.c - the checkpoint file: save, load weights, restore trainer state, average.
  *
- * Format (version 1, little-endian, no timestamps or paths, so one state always gives the same bytes):
+ * Format (version 2, little-endian, no timestamps or paths, so one state always gives the same bytes):
  *
  *   file    = "XLATCKPT" | version u32 | section* | end section
  *   section = kind char[4] | name_len u32 | name | payload_len u64 | payload | crc32 u32
  *
  * The CRC32 (zlib) of a section covers everything from its kind to the end of its payload. Sections, in order:
- *   CONF  config (11 int32, 2 float32) and the tokenizer checksum (u64)
+ *   CONF  the tokenizer checksum (u64) and the config as named fields: u32 count | count x (u8 key_len | key |
+ *         u8 type | value), type 'i' int32, 'f' float32 or 's' a name (u8 length | bytes) for enumerations such as
+ *         the architecture. A field a later version adds is optional with the value older files meant; a field
+ *         this build does not know is refused. (Version 1, still read: 11 int32, 2 float32, the checksum; always a
+ *         Transformer.)
  *   PARM  one per parameter tensor, named by the tensor table (params.c): ndim, rows, cols (u32) and the floats
  *   with trainer state: OPTS optimizer options, STAT step (i64) and RNG state (4 u64), PROG progress counters,
  *         ADMM / ADMV Adam moments per tensor, EMAW the exponential moving average per tensor when enabled
@@ -17,6 +21,7 @@
  * leaves a model or trainer half-overwritten. Gradients are not saved (checkpoints are taken between updates).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -26,7 +31,7 @@
 #error "checkpoint.c writes float arrays as they lie in memory: little-endian hosts only"
 #endif
 
-enum { FORMAT_VERSION = 1, MAX_NAME = 47 };
+enum { FORMAT_VERSION = 2, MAX_NAME = 47 };
 static const char MAGIC[8] = {'X', 'L', 'A', 'T', 'C', 'K', 'P', 'T'};
 
 /* Section kinds; the tensor kinds (PARM..EMAW) come first so they index the per-kind tables below. */
@@ -37,7 +42,7 @@ static const char KIND_TAG[N_KINDS][4] = {{'P', 'A', 'R', 'M'}, {'A', 'D', 'M', 
                                           {'S', 'T', 'A', 'T'}, {'P', 'R', 'O', 'G'}, {'E', 'N', 'D', ' '}};
 
 /* Payload sizes of the fixed sections. */
-enum { CONF_BYTES = 11 * 4 + 2 * 4 + 8, OPTS_BYTES = 10 * 4, STAT_BYTES = 8 + 4 * 8, PROG_BYTES = 6 * 8 + 3 * 8,
+enum { CONF_V1_BYTES = 11 * 4 + 2 * 4 + 8, CONF_MAX_BYTES = 4096, OPTS_BYTES = 10 * 4, STAT_BYTES = 8 + 4 * 8, PROG_BYTES = 6 * 8 + 3 * 8,
        TENSOR_HEADER = 12 };
 
 /* ---- little-endian encoding of the small sections -------------------------------------------------------------- */
@@ -85,24 +90,167 @@ static double get_f64(const uint8_t **p) {
   return v;
 }
 
-static void encode_conf(uint8_t *p, const xlat_config *c, uint64_t tokenizer_checksum) {
-  const int32_t ints[11] = {c->vocab_size, c->d_model,  c->n_heads,    c->d_ff,
-                            c->enc_layers, c->dec_layers, c->max_len,   c->pre_norm,
-                            c->activation, c->tied_embeddings, c->learned_positions};
-  for (int i = 0; i < 11; i++) p = put_u32(p, (uint32_t)ints[i]);
-  p = put_f32(p, c->dropout);
-  p = put_f32(p, c->attn_dropout);
-  put_u64(p, tokenizer_checksum);
+/* ---- the config ------------------------------------------------------------------------------------------------ */
+
+static const char *const ACTIVATION_NAMES[] = {"relu", "gelu", NULL};
+static const char *const POSITION_NAMES[] = {"sinusoidal", "learned", NULL};
+
+/* The CONF fields of version 2, in file order. An enumeration (type 's') is stored by name: names lists them by
+ * value, or NULL for the architecture (xlat_arch_name). */
+typedef struct {
+  const char *key;
+  char type;
+  size_t off;
+  const char *const *names;
+} conf_field;
+
+#define FIELD(key, type, member, names) {key, type, offsetof(xlat_config, member), names}
+static const conf_field FIELDS[] = {
+    FIELD("arch", 's', arch, NULL),
+    FIELD("vocab_size", 'i', vocab_size, NULL),
+    FIELD("d_model", 'i', d_model, NULL),
+    FIELD("n_heads", 'i', n_heads, NULL),
+    FIELD("d_ff", 'i', d_ff, NULL),
+    FIELD("enc_layers", 'i', enc_layers, NULL),
+    FIELD("dec_layers", 'i', dec_layers, NULL),
+    FIELD("max_len", 'i', max_len, NULL),
+    FIELD("pre_norm", 'i', pre_norm, NULL),
+    FIELD("activation", 's', activation, ACTIVATION_NAMES),
+    FIELD("tied_embeddings", 'i', tied_embeddings, NULL),
+    FIELD("positions", 's', learned_positions, POSITION_NAMES),
+    FIELD("dropout", 'f', dropout, NULL),
+    FIELD("attn_dropout", 'f', attn_dropout, NULL),
+};
+#undef FIELD
+enum { N_FIELDS = sizeof FIELDS / sizeof FIELDS[0] };
+
+static const char *enum_name(const conf_field *f, int32_t v) {
+  if (!f->names) return xlat_arch_name(v);
+  for (int32_t i = 0; f->names[i]; i++)
+    if (i == v) return f->names[i];
+  return NULL;
 }
 
-static void decode_conf(const uint8_t *p, xlat_config *c, uint64_t *tokenizer_checksum) {
+/* "a, b or c": the names field f accepts, for messages. */
+static const char *known_names(const conf_field *f, char *buf, size_t cap) {
+  size_t n = 0;
+  while (f->names ? f->names[n] != NULL : xlat_arch_name((int32_t)n) != NULL) n++;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", enum_name(f, (int32_t)i));
+  }
+  return buf;
+}
+
+static int32_t enum_value(const conf_field *f, const char *name) {
+  if (!f->names) return xlat_arch_by_name(name);
+  for (int32_t i = 0; f->names[i]; i++)
+    if (strcmp(f->names[i], name) == 0) return i;
+  return -1;
+}
+
+/* Writes the CONF payload (at most CONF_MAX_BYTES) of a checked config; returns its length. */
+static size_t encode_conf(uint8_t *buf, const xlat_config *c, uint64_t tokenizer_checksum) {
+  uint8_t *p = put_u32(put_u64(buf, tokenizer_checksum), N_FIELDS);
+  for (int i = 0; i < N_FIELDS; i++) {
+    const conf_field *f = &FIELDS[i];
+    const char *at = (const char *)c + f->off;
+    size_t kl = strlen(f->key);
+    *p++ = (uint8_t)kl;
+    memcpy(p, f->key, kl);
+    p += kl;
+    *p++ = (uint8_t)f->type;
+    if (f->type == 'f') {
+      float v;
+      memcpy(&v, at, sizeof v);
+      p = put_f32(p, v);
+      continue;
+    }
+    int32_t v;
+    memcpy(&v, at, sizeof v);
+    if (f->type == 'i') {
+      p = put_u32(p, (uint32_t)v);
+      continue;
+    }
+    const char *name = enum_name(f, v);
+    XLAT_ASSERT(name); /* the config was checked */
+    size_t nl = strlen(name);
+    *p++ = (uint8_t)nl;
+    memcpy(p, name, nl);
+    p += nl;
+  }
+  XLAT_ASSERT((size_t)(p - buf) <= CONF_MAX_BYTES);
+  return (size_t)(p - buf);
+}
+
+/* Reads version 1's fixed CONF payload. */
+static void decode_conf_v1(const uint8_t *p, xlat_config *c, uint64_t *tokenizer_checksum) {
   int32_t *ints[11] = {&c->vocab_size, &c->d_model,  &c->n_heads,    &c->d_ff,
                        &c->enc_layers, &c->dec_layers, &c->max_len,   &c->pre_norm,
                        &c->activation, &c->tied_embeddings, &c->learned_positions};
+  memset(c, 0, sizeof *c);
+  c->arch = XLAT_ARCH_TRANSFORMER;
   for (int i = 0; i < 11; i++) *ints[i] = (int32_t)get_u32(&p);
   c->dropout = get_f32(&p);
   c->attn_dropout = get_f32(&p);
   *tokenizer_checksum = get_u64(&p);
+}
+
+/* Reads a version-2 CONF payload of len bytes; XLAT_ERR_FORMAT naming what is wrong (path for messages). */
+static xlat_status decode_conf_v2(const uint8_t *p, uint64_t len, const char *path, xlat_config *c,
+                                  uint64_t *tokenizer_checksum) {
+  const uint8_t *end = p + len;
+  int seen[N_FIELDS] = {0};
+  memset(c, 0, sizeof *c);
+  if (len < 12) return xlat_fail(XLAT_ERR_FORMAT, "%s: the CONF section is %llu bytes, too short", path,
+                                 (unsigned long long)len);
+  *tokenizer_checksum = get_u64(&p);
+  uint32_t count = get_u32(&p);
+  for (uint32_t n = 0; n < count; n++) {
+    char key[256], name[256];
+    if (end - p < 1 || end - p < 2 + p[0])
+      return xlat_fail(XLAT_ERR_FORMAT, "%s: the CONF section ends inside field %u of %u", path, n + 1, count);
+    size_t kl = *p++;
+    memcpy(key, p, kl);
+    key[kl] = '\0';
+    p += kl;
+    char type = (char)*p++;
+    int i = 0;
+    while (i < N_FIELDS && strcmp(FIELDS[i].key, key) != 0) i++;
+    if (i == N_FIELDS)
+      return xlat_fail(XLAT_ERR_FORMAT, "%s: the config has a field '%s' this build of xlat does not know (written "
+                       "by a newer version?)", path, key);
+    const conf_field *f = &FIELDS[i];
+    if (type != f->type || seen[i])
+      return xlat_fail(XLAT_ERR_FORMAT, "%s: config field '%s' %s", path, key,
+                       seen[i] ? "appears twice" : "has the wrong type");
+    seen[i] = 1;
+    char *at = (char *)c + f->off;
+    if (type == 'i' || type == 'f') {
+      if (end - p < 4) return xlat_fail(XLAT_ERR_FORMAT, "%s: the CONF section ends inside field '%s'", path, key);
+      memcpy(at, p, 4); /* little-endian host (checked above) */
+      p += 4;
+      continue;
+    }
+    if (end - p < 1 || end - p < 1 + p[0])
+      return xlat_fail(XLAT_ERR_FORMAT, "%s: the CONF section ends inside field '%s'", path, key);
+    size_t nl = *p++;
+    memcpy(name, p, nl);
+    name[nl] = '\0';
+    p += nl;
+    int32_t v = enum_value(f, name);
+    char known[256];
+    if (v < 0)
+      return xlat_fail(XLAT_ERR_FORMAT, "%s: unknown %s \"%s\" (this build of xlat knows %s)", path,
+                       f->names ? key : "architecture", name, known_names(f, known, sizeof known));
+    memcpy(at, &v, sizeof v);
+  }
+  if (p != end)
+    return xlat_fail(XLAT_ERR_FORMAT, "%s: %lld bytes after the config's last field", path, (long long)(end - p));
+  for (int i = 0; i < N_FIELDS; i++)
+    if (!seen[i]) return xlat_fail(XLAT_ERR_FORMAT, "%s: the config has no field '%s'", path, FIELDS[i].key);
+  return XLAT_OK;
 }
 
 static void encode_opts(uint8_t *p, const xlat_train_options *o) {
@@ -167,7 +315,7 @@ static const char *config_diff(const xlat_config *a, const xlat_config *b, int32
     *va = a->field, *vb = b->field;                                                                                \
     return #field;                                                                                                 \
   }
-  SAME(vocab_size) SAME(d_model) SAME(n_heads) SAME(d_ff) SAME(enc_layers) SAME(dec_layers) SAME(max_len)
+  SAME(arch) SAME(vocab_size) SAME(d_model) SAME(n_heads) SAME(d_ff) SAME(enc_layers) SAME(dec_layers) SAME(max_len)
   SAME(pre_norm) SAME(activation) SAME(tied_embeddings) SAME(learned_positions)
 #undef SAME
   return NULL;
@@ -248,12 +396,11 @@ xlat_status xlat_checkpoint_save(const char *path, const xlat_model *m, const xl
     free(table);
     return s;
   }
-  uint8_t head[12], buf[PROG_BYTES];
+  uint8_t head[12], buf[CONF_MAX_BYTES];
   memcpy(head, MAGIC, 8);
   put_u32(head + 8, FORMAT_VERSION);
   xlat_atomic_write(&w.af, head, 12);
-  encode_conf(buf, &m->cfg, m->tokenizer_checksum);
-  w_small(&w, K_CONF, buf, CONF_BYTES);
+  w_small(&w, K_CONF, buf, encode_conf(buf, &m->cfg, m->tokenizer_checksum));
   w_tensors(&w, K_PARM, table, n, m->params);
   if (t) {
     encode_opts(buf, &t->opt);
@@ -286,6 +433,7 @@ typedef struct {
 typedef struct {
   FILE *f;
   const char *path;
+  uint32_t version;
   uint64_t size, off;
   int have_conf;
   xlat_config cfg;
@@ -335,10 +483,10 @@ static xlat_status reader_open(reader *r, const char *path) {
   xlat_status s = read_exact(r, head + 8, 4, "the format version");
   if (s != XLAT_OK) return s;
   const uint8_t *p = head + 8;
-  uint32_t version = get_u32(&p);
-  if (version != FORMAT_VERSION)
-    return xlat_fail(XLAT_ERR_FORMAT, "%s: checkpoint format version %u, but this build of xlat reads version %d",
-                     path, version, FORMAT_VERSION);
+  r->version = get_u32(&p);
+  if (r->version < 1 || r->version > FORMAT_VERSION)
+    return xlat_fail(XLAT_ERR_FORMAT, "%s: checkpoint format version %u, but this build of xlat reads versions 1 to %d",
+                     path, r->version, FORMAT_VERSION);
   return XLAT_OK;
 }
 
@@ -376,8 +524,11 @@ static const char *section_label(kind k, const char *name, char *buf, size_t cap
   return buf;
 }
 
-static xlat_status check_conf(reader *r, const uint8_t *payload) {
-  decode_conf(payload, &r->cfg, &r->tokenizer_checksum);
+static xlat_status check_conf(reader *r, const uint8_t *payload, uint64_t len) {
+  if (r->version == 1)
+    decode_conf_v1(payload, &r->cfg, &r->tokenizer_checksum);
+  else if (decode_conf_v2(payload, len, r->path, &r->cfg, &r->tokenizer_checksum) != XLAT_OK)
+    return XLAT_ERR_FORMAT;
   if (xlat_config_check(&r->cfg) != XLAT_OK)
     return xlat_fail(XLAT_ERR_FORMAT, "%s: the checkpoint's config is invalid: %s", r->path, xlat_last_error());
   xlat_status s = tensor_table(&r->cfg, &r->table, &r->ntensors);
@@ -408,7 +559,8 @@ static xlat_status check_tensor(reader *r, kind k, const char *name, const uint8
   return XLAT_OK;
 }
 
-static const uint64_t FIXED_LEN[N_KINDS] = {[K_CONF] = CONF_BYTES, [K_OPTS] = OPTS_BYTES, [K_STAT] = STAT_BYTES,
+/* Payload lengths of the fixed-size sections (version 2's CONF has its own bound). */
+static const uint64_t FIXED_LEN[N_KINDS] = {[K_CONF] = CONF_V1_BYTES, [K_OPTS] = OPTS_BYTES, [K_STAT] = STAT_BYTES,
                                             [K_PROG] = PROG_BYTES, [K_END] = 8};
 
 /* One pass over every section. With dst == NULL: checks CRCs, structure, names and shapes (nothing is written
@@ -434,9 +586,11 @@ static xlat_status read_sections(reader *r, const targets *dst) {
                     (unsigned long long)r->size);
       break;
     }
-    if (k >= N_TENSOR_KINDS && len != FIXED_LEN[k]) {
-      s = xlat_fail(XLAT_ERR_FORMAT, "%s: corrupted checkpoint: %s has %llu bytes, expected %llu", r->path, label,
-                    (unsigned long long)len, (unsigned long long)FIXED_LEN[k]);
+    int conf_v2 = k == K_CONF && r->version > 1;
+    if (conf_v2 ? len > CONF_MAX_BYTES : k >= N_TENSOR_KINDS && len != FIXED_LEN[k]) {
+      s = xlat_fail(XLAT_ERR_FORMAT, "%s: corrupted checkpoint: %s has %llu bytes, expected %s%llu", r->path, label,
+                    (unsigned long long)len, conf_v2 ? "at most " : "",
+                    (unsigned long long)(conf_v2 ? CONF_MAX_BYTES : FIXED_LEN[k]));
       break;
     }
     /* the fixed sections and tensor headers are small: read them whole; tensor data streams in chunks */
@@ -497,7 +651,7 @@ static xlat_status read_sections(reader *r, const targets *dst) {
                     r->path, label, (unsigned long long)start, (unsigned long long)r->off, stored, crc);
       break;
     }
-    if (!dst && k == K_CONF && (s = check_conf(r, buf)) != XLAT_OK) break;
+    if (!dst && k == K_CONF && (s = check_conf(r, buf, len)) != XLAT_OK) break;
     r->count[k]++;
     if (k == K_END) {
       const uint8_t *p = buf;

@@ -25,7 +25,8 @@ xlat_status xlat_config_preset(const char *name, xlat_config *out) {
                  {"big", 1024, 6, 16, 4096}};
   for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
     if (!name || strcmp(name, presets[i].name) != 0) continue;
-    *out = (xlat_config){.vocab_size = 8000,
+    *out = (xlat_config){.arch = XLAT_ARCH_TRANSFORMER,
+                         .vocab_size = 8000,
                          .d_model = presets[i].C,
                          .n_heads = presets[i].H,
                          .d_ff = presets[i].F,
@@ -44,7 +45,19 @@ xlat_status xlat_config_preset(const char *name, xlat_config *out) {
                    name ? name : "(null)");
 }
 
+static const char *const ARCH_NAMES[XLAT_N_ARCHS] = {"transformer"};
+
+const char *xlat_arch_name(int32_t kind) { return kind >= 0 && kind < XLAT_N_ARCHS ? ARCH_NAMES[kind] : NULL; }
+
+int32_t xlat_arch_by_name(const char *name) {
+  for (int32_t k = 0; k < XLAT_N_ARCHS; k++)
+    if (name && strcmp(name, ARCH_NAMES[k]) == 0) return k;
+  return -1;
+}
+
 xlat_status xlat_config_check(const xlat_config *c) {
+  if (!xlat_arch_name(c->arch))
+    return xlat_fail(XLAT_ERR_ARG, "model config: architecture %d unknown (expected 0..%d)", c->arch, XLAT_N_ARCHS - 1);
   if (c->vocab_size < 4 || c->vocab_size > (1 << 24))
     return xlat_fail(XLAT_ERR_ARG, "model config: vocab_size %d out of range (expected 4..16777216)", c->vocab_size);
   if (c->d_model < 1 || c->d_model > 65536)

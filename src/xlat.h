@@ -36,8 +36,11 @@ const char *xlat_cpu_describe(char *buf, size_t n);
 
 /* ---- model configuration --------------------------------------------------------------------------------------- */
 typedef enum { XLAT_ACT_RELU = 0, XLAT_ACT_GELU = 1 } xlat_activation;
+/* Architectures; each lives in its own src/arch_*.c behind one seam (arch.h). */
+typedef enum { XLAT_ARCH_TRANSFORMER = 0, XLAT_N_ARCHS } xlat_arch_kind;
 
 typedef struct {
+  int32_t arch;              /* xlat_arch_kind */
   int32_t vocab_size;        /* V: joint SentencePiece vocabulary */
   int32_t d_model;           /* C */
   int32_t n_heads;           /* H; d_model % n_heads == 0 */
@@ -58,6 +61,9 @@ typedef struct {
 xlat_status xlat_config_preset(const char *name, xlat_config *out);
 /* XLAT_ERR_ARG naming the first field out of range. */
 xlat_status xlat_config_check(const xlat_config *cfg);
+/* The name of architecture kind ("transformer"), NULL for an unknown kind; and the kind named name, -1 if none. */
+const char *xlat_arch_name(int32_t kind);
+int32_t xlat_arch_by_name(const char *name);
 
 /* ---- model (weights only; shareable between threads as const) -------------------------------------------------- */
 typedef struct xlat_model xlat_model;

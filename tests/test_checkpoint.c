@@ -2,11 +2,15 @@
  * is bit-exact for weights and trainer state (moments, step, RNG, progress, EMA) and a resumed trainer takes the
  * same next step; the same state gives the same bytes; a flipped byte, a truncated file, a wrong magic and a wrong
  * version are each refused with their own message; a write that fails (file size limit standing in for a full
- * disk) leaves the old file intact and no temporary file; averaging two checkpoints gives the element-wise mean. */
+ * disk) leaves the old file intact and no temporary file; averaging two checkpoints gives the element-wise mean;
+ * a committed version-1 file (tests/golden/v1_tiny.xlat) still loads and resumes; version 2's named config fields
+ * refuse an unknown architecture and an unknown field by name. */
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "internal.h"
 #include "test.h"
@@ -128,7 +132,7 @@ static void test_refused(void) {
   expect_refused(copy, n, "not an xlat checkpoint");
   memcpy(copy, b, n);
   copy[8] = 9; /* version 9 */
-  expect_refused(copy, n, "format version 9, but this build of xlat reads version 1");
+  expect_refused(copy, n, "format version 9, but this build of xlat reads versions 1 to 2");
 
   xlat_model *l = NULL;
   CHECK(xlat_model_load(test_tmp("does-not-exist.xlat"), &l) == XLAT_ERR_IO);
@@ -320,12 +324,99 @@ static void test_average(void) {
   xlat_model_free(b);
 }
 
+/* tests/golden/v1_tiny.xlat was written by the version-1 writer (commit 8a714d0): xlat_model_new(cfg below, seed 7),
+ * tokenizer checksum 0x1122334455667788, with a fresh trainer (seed 99, EMA 0.5, lr 3e-3) whose progress says epoch
+ * 3, batch 17, best BLEU 12.5. */
+static void test_version1_file(void) {
+  xlat_config want = {.arch = XLAT_ARCH_TRANSFORMER, .vocab_size = 24, .d_model = 8, .n_heads = 2, .d_ff = 12,
+                      .enc_layers = 1, .dec_layers = 1, .max_len = 16, .pre_norm = 1, .activation = XLAT_ACT_GELU,
+                      .tied_embeddings = 0, .learned_positions = 1, .dropout = 0.25f, .attn_dropout = 0.125f};
+  const char *v1 = test_path("tests/golden/v1_tiny.xlat");
+  xlat_model *l = NULL;
+  CHECK(xlat_model_load(v1, &l) == XLAT_OK);
+  if (!l) {
+    fprintf(stderr, "  load: %s\n", xlat_last_error());
+    exit(1);
+  }
+  CHECK(memcmp(xlat_model_config(l), &want, sizeof want) == 0);
+  CHECK(xlat_model_tokenizer_checksum(l) == 0x1122334455667788ULL);
+  xlat_model *fresh = new_model(&want, 7);
+  CHECK(same_floats(l->params, fresh->params, fresh->n_params));
+  /* resuming from it restores the trainer state */
+  xlat_train_options o;
+  xlat_train_options_default(&o);
+  o.max_tokens = 64;
+  o.max_len = 16;
+  o.ema_decay = 0.5f;
+  xlat_trainer *t = NULL;
+  CHECK(xlat_trainer_new(fresh, &o, 1, &t) == XLAT_OK);
+  CHECK(xlat_trainer_restore(t, v1) == XLAT_OK);
+  CHECK(xlat_trainer_progress(t)->epoch == 3 && xlat_trainer_progress(t)->batch_in_epoch == 17);
+  CHECK(xlat_trainer_progress(t)->best_bleu == 12.5);
+  CHECK(xlat_trainer_options(t)->lr == 3e-3f);
+  /* saved again, it is a version-2 file holding the same model */
+  const char *p = test_tmp("v2.xlat");
+  CHECK(xlat_checkpoint_save(p, l, NULL) == XLAT_OK);
+  size_t n;
+  unsigned char *b = read_all(p, &n);
+  CHECK(n > 12 && b[8] == 2 && b[9] == 0);
+  xlat_model *l2 = NULL;
+  CHECK(xlat_model_load(p, &l2) == XLAT_OK);
+  CHECK(l2 && memcmp(xlat_model_config(l2), &want, sizeof want) == 0 && same_floats(l2->params, l->params, l->n_params));
+  free(b);
+  xlat_model_free(l2);
+  xlat_trainer_free(t);
+  xlat_model_free(fresh);
+  xlat_model_free(l);
+}
+
+/* Replaces the first occurrence of from by to (same length) inside the CONF section of a version-2 file and
+ * recomputes that section's CRC, so only the config check can refuse it. */
+static void patch_conf(unsigned char *b, size_t n, const char *from, const char *to) {
+  size_t fl = strlen(from);
+  CHECK(strlen(to) == fl && n > 12 + 16 && memcmp(b + 12, "CONF", 4) == 0);
+  size_t head = 12 + 4 + 4, len = 0;
+  for (int i = 0; i < 8; i++) len |= (size_t)b[head + i] << (8 * i);
+  size_t payload = head + 8, end = payload + len;
+  unsigned char *at = NULL;
+  for (size_t i = payload; i + fl <= end && !at; i++)
+    if (memcmp(b + i, from, fl) == 0) at = b + i;
+  CHECK(at != NULL);
+  if (!at) return;
+  memcpy(at, to, fl);
+  uint32_t crc = (uint32_t)crc32_z(0, b + 12, end - 12);
+  for (int i = 0; i < 4; i++) b[end + i] = (unsigned char)(crc >> (8 * i));
+}
+
+static void test_named_config_fields(void) {
+  xlat_config c = small_config(0);
+  xlat_model *m = new_model(&c, 3);
+  const char *p = test_tmp("conf.xlat");
+  CHECK(xlat_checkpoint_save(p, m, NULL) == XLAT_OK);
+  size_t n;
+  unsigned char *b = read_all(p, &n), *copy = malloc(n);
+  memcpy(copy, b, n);
+  patch_conf(copy, n, "transformer", "transfurmer");
+  expect_refused(copy, n, "unknown architecture \"transfurmer\" (this build of xlat knows transformer)");
+  memcpy(copy, b, n);
+  patch_conf(copy, n, "d_model", "d_mudel");
+  expect_refused(copy, n, "field 'd_mudel' this build of xlat does not know");
+  memcpy(copy, b, n);
+  patch_conf(copy, n, "relu", "selu");
+  expect_refused(copy, n, "unknown activation \"selu\" (this build of xlat knows relu or gelu)");
+  free(copy);
+  free(b);
+  xlat_model_free(m);
+}
+
 int main(void) {
   test_weights_round_trip();
   test_refused();
   test_failed_write_keeps_old_file();
   test_trainer_round_trip();
   test_average();
+  test_version1_file();
+  test_named_config_fields();
   const char *names[] = {"w.xlat", "w2.xlat", "ok.xlat", "damaged.xlat", "keep.xlat", "t.xlat", "t2.xlat",
                          "a.xlat", "b.xlat", "avg.xlat"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(test_tmp(names[i]));
