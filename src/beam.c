@@ -4,12 +4,12 @@
  * runs once; then each step feeds every live hypothesis (rows grouped by sentence, in a fixed order) through the
  * decoder, picks each sentence's best extensions from its own rows only, and reorders the decoder cache to the
  * survivors. Backpointers (token, parent row, alignment) per step let a finished hypothesis be read back without
- * copying prefixes. All search bookkeeping is here; the model arithmetic is in decoder.c.
+ * copying prefixes. All search bookkeeping is here; the model arithmetic is the architecture's (arch.h).
  */
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "arch.h"
 
 /* A candidate extension: row's hypothesis followed by token tok, with summed log-probability score. */
 typedef struct {
@@ -131,12 +131,11 @@ xlat_status xlat_beam_new(const xlat_model *const *models, int32_t n_models, con
                        c->vocab_size, v0);
     }
     if (c->max_len < b->max_len) b->max_len = c->max_len;
-    /* Rough sizes of what a decoder keeps (float32): self-attention K/V per hypothesis and position; encoder memory,
-     * cross-attention K/V and encoder activations per source position; log-probabilities per hypothesis. */
-    double C = c->d_model, F = c->d_ff;
-    b->bytes_per_hyp_pos += 4.0 * 2 * c->dec_layers * C;
-    b->bytes_per_src_pos += 4.0 * (2 * c->dec_layers * C + 6 * C + F);
-    b->bytes_per_hyp += 4.0 * (2.0 * c->vocab_size + 6 * C + F);
+    double hyp_pos, src_pos, hyp; /* what the model's decoder keeps, roughly */
+    xlat_arch_of(c)->state_bytes(c, &hyp_pos, &src_pos, &hyp);
+    b->bytes_per_hyp_pos += hyp_pos;
+    b->bytes_per_src_pos += src_pos;
+    b->bytes_per_hyp += hyp;
   }
   *out = b;
   return XLAT_OK;

@@ -15,7 +15,7 @@
  *
  * Batch independence: each sentence's search uses only its own rows, and sub-batches are formed by length, so a
  * sentence's result does not depend on the other sentences of the call as long as the decoder's per-row arithmetic
- * does not (see decoder.c).
+ * does not (see transformer_decode.c).
  *
  * An empty source (length 0) gives the empty translation with log-probability 0 and is never shown to a model.
  */

@@ -42,8 +42,8 @@ static const char KIND_TAG[N_KINDS][4] = {{'P', 'A', 'R', 'M'}, {'A', 'D', 'M', 
                                           {'S', 'T', 'A', 'T'}, {'P', 'R', 'O', 'G'}, {'E', 'N', 'D', ' '}};
 
 /* Payload sizes of the fixed sections. */
-enum { CONF_V1_BYTES = 11 * 4 + 2 * 4 + 8, CONF_MAX_BYTES = 4096, OPTS_BYTES = 10 * 4, STAT_BYTES = 8 + 4 * 8, PROG_BYTES = 6 * 8 + 3 * 8,
-       TENSOR_HEADER = 12 };
+enum { CONF_V1_BYTES = 11 * 4 + 2 * 4 + 8, CONF_MAX_BYTES = 4096, OPTS_BYTES = 10 * 4, STAT_BYTES = 8 + 4 * 8,
+       PROG_BYTES = 6 * 8 + 3 * 8, TENSOR_HEADER = 12 };
 
 /* ---- little-endian encoding of the small sections -------------------------------------------------------------- */
 

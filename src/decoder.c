@@ -1,172 +1,28 @@
-/* decoder.c - cached incremental decoding (xlat_decoder_*): the encoder once per source batch, then one decoder
- * position at a time for a batch of hypotheses, with a self-attention key/value cache and cross-attention keys and
- * values computed once per sentence. The model is only read; all per-run state lives here, so threads can share
- * one model with one decoder each. Nothing is allocated after xlat_decoder_new.
- *
- * The layer sequence is model.c's eval-mode forward (post-norm or pre-norm, ReLU or GELU, tied or untied embeddings,
- * sinusoidal or learned positions); layer norm, activation, embedding, residual and log-softmax are ops.c's kernels.
- * Two things are decoder-specific:
- *
- * - Linear layers use kernels.h's matmul_rows() instead of cblas_sgemm. OpenBLAS picks a different summation order
- *   for small and large matrices, so the same row multiplied alone and inside a batch of 64 can differ in the last
- *   bit, and a beam search must not change its output with the batch (xlat-decode promises identical output for any
- *   batch size and thread count). matmul_rows computes every output element as one sequential sum over k, whatever
- *   the number of rows, at close to sgemm speed (register-blocked tiles over packed panels of W^T). The weights a
- *   step uses are packed when the first decoder of a model is made and shared by all its decoders (small numbers of
- *   hypotheses, the end of every beam search, would otherwise spend most of their time packing; one copy per
- *   thread cost a base model 100 MB per thread). So a model's weights must not change while a decoder of it lives.
- * - Attention is one query against the cached keys of its own hypothesis or sentence, skipping padding keys, so the
- *   result depends neither on the batch nor on how much padding the source batch has.
- */
-#include <math.h>
+/* decoder.c - the cached incremental decoder of any architecture (xlat_decoder_*, xlat.h): checks every argument,
+ * keeps track of which positions and hypothesis rows are cached, shares the model's packed step weights among its
+ * decoders, and reorders hypothesis rows; the layers themselves are the architecture's (arch.h). */
 #include <string.h>
 
-#include "ops.h"
-
-/* ---- one query against a run of keys ---------------------------------------------------------------------------- */
-
-/* Multi-head attention of one query q (C) over n keys: key j at k + j*ld, value j at v + j*ld, skipped where
- * keep != NULL and keep[j] == XLAT_PAD. out (C); scores (n) scratch. When avg != NULL, adds each head's
- * probabilities / H to avg (n). A query with no key gets a zero output, as attention_forward does. */
-static void attend(const xlat_kernels *kern, float *out, float *avg, float *scores, const float *q, const float *k,
-                   const float *v, size_t ld, const int32_t *keep, int n, int C, int H) {
-  int D = C / H;
-  float scale = 1.0f / sqrtf((float)D);
-  for (int h = 0; h < H; h++) {
-    const float *qh = q + h * D;
-    float *oh = out + h * D;
-    float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
-      if (keep && keep[j] == XLAT_PAD) continue;
-      scores[j] = kern->dot(qh, k + j * ld + h * D, D) * scale;
-      if (scores[j] > mx) mx = scores[j];
-    }
-    for (int d = 0; d < D; d++) oh[d] = 0.0f;
-    if (mx == -INFINITY) continue;
-    float sum = 0.0f;
-    for (int j = 0; j < n; j++) {
-      if (keep && keep[j] == XLAT_PAD) continue;
-      scores[j] = expf(scores[j] - mx);
-      sum += scores[j];
-    }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < n; j++) {
-      if (keep && keep[j] == XLAT_PAD) continue;
-      float p = scores[j] * inv;
-      const float *vj = v + j * ld + h * D;
-      for (int d = 0; d < D; d++) oh[d] += p * vj[d];
-      if (avg) avg[j] += p / (float)H;
-    }
-  }
-}
-
-/* ---- state ----------------------------------------------------------------------------------------------------- */
-
-/* A decoder layer's step weights as panels (xlat_pack_weights). */
-typedef struct {
-  float *self_in, *self_out, *cross_q, *cross_out, *w1, *w2;
-} packed_layer;
-
-/* Every decoder layer's panels and the output projection's, in one block: the model's shared cache. */
-struct xlat_panels {
-  packed_layer *layer; /* (L) */
-  float *out;          /* out_proj as panels */
-  void *block;
-};
+#include "arch.h"
 
 struct xlat_decoder {
   const xlat_model *m;
-  const xlat_kernels *k; /* the instruction set's matmul_rows and dot */
-  int32_t cap_sent, cap_src, cap_hyps, cap_tgt, cap_rows;
-  int32_t B, S;    /* the encoded batch */
-  int32_t cached;  /* positions 0..cached-1 are in the self-attention cache */
-  int32_t rows;    /* hypothesis rows holding those positions */
-  int32_t *src;    /* (B,S) the encoded ids: padding masks */
-  float *cross_kv; /* (L, B*S, 2C) per decoder layer: keys, then values of each source position */
-  float *self_kv;  /* (L, cap_hyps + 1, cap_tgt, 2C): row cap_hyps is reorder()'s spare */
-  const struct xlat_panels *panels; /* the model's, shared */
-  /* scratch of cap_rows rows */
-  float *x, *h, *att, *wide; /* (R,C) (R,C) (R,C) (R, max(3C,F)) */
-  float *act;                /* (R,F) activation output: its own buffer for GELU, wide for ReLU (in place) */
-  float *mean, *rstd;        /* (R) */
-  float *scores;             /* (max(cap_src, cap_tgt)) */
-  float *panel;              /* (max(C,F),16) */
+  void *state; /* the architecture's */
+  int32_t cap_sent, cap_src, cap_hyps, cap_tgt;
+  int32_t B, S;                /* the encoded batch */
+  int32_t cached;              /* positions 0..cached-1 are cached */
+  int32_t rows;                /* hypothesis rows holding those positions */
   int32_t *par, *refs, *queue; /* reorder scratch, (cap_hyps+1) each */
-  void *block;
+  int holds_panels;
 };
-
-/* Lays out every buffer from base (NULL: only counts); returns the bytes needed. */
-static size_t layout(xlat_decoder *d, char *base) {
-  const xlat_config *c = &d->m->cfg;
-  size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, L = (size_t)c->dec_layers, R = (size_t)d->cap_rows;
-  size_t wide = 3 * C > F ? 3 * C : F, big = C > F ? C : F, hyps = (size_t)d->cap_hyps + 1;
-  xlat_carver cv = {base, 0};
-  d->src = xlat_carve(&cv, (size_t)d->cap_sent * d->cap_src, sizeof(int32_t));
-  d->cross_kv = xlat_carve(&cv, L * d->cap_sent * d->cap_src * 2 * C, sizeof(float));
-  d->self_kv = xlat_carve(&cv, L * hyps * d->cap_tgt * 2 * C, sizeof(float));
-  d->x = xlat_carve(&cv, R * C, sizeof(float));
-  d->h = xlat_carve(&cv, R * C, sizeof(float));
-  d->att = xlat_carve(&cv, R * C, sizeof(float));
-  d->wide = xlat_carve(&cv, R * wide, sizeof(float));
-  d->act = c->activation == XLAT_ACT_GELU ? xlat_carve(&cv, R * F, sizeof(float)) : d->wide; /* ReLU runs in place */
-  d->mean = xlat_carve(&cv, R, sizeof(float));
-  d->rstd = xlat_carve(&cv, R, sizeof(float));
-  d->scores = xlat_carve(&cv, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
-  d->panel = xlat_carve(&cv, big * XLAT_PANEL, sizeof(float));
-  d->par = xlat_carve(&cv, hyps, sizeof(int32_t));
-  d->refs = xlat_carve(&cv, hyps, sizeof(int32_t));
-  d->queue = xlat_carve(&cv, hyps, sizeof(int32_t));
-  return cv.used;
-}
-
-/* Lays out p's buffers from base (NULL: only counts); returns the bytes needed. */
-static size_t panels_layout(struct xlat_panels *p, const xlat_config *c, char *base) {
-  int C = c->d_model, F = c->d_ff;
-  xlat_carver cv = {base, 0};
-  p->layer = xlat_carve(&cv, (size_t)c->dec_layers, sizeof(packed_layer));
-  for (int l = 0; l < c->dec_layers; l++) {
-    packed_layer pl;
-    pl.self_in = xlat_carve(&cv, xlat_packed_floats(3 * C, C), sizeof(float));
-    pl.self_out = xlat_carve(&cv, xlat_packed_floats(C, C), sizeof(float));
-    pl.cross_q = xlat_carve(&cv, xlat_packed_floats(C, C), sizeof(float));
-    pl.cross_out = xlat_carve(&cv, xlat_packed_floats(C, C), sizeof(float));
-    pl.w1 = xlat_carve(&cv, xlat_packed_floats(F, C), sizeof(float));
-    pl.w2 = xlat_carve(&cv, xlat_packed_floats(C, F), sizeof(float));
-    if (base) p->layer[l] = pl;
-  }
-  p->out = xlat_carve(&cv, xlat_packed_floats(c->vocab_size, C), sizeof(float));
-  return cv.used;
-}
 
 /* The model's panels, repacked from its weights as they are now when no decoder holds them; NULL when out of
  * memory. The block stays with the model (freed by xlat_model_free), so decoders remade as batches grow reuse it. */
-static const struct xlat_panels *panels_acquire(xlat_model *m) {
-  const xlat_config *c = &m->cfg;
-  int C = c->d_model, F = c->d_ff;
+static void *panels_acquire(xlat_model *m) {
   pthread_mutex_lock(&m->panels_lock);
-  struct xlat_panels *p = m->panels;
-  if (!p && (p = calloc(1, sizeof *p)) != NULL) {
-    if ((p->block = aligned_alloc(64, panels_layout(p, c, NULL))) != NULL) {
-      panels_layout(p, c, p->block);
-      m->panels = p;
-    } else {
-      free(p);
-      p = NULL;
-    }
-  }
-  if (p && m->panels_users++ == 0) {
-    for (int l = 0; l < c->dec_layers; l++) {
-      const xlat_layer_weights *w = &m->w.dec[l];
-      const packed_layer *pk = &p->layer[l];
-      xlat_pack_weights(pk->self_in, w->self_attn.in_w, 3 * C, C);
-      xlat_pack_weights(pk->self_out, w->self_attn.out_w, C, C);
-      xlat_pack_weights(pk->cross_q, w->cross_attn.in_w, C, C);
-      xlat_pack_weights(pk->cross_out, w->cross_attn.out_w, C, C);
-      xlat_pack_weights(pk->w1, w->ffn_w1, F, C);
-      xlat_pack_weights(pk->w2, w->ffn_w2, C, F);
-    }
-    xlat_pack_weights(p->out, m->w.out_proj, c->vocab_size, C);
-  }
+  if (!m->panels) m->panels = m->arch->panels_new(m);
+  void *p = m->panels;
+  if (p && m->panels_users++ == 0) m->arch->panels_pack(p, m);
   pthread_mutex_unlock(&m->panels_lock);
   return p;
 }
@@ -175,12 +31,6 @@ static void panels_release(xlat_model *m) {
   pthread_mutex_lock(&m->panels_lock);
   m->panels_users--;
   pthread_mutex_unlock(&m->panels_lock);
-}
-
-void xlat_panels_free(struct xlat_panels *p) {
-  if (!p) return;
-  free(p->block);
-  free(p);
 }
 
 xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t max_src, int32_t max_hyps,
@@ -195,22 +45,26 @@ xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t
     return xlat_fail(XLAT_ERR_ARG, "decoder: %d source / %d target tokens, but the model's max_len is %d", max_src,
                      max_tgt, c->max_len);
   xlat_decoder *d = calloc(1, sizeof *d);
-  if (!d) return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory");
-  d->m = m;
-  d->k = xlat_kernels_get();
-  d->cap_sent = max_sentences, d->cap_src = max_src, d->cap_hyps = max_hyps, d->cap_tgt = max_tgt;
-  size_t enc_rows = (size_t)max_sentences * max_src;
-  d->cap_rows = (int32_t)(enc_rows > (size_t)max_hyps ? enc_rows : (size_t)max_hyps);
-  size_t bytes = layout(d, NULL);
-  d->block = aligned_alloc(64, bytes);
-  if (!d->block) {
+  size_t hyps = (size_t)max_hyps + 1;
+  if (d) d->par = malloc(3 * hyps * sizeof *d->par);
+  if (!d || !d->par) {
     free(d);
-    return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory for %zu bytes of state", bytes);
+    return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory");
   }
-  layout(d, d->block);
-  if (!(d->panels = panels_acquire((xlat_model *)m))) {
+  d->refs = d->par + hyps;
+  d->queue = d->refs + hyps;
+  d->m = m;
+  d->cap_sent = max_sentences, d->cap_src = max_src, d->cap_hyps = max_hyps, d->cap_tgt = max_tgt;
+  const void *panels = panels_acquire((xlat_model *)m);
+  if (!panels) {
     xlat_decoder_free(d);
     return xlat_fail(XLAT_ERR_NOMEM, "decoder: out of memory for the packed weights");
+  }
+  d->holds_panels = 1;
+  xlat_status st = m->arch->dec_new(m, panels, (xlat_dec_shape){max_sentences, max_src, max_hyps, max_tgt}, &d->state);
+  if (st != XLAT_OK) {
+    xlat_decoder_free(d);
+    return st;
   }
   *out = d;
   return XLAT_OK;
@@ -218,48 +72,14 @@ xlat_status xlat_decoder_new(const xlat_model *m, int32_t max_sentences, int32_t
 
 void xlat_decoder_free(xlat_decoder *d) {
   if (!d) return;
-  if (d->panels) panels_release((xlat_model *)d->m);
-  free(d->block);
+  if (d->state) d->m->arch->dec_free(d->state);
+  if (d->holds_panels) panels_release((xlat_model *)d->m);
+  free(d->par);
   free(d);
 }
 
-/* x = LN(x) through the h buffer (layernorm_forward does not promise to run in place). */
-static void norm_in_place(xlat_decoder *d, float *x, const float *g, const float *b, int N, int C) {
-  layernorm_forward(d->h, d->mean, d->rstd, x, g, b, N, C);
-  memcpy(x, d->h, sizeof(float) * (size_t)N * C);
-}
-
-/* The input of a sublayer: LN(x) in h for pre-norm, x itself for post-norm. */
-static const float *sublayer_input(xlat_decoder *d, const float *g, const float *b, int N) {
-  const xlat_config *c = &d->m->cfg;
-  if (!c->pre_norm) return d->x;
-  layernorm_forward(d->h, d->mean, d->rstd, d->x, g, b, N, c->d_model);
-  return d->h;
-}
-
-/* x += branch (N,C), then LN for post-norm. */
-static void sublayer_output(xlat_decoder *d, const float *branch, const float *g, const float *b, int N) {
-  const xlat_config *c = &d->m->cfg;
-  size_t n = (size_t)N * c->d_model;
-  residual_dropout_forward(d->x, NULL, d->x, branch, n, 0.0f, NULL);
-  if (!c->pre_norm) norm_in_place(d, d->x, g, b, N, c->d_model);
-}
-
-/* x = FFN sublayer of layer w on N rows; pk: its packed weights, or NULL to pack on the way. */
-static void ffn(xlat_decoder *d, const xlat_layer_weights *w, const packed_layer *pk, int N) {
-  const xlat_config *c = &d->m->cfg;
-  int C = c->d_model, F = c->d_ff;
-  const float *in = sublayer_input(d, w->norm3_g, w->norm3_b, N);
-  d->k->matmul_rows(d->wide, in, w->ffn_w1, pk ? pk->w1 : NULL, w->ffn_b1, d->panel, N, F, C);
-  act_dropout_forward(d->act, NULL, d->wide, (size_t)N * F, c->activation, 0.0f, NULL);
-  d->k->matmul_rows(d->att, d->act, w->ffn_w2, pk ? pk->w2 : NULL, w->ffn_b2, d->panel, N, C, F);
-  sublayer_output(d, d->att, w->norm3_g, w->norm3_b, N);
-}
-
 xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, int32_t S) {
-  const xlat_model *m = d->m;
-  const xlat_config *c = &m->cfg;
-  int C = c->d_model, H = c->n_heads, V = c->vocab_size;
+  int V = d->m->cfg.vocab_size;
   if (B < 1 || B > d->cap_sent || S < 1 || S > d->cap_src)
     return xlat_fail(XLAT_ERR_ARG, "decoder: source batch %dx%d, but the decoder was made for at most %dx%d", B, S,
                      d->cap_sent, d->cap_src);
@@ -268,44 +88,13 @@ xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, 
       return xlat_fail(XLAT_ERR_ARG, "decoder: source sentence %d, position %d: id %d, expected 0..%d", i / S, i % S,
                        src[i], V - 1);
   d->B = B, d->S = S, d->cached = 0, d->rows = 0;
-  memcpy(d->src, src, sizeof(int32_t) * (size_t)B * S);
-  int N = B * S;
-  embed_forward(d->x, src, m->w.src_embed, xlat_model_position(m, 0, 0), B, S, C, sqrtf((float)C));
-  for (int l = 0; l < c->enc_layers; l++) {
-    const xlat_layer_weights *w = &m->w.enc[l];
-    const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
-    d->k->matmul_rows(d->wide, in, w->self_attn.in_w, NULL, w->self_attn.in_b, d->panel, N, 3 * C, C);
-    /* padding queries are never read (masked as keys, ignored by the decoder): zero rows keep them finite */
-    for (int b = 0; b < B; b++)
-      for (int t = 0; t < S; t++) {
-        size_t row = (size_t)b * S + t;
-        if (src[row] == XLAT_PAD) {
-          memset(d->att + row * C, 0, sizeof(float) * C);
-          continue;
-        }
-        const float *qkv = d->wide + (size_t)b * S * 3 * C;
-        attend(d->k, d->att + row * C, NULL, d->scores, d->wide + row * 3 * C, qkv + C, qkv + 2 * C, 3 * (size_t)C,
-               src + (size_t)b * S, S, C, H);
-      }
-    d->k->matmul_rows(d->h, d->att, w->self_attn.out_w, NULL, w->self_attn.out_b, d->panel, N, C, C);
-    sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
-    ffn(d, w, NULL, N);
-  }
-  if (c->pre_norm) norm_in_place(d, d->x, m->w.enc_norm_g, m->w.enc_norm_b, N, C);
-  /* keys and values of every decoder layer's cross-attention: rows [C,3C) of in_w applied to the memory */
-  for (int l = 0; l < c->dec_layers; l++) {
-    const xlat_attn_weights *a = &m->w.dec[l].cross_attn;
-    d->k->matmul_rows(d->cross_kv + (size_t)l * d->cap_sent * d->cap_src * 2 * C, d->x, a->in_w + (size_t)C * C, NULL,
-                a->in_b + C, d->panel, N, 2 * C, C);
-  }
+  d->m->arch->encode(d->state, src, B, S);
   return XLAT_OK;
 }
 
 xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sent, const int32_t *tokens,
                               int32_t pos, float *logprobs, float *attn) {
-  const xlat_model *m = d->m;
-  const xlat_config *c = &m->cfg;
-  int C = c->d_model, H = c->n_heads, V = c->vocab_size, S = d->S;
+  int V = d->m->cfg.vocab_size;
   if (d->B == 0) return xlat_fail(XLAT_ERR_ARG, "decoder: step before any encode");
   if (N < 1 || N > d->cap_hyps)
     return xlat_fail(XLAT_ERR_ARG, "decoder: %d hypotheses, expected 1..%d", N, d->cap_hyps);
@@ -322,57 +111,11 @@ xlat_status xlat_decoder_step(xlat_decoder *d, int32_t N, const int32_t *hyp_sen
     if (tokens[i] < 0 || tokens[i] >= V)
       return xlat_fail(XLAT_ERR_ARG, "decoder: hypothesis %d: token id %d, expected 0..%d", i, tokens[i], V - 1);
   }
-  size_t hyp_stride = (size_t)d->cap_tgt * 2 * C, layer_stride = (size_t)(d->cap_hyps + 1) * hyp_stride;
-  size_t cross_stride = (size_t)d->cap_sent * d->cap_src * 2 * C;
-  embed_forward(d->x, tokens, m->w.tgt_embed, xlat_model_position(m, 1, pos), N, 1, C, sqrtf((float)C));
-  if (attn) memset(attn, 0, sizeof(float) * (size_t)N * S);
-  for (int l = 0; l < c->dec_layers; l++) {
-    const xlat_layer_weights *w = &m->w.dec[l];
-    const packed_layer *pk = &d->panels->layer[l];
-    float *cache = d->self_kv + l * layer_stride;
-    /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos */
-    const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
-    d->k->matmul_rows(d->wide, in, w->self_attn.in_w, pk->self_in, w->self_attn.in_b, d->panel, N, 3 * C, C);
-    for (int i = 0; i < N; i++) {
-      float *row = cache + i * hyp_stride;
-      memcpy(row + (size_t)pos * 2 * C, d->wide + (size_t)i * 3 * C + C, sizeof(float) * 2 * C);
-      attend(d->k, d->att + (size_t)i * C, NULL, d->scores, d->wide + (size_t)i * 3 * C, row, row + C, 2 * (size_t)C,
-             NULL, pos + 1, C, H);
-    }
-    d->k->matmul_rows(d->h, d->att, w->self_attn.out_w, pk->self_out, w->self_attn.out_b, d->panel, N, C, C);
-    sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
-    /* cross-attention over the hypothesis's own sentence */
-    in = sublayer_input(d, w->norm2_g, w->norm2_b, N);
-    d->k->matmul_rows(d->wide, in, w->cross_attn.in_w, pk->cross_q, w->cross_attn.in_b, d->panel, N, C, C);
-    const float *kv = d->cross_kv + l * cross_stride;
-    int last = l == c->dec_layers - 1;
-    for (int i = 0; i < N; i++) {
-      size_t sent = (size_t)hyp_sent[i];
-      const float *ks = kv + sent * S * 2 * C;
-      attend(d->k, d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->wide + (size_t)i * C,
-             ks, ks + C, 2 * (size_t)C, d->src + sent * S, S, C, H);
-    }
-    d->k->matmul_rows(d->h, d->att, w->cross_attn.out_w, pk->cross_out, w->cross_attn.out_b, d->panel, N, C, C);
-    sublayer_output(d, d->h, w->norm2_g, w->norm2_b, N);
-    ffn(d, w, pk, N);
-  }
-  if (c->pre_norm) norm_in_place(d, d->x, m->w.dec_norm_g, m->w.dec_norm_b, N, C);
-  d->k->matmul_rows(logprobs, d->x, m->w.out_proj, d->panels->out, NULL, d->panel, N, V, C);
-  logsoftmax_forward(logprobs, logprobs, N, V);
+  if (attn) memset(attn, 0, sizeof(float) * (size_t)N * d->S);
+  d->m->arch->step(d->state, N, hyp_sent, tokens, pos, logprobs, attn);
   d->cached = pos + 1;
   d->rows = N;
   return XLAT_OK;
-}
-
-/* Copies cached positions of hypothesis row src to row dst in every layer. */
-static void copy_row(xlat_decoder *d, int32_t dst, int32_t src) {
-  const xlat_config *c = &d->m->cfg;
-  size_t hyp_stride = (size_t)d->cap_tgt * 2 * c->d_model, layer_stride = (size_t)(d->cap_hyps + 1) * hyp_stride;
-  size_t n = (size_t)d->cached * 2 * c->d_model;
-  for (int l = 0; l < c->dec_layers; l++) {
-    float *base = d->self_kv + l * layer_stride;
-    memcpy(base + dst * hyp_stride, base + src * hyp_stride, sizeof(float) * n);
-  }
 }
 
 /* In place: new row i = old row parent[i]. A row is overwritten only once no pending copy reads it; what is left
@@ -397,7 +140,7 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
   for (;;) {
     while (head < tail) {
       int32_t i = queue[head++], from = par[i];
-      copy_row(d, i, from);
+      d->m->arch->copy_row(d->state, i, from, d->cached);
       par[i] = i;
       if (--refs[from] == 0 && from < N && par[from] != from) queue[tail++] = from;
     }
@@ -406,7 +149,7 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
     for (int32_t i = 0; i < N && start < 0; i++)
       if (par[i] != i) start = i;
     if (start < 0) break;
-    copy_row(d, spare, start);
+    d->m->arch->copy_row(d->state, spare, start, d->cached);
     for (int32_t i = 0; i < N; i++)
       if (par[i] == start && i != start) par[i] = spare;
     refs[spare] = refs[start];

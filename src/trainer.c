@@ -2,11 +2,11 @@
  * gradients divided by the accumulated target-token count, global-norm clipping, Adam (Kingma & Ba 2015, with bias
  * correction) with decoupled weight decay (Loshchilov & Hutter 2019) on matrices only, the schedule of Vaswani et
  * al. 2017 (linear warmup, then inverse square root) scaled to peak at opt.lr, and an exponential moving average of
- * the weights. The forward/backward passes are in model.c. */
+ * the weights. A step's forward/backward is train_step.c with the architecture's own (arch.h). */
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "arch.h"
 
 void xlat_train_options_default(xlat_train_options *o) {
   *o = (xlat_train_options){.lr = 7e-4f,
@@ -79,8 +79,9 @@ xlat_status xlat_trainer_new(xlat_model *m, const xlat_train_options *opt, uint6
     return xlat_fail(XLAT_ERR_NOMEM, "trainer: out of memory");
   }
   xlat_param_table(&m->cfg, t->tensors, t->n_tensors);
-  if ((st = xlat_weights_bind(&t->gw, &m->cfg, t->grads)) != XLAT_OK ||
-      (st = xlat_arena_new(&m->cfg, opt->max_tokens, opt->max_len, &t->arena)) != XLAT_OK ||
+  if (!(t->gw = m->arch->bind(&m->cfg, t->grads, 0)))
+    st = xlat_fail(XLAT_ERR_NOMEM, "trainer: out of memory");
+  if (st != XLAT_OK || (st = xlat_arena_new(&m->cfg, opt->max_tokens, opt->max_len, &t->arena)) != XLAT_OK ||
       (st = ensure_ema(t)) != XLAT_OK) {
     xlat_trainer_free(t);
     return st;
@@ -92,7 +93,7 @@ xlat_status xlat_trainer_new(xlat_model *m, const xlat_train_options *opt, uint6
 void xlat_trainer_free(xlat_trainer *t) {
   if (!t) return;
   xlat_arena_free(t->arena);
-  xlat_weights_release(&t->gw);
+  if (t->gw) t->model->arch->unbind(t->gw);
   xlat_model_free(t->ema);
   free(t->grads);
   free(t->adam_m);

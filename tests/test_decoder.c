@@ -1,7 +1,7 @@
-/* test_decoder.c - cached incremental decoding (src/decoder.c): on tiny random models of every architecture variant
- * (post/pre-norm, ReLU/GELU, tied/untied, sinusoidal/learned positions) the step-by-step log-probabilities equal
- * the training path's eval forward (teacher forcing) within 1e-5, with padding in the source batch; a sentence
- * decoded alone gives the same bits as inside a padded batch; reordering the cache (permutations, duplicates,
+/* test_decoder.c - cached incremental decoding (src/decoder.c, src/transformer_decode.c): on tiny random models of
+ * every architecture variant (post/pre-norm, ReLU/GELU, tied/untied, sinusoidal/learned positions) the step-by-step
+ * log-probabilities equal the training path's eval forward (teacher forcing) within 1e-5, with padding in the
+ * source batch; a sentence decoded alone gives the same bits as inside a padded batch; reordering the cache (permutations, duplicates,
  * cycles, growing and shrinking beams) gives the same bits as decoding each hypothesis's history from scratch; the
  * cross-attention output is a distribution over the real source tokens; bad arguments are refused. */
 #include <string.h>

@@ -167,7 +167,9 @@ static void configs(void) {
   xlat_model *m2 = NULL;
   CHECK(xlat_model_new(&c, 1, &m2) == XLAT_OK);
   CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) == 0);
-  CHECK(m->w.enc[0].norm1_g[5] == 1.0f && m->w.enc[0].norm1_b[5] == 0.0f && m->w.dec[1].ffn_b1[7] == 0.0f);
+  CHECK(m->params[xlat_param_find(&c, "enc.0.norm1.g").offset + 5] == 1.0f &&
+        m->params[xlat_param_find(&c, "enc.0.norm1.b").offset + 5] == 0.0f &&
+        m->params[xlat_param_find(&c, "dec.1.ffn.b1").offset + 7] == 0.0f);
   xlat_model_free(m2);
   CHECK(xlat_model_new(&c, 2, &m2) == XLAT_OK);
   CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) != 0);
@@ -234,8 +236,9 @@ static void optimizer(void) {
   opt.clip_norm = 0.0f, opt.weight_decay = 0.5f, opt.ema_decay = 0.9f;
   CHECK(xlat_trainer_reset(t, &opt, 1) == XLAT_OK);
   memcpy(p0, m->params, n * sizeof *p0);
-  const float *row = m->w.src_embed + 1 * cfg.d_model; /* id 1 (UNK) is not in the batch */
-  size_t r0 = (size_t)(row - m->params), b0 = (size_t)(m->w.dec[0].ffn_b2 - m->params);
+  /* id 1 (UNK) is not in the batch */
+  size_t r0 = xlat_param_find(&cfg, cfg.tied_embeddings ? "embed" : "src_embed").offset + 1 * (size_t)cfg.d_model;
+  size_t b0 = xlat_param_find(&cfg, "dec.0.ffn.b2").offset;
   CHECK(xlat_trainer_accumulate(t, &b, &loss, &ntok) == XLAT_OK);
   CHECK(t->grads[r0] == 0.0f && t->grads[b0] != 0.0f);
   CHECK(xlat_trainer_update(t, &lr, NULL) == XLAT_OK);

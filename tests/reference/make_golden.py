@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_golden.py - independent PyTorch reference of xlat's Transformer, writing the golden files test_golden checks.
 
-Builds the encoder-decoder of src/model.c with torch autograd (Debian's python3-torch 1.13): embeddings (tied, or
+Builds the encoder-decoder of src/transformer_train.c with torch autograd (Debian's python3-torch 1.13): embeddings (tied, or
 source / target / output apart) scaled by sqrt(C), sinusoidal positions (PE[pos, 2i] = sin(pos / 10000^(2i/C)),
 PE[pos, 2i+1] = cos(...)) or learned ones, added unscaled, packed (3C, C)
 attention projections, padding-key mask in encoder self-attention and cross-attention, causal mask in decoder
@@ -50,7 +50,7 @@ def hash_uniform(count, k, salt):
 
 
 def param_table(pre_norm, tied, learned):
-    """(name, shape) in src/params.c order."""
+    """(name, shape) in src/transformer_params.c order."""
     V, C, F = CFG["V"], CFG["C"], CFG["F"]
     t = [("embed", (V, C))] if tied else [("src_embed", (V, C)), ("tgt_embed", (V, C)), ("out_proj", (V, C))]
     if learned:

@@ -1,0 +1,189 @@
+/* transformer_params.c - the Transformer's config checks, its parameter layout (a fixed-order table of named
+ * tensors in one contiguous block), the per-layer pointer view (tf_weights) of any such block (weights, gradients,
+ * Adam moments, EMA), and its entry in the architecture table. Order: embeddings ("embed" when tied, else
+ * "src_embed", "tgt_embed", "out_proj"), learned positions, encoder layers, encoder final norm (pre-norm), decoder
+ * layers, decoder final norm (pre-norm). */
+#include <math.h>
+#include <string.h>
+
+#include "transformer.h"
+
+static xlat_status tf_check(const xlat_config *c) {
+  if (c->n_heads < 1 || c->d_model % c->n_heads != 0)
+    return xlat_fail(XLAT_ERR_ARG, "model config: n_heads %d must be >= 1 and divide d_model %d", c->n_heads,
+                     c->d_model);
+  if (c->d_ff < 1 || c->d_ff > 1 << 20)
+    return xlat_fail(XLAT_ERR_ARG, "model config: d_ff %d out of range (expected 1..1048576)", c->d_ff);
+  if (c->pre_norm != 0 && c->pre_norm != 1)
+    return xlat_fail(XLAT_ERR_ARG, "model config: pre_norm %d (expected 0 or 1)", c->pre_norm);
+  if (c->activation != XLAT_ACT_RELU && c->activation != XLAT_ACT_GELU)
+    return xlat_fail(XLAT_ERR_ARG, "model config: activation %d (expected 0 relu or 1 gelu)", c->activation);
+  if (c->learned_positions != 0 && c->learned_positions != 1)
+    return xlat_fail(XLAT_ERR_ARG, "model config: learned_positions %d (expected 0 or 1)", c->learned_positions);
+  return XLAT_OK;
+}
+
+static void add_attn(xlat_table *t, const char *p, int C) {
+  xlat_table_add(t, p, ".in_w", 2, 3 * C, C);
+  xlat_table_add(t, p, ".in_b", 1, 3 * C, 1);
+  xlat_table_add(t, p, ".out_w", 2, C, C);
+  xlat_table_add(t, p, ".out_b", 1, C, 1);
+}
+
+static void add_norm(xlat_table *t, const char *p, int C) {
+  xlat_table_add(t, p, ".g", 1, C, 1);
+  xlat_table_add(t, p, ".b", 1, C, 1);
+}
+
+static void add_layer(xlat_table *t, const char *stack, int l, int decoder, const xlat_config *cfg) {
+  int C = cfg->d_model, F = cfg->d_ff;
+  char p[24], name[40];
+  snprintf(p, sizeof p, "%s.%d", stack, l);
+  snprintf(name, sizeof name, "%s.self_attn", p);
+  add_attn(t, name, C);
+  snprintf(name, sizeof name, "%s.norm1", p);
+  add_norm(t, name, C);
+  if (decoder) {
+    snprintf(name, sizeof name, "%s.cross_attn", p);
+    add_attn(t, name, C);
+    snprintf(name, sizeof name, "%s.norm2", p);
+    add_norm(t, name, C);
+  }
+  xlat_table_add(t, p, ".ffn.w1", 2, F, C);
+  xlat_table_add(t, p, ".ffn.b1", 1, F, 1);
+  xlat_table_add(t, p, ".ffn.w2", 2, C, F);
+  xlat_table_add(t, p, ".ffn.b2", 1, C, 1);
+  snprintf(name, sizeof name, "%s.norm3", p);
+  add_norm(t, name, C);
+}
+
+size_t tf_params(const xlat_config *cfg, xlat_tensor_info *out, size_t cap) {
+  xlat_table t = {out, cap, 0, 0};
+  int V = cfg->vocab_size, C = cfg->d_model;
+  if (cfg->tied_embeddings) {
+    xlat_table_add(&t, "embed", "", 2, V, C);
+  } else {
+    xlat_table_add(&t, "src_embed", "", 2, V, C);
+    xlat_table_add(&t, "tgt_embed", "", 2, V, C);
+    xlat_table_add(&t, "out_proj", "", 2, V, C);
+  }
+  if (cfg->learned_positions) {
+    xlat_table_add(&t, "src_pos", "", 2, cfg->max_len, C);
+    xlat_table_add(&t, "tgt_pos", "", 2, cfg->max_len, C);
+  }
+  for (int l = 0; l < cfg->enc_layers; l++) add_layer(&t, "enc", l, 0, cfg);
+  if (cfg->pre_norm) add_norm(&t, "enc.norm", C);
+  for (int l = 0; l < cfg->dec_layers; l++) add_layer(&t, "dec", l, 1, cfg);
+  if (cfg->pre_norm) add_norm(&t, "dec.norm", C);
+  return t.n;
+}
+
+static void bind_attn(tf_attn *a, float **p, int C) {
+  a->in_w = *p, *p += 3 * (size_t)C * C;
+  a->in_b = *p, *p += 3 * (size_t)C;
+  a->out_w = *p, *p += (size_t)C * C;
+  a->out_b = *p, *p += C;
+}
+
+static void bind_layer(tf_layer *L, float **p, int decoder, int C, int F) {
+  memset(L, 0, sizeof *L);
+  bind_attn(&L->self_attn, p, C);
+  L->norm1_g = *p, *p += C;
+  L->norm1_b = *p, *p += C;
+  if (decoder) {
+    bind_attn(&L->cross_attn, p, C);
+    L->norm2_g = *p, *p += C;
+    L->norm2_b = *p, *p += C;
+  }
+  L->ffn_w1 = *p, *p += (size_t)F * C;
+  L->ffn_b1 = *p, *p += F;
+  L->ffn_w2 = *p, *p += (size_t)C * F;
+  L->ffn_b2 = *p, *p += C;
+  L->norm3_g = *p, *p += C;
+  L->norm3_b = *p, *p += C;
+}
+
+void tf_unbind(void *view) {
+  tf_weights *w = view;
+  if (!w) return;
+  free(w->enc);
+  free(w->dec);
+  free(w->sinusoid);
+  free(w);
+}
+
+void *tf_bind(const xlat_config *cfg, float *block, int tables) {
+  int V = cfg->vocab_size, C = cfg->d_model, F = cfg->d_ff;
+  tf_weights *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->enc = calloc((size_t)cfg->enc_layers + 1, sizeof *w->enc);
+  w->dec = calloc((size_t)cfg->dec_layers + 1, sizeof *w->dec);
+  if (tables && !cfg->learned_positions) w->sinusoid = xlat_alloc_floats((size_t)cfg->max_len * C);
+  if (!w->enc || !w->dec || (tables && !cfg->learned_positions && !w->sinusoid)) {
+    tf_unbind(w);
+    return NULL;
+  }
+  float *p = block;
+  if (cfg->tied_embeddings) {
+    w->src_embed = w->tgt_embed = w->out_proj = p, p += (size_t)V * C;
+  } else {
+    w->src_embed = p, p += (size_t)V * C;
+    w->tgt_embed = p, p += (size_t)V * C;
+    w->out_proj = p, p += (size_t)V * C;
+  }
+  if (cfg->learned_positions) {
+    w->src_pos = p, p += (size_t)cfg->max_len * C;
+    w->tgt_pos = p, p += (size_t)cfg->max_len * C;
+  }
+  for (int l = 0; l < cfg->enc_layers; l++) bind_layer(&w->enc[l], &p, 0, C, F);
+  if (cfg->pre_norm) {
+    w->enc_norm_g = p, p += C;
+    w->enc_norm_b = p, p += C;
+  }
+  for (int l = 0; l < cfg->dec_layers; l++) bind_layer(&w->dec[l], &p, 1, C, F);
+  if (cfg->pre_norm) {
+    w->dec_norm_g = p, p += C;
+    w->dec_norm_b = p, p += C;
+  }
+  XLAT_ASSERT((size_t)(p - block) == xlat_param_count(cfg));
+  /* PE(pos,2i) = sin(pos / 10000^(2i/C)), PE(pos,2i+1) = cos(pos / 10000^(2i/C)), in double then rounded */
+  if (w->sinusoid)
+    for (int pos = 0; pos < cfg->max_len; pos++)
+      for (int i = 0; 2 * i < C; i++) {
+        double angle = pos / pow(10000.0, 2.0 * i / C);
+        w->sinusoid[(size_t)pos * C + 2 * i] = (float)sin(angle);
+        if (2 * i + 1 < C) w->sinusoid[(size_t)pos * C + 2 * i + 1] = (float)cos(angle);
+      }
+  return w;
+}
+
+float *tf_out_proj(void *w) { return ((tf_weights *)w)->out_proj; }
+int32_t tf_out_dim(const xlat_config *cfg) { return cfg->d_model; }
+
+const float *tf_position(const tf_weights *w, const xlat_config *cfg, int side, int32_t pos) {
+  const float *table = cfg->learned_positions ? (side ? w->tgt_pos : w->src_pos) : w->sinusoid;
+  return table + (size_t)pos * cfg->d_model;
+}
+
+const xlat_arch xlat_arch_transformer = {
+    .name = "transformer",
+    .check = tf_check,
+    .params = tf_params,
+    .bind = tf_bind,
+    .unbind = tf_unbind,
+    .out_proj = tf_out_proj,
+    .out_dim = tf_out_dim,
+    .acts_new = tf_acts_new,
+    .acts_free = tf_acts_free,
+    .forward = tf_forward,
+    .backward = tf_backward,
+    .panels_new = tf_panels_new,
+    .panels_pack = tf_panels_pack,
+    .panels_free = tf_panels_free,
+    .dec_new = tf_dec_new,
+    .dec_free = tf_dec_free,
+    .encode = tf_encode,
+    .step = tf_step,
+    .copy_row = tf_copy_row,
+    .state_bytes = tf_state_bytes,
+};
