@@ -155,12 +155,14 @@ size_t rnn_layer_cache_floats(int cell, int B, int T, int nin, int H) {
   return rows * ((size_t)rnn_cell_act_floats(cell, H) + (size_t)H * (cell == RNN_CELL_LSTM ? 2 : 1));
 }
 
-/* Forward: gx (T,B,G*H), gh (B,G*H), a final h and c for NULL h_last / c_last (B,H each).
- * Backward: dgx (T,B,G*H), GRU's dgh (T,B,G*H), dh and dc of two consecutive steps (4 x (B,H)). */
+/* Forward: gx (T,B,G*H), gh (B,G*H), the final h (and LSTM's c) for a NULL h_last / c_last (B,H each).
+ * Backward: dgx (T,B,G*H), GRU's dgh (T,B,G*H), dh (and LSTM's dc) of two consecutive steps ((B,H) each). */
 size_t rnn_layer_scratch_floats(int cell, int B, int T, int nin, int H) {
   (void)nin;
   size_t rows = (size_t)T * B, GH = (size_t)rnn_cell_gates(cell) * H, BH = (size_t)B * H;
-  size_t fwd = rows * GH + (size_t)B * GH + 2 * BH, bwd = rows * GH * (cell == RNN_CELL_GRU ? 2 : 1) + 4 * BH;
+  int lstm = cell == RNN_CELL_LSTM;
+  size_t fwd = rows * GH + (size_t)B * GH + (lstm ? 2 : 1) * BH;
+  size_t bwd = rows * GH * (cell == RNN_CELL_GRU ? 2 : 1) + (lstm ? 4 : 2) * BH;
   return fwd > bwd ? fwd : bwd;
 }
 
@@ -170,7 +172,7 @@ void rnn_layer_forward(float *out, float *h_last, float *c_last, float *cache, f
   int GH = rnn_cell_gates(cell) * H, A = rnn_cell_act_floats(cell, H), lstm = cell == RNN_CELL_LSTM;
   size_t BH = (size_t)B * H, rows = (size_t)T * B;
   float *acts = cache, *hs = acts + rows * A, *cs = lstm ? hs + rows * H : NULL;
-  float *gx = scratch, *gh = gx + rows * GH, *h_end = gh + (size_t)B * GH, *c_end = h_end + BH;
+  float *gx = scratch, *gh = gx + rows * GH, *h_end = gh + (size_t)B * GH, *c_end = lstm ? h_end + BH : NULL;
   if (T == 0) {
     if (h_last) h0 ? memcpy(h_last, h0, BH * sizeof *h_last) : memset(h_last, 0, BH * sizeof *h_last);
     if (lstm && c_last) c0 ? memcpy(c_last, c0, BH * sizeof *c_last) : memset(c_last, 0, BH * sizeof *c_last);
@@ -215,8 +217,8 @@ void rnn_layer_backward(float *dx, float *dh0, float *dc0, float *dW_ih, float *
   size_t BH = (size_t)B * H, rows = (size_t)T * B;
   const float *acts = cache, *hs = acts + rows * A, *cs = lstm ? hs + rows * H : NULL;
   float *dgx = scratch, *dgh = cell == RNN_CELL_GRU ? dgx + rows * GH : dgx;
-  float *dh = (cell == RNN_CELL_GRU ? dgh : dgx) + rows * GH, *dh_prev = dh + BH, *dc = dh_prev + BH,
-        *dc_prev = dc + BH;
+  float *dh = (cell == RNN_CELL_GRU ? dgh : dgx) + rows * GH, *dh_prev = dh + BH;
+  float *dc = lstm ? dh_prev + BH : NULL, *dc_prev = lstm ? dc + BH : NULL;
   /* dh, dc: the gradient of the state leaving the current step; dh_prev, dc_prev: of the state entering it */
   dh_last ? memcpy(dh, dh_last, BH * sizeof *dh) : memset(dh, 0, BH * sizeof *dh);
   if (lstm) dc_last ? memcpy(dc, dc_last, BH * sizeof *dc) : memset(dc, 0, BH * sizeof *dc);
