@@ -116,8 +116,9 @@ void rnn_attention_forward(float *ctx /* (N,Dv) */, float *probs /* (N,S) */, co
                            const float *keys /* (B,S,Dk) */, const float *values /* (B,S,Dv) */,
                            const float *v /* (Dk), additive only, else NULL */, const int32_t *src_ids /* (B,S) */,
                            const int32_t *sent /* (N) */, int kind, int N, int S, int Dk, int Dv);
-/* dq +=, dkeys +=, dvalues +=, dv += (additive only; NULL otherwise). dctx: the gradient of ctx; probs as forward
- * wrote them. scratch holds S floats. Additive recomputes tanh(qa + keys_j) rather than caching N*S*A floats. */
+/* dq +=, dkeys +=, dvalues +=, dv += (additive only; NULL otherwise). dkeys may be dvalues (Luong's dot over the
+ * memory itself: keys = values = memory). dctx: the gradient of ctx; probs as forward wrote them. scratch holds S
+ * floats. Additive recomputes tanh(qa + keys_j) rather than caching N*S*A floats. */
 void rnn_attention_backward(float *dq /* (N,Dk) */, float *dkeys /* (B,S,Dk) */, float *dvalues /* (B,S,Dv) */,
                             float *dv /* (Dk) or NULL */, float *scratch /* (S) */, const float *dctx /* (N,Dv) */,
                             const float *probs /* (N,S) */, const float *q /* (N,Dk) */,
