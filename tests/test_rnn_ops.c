@@ -173,8 +173,9 @@ static double layer_loss(void *p) {
   layer_ctx *c = p;
   int lstm = c->cell == RNN_CELL_LSTM;
   /* without a loss term on them, the last states go to scratch (NULL), which then is used to its last float */
-  rnn_layer_forward(c->out, c->use_last ? c->hl : NULL, c->use_last && lstm ? c->cl : NULL, c->cache, c->scratch, c->x, c->h0, c->c0, c->Wih, c->bih,
-                    c->Whh, c->bhh, c->keep, c->reverse, c->cell, c->B, c->T, c->I, c->H);
+  rnn_layer_forward(c->out, c->use_last ? c->hl : NULL, c->use_last && lstm ? c->cl : NULL, c->cache, c->scratch,
+                    c->x, c->h0, c->c0, c->Wih, c->bih, c->Whh, c->bhh, c->keep, c->reverse, c->cell, c->B, c->T,
+                    c->I, c->H);
   size_t BH = (size_t)c->B * c->H;
   double l = c->use_out ? dot(c->out, c->Ro, (size_t)c->T * BH) : 0.0;
   if (c->use_last) l += dot(c->hl, c->Rh, BH) + (lstm ? dot(c->cl, c->Rc, BH) : 0.0);
