@@ -3,7 +3,10 @@
 
 #include "arch.h"
 
-static const xlat_arch *const ARCHS[XLAT_N_ARCHS] = {[XLAT_ARCH_TRANSFORMER] = &xlat_arch_transformer};
+static const xlat_arch *const ARCHS[XLAT_N_ARCHS] = {[XLAT_ARCH_TRANSFORMER] = &xlat_arch_transformer,
+                                                      [XLAT_ARCH_RNN] = &xlat_arch_rnn,
+                                                      [XLAT_ARCH_GRU] = &xlat_arch_gru,
+                                                      [XLAT_ARCH_LSTM] = &xlat_arch_lstm};
 
 const char *xlat_arch_name(int32_t kind) { return kind >= 0 && kind < XLAT_N_ARCHS ? ARCHS[kind]->name : NULL; }
 

@@ -69,7 +69,7 @@ typedef struct xlat_arch {
   void (*state_bytes)(const xlat_config *cfg, double *per_hyp_pos, double *per_src_pos, double *per_hyp);
 } xlat_arch;
 
-extern const xlat_arch xlat_arch_transformer;
+extern const xlat_arch xlat_arch_transformer, xlat_arch_rnn, xlat_arch_gru, xlat_arch_lstm;
 
 /* A parameter table being built: xlat_table_add appends tensor prefix+suffix of rows x cols floats at the next
  * offset (written only while n < cap and out != NULL; n and offset always count). */

@@ -94,6 +94,7 @@ static double get_f64(const uint8_t **p) {
 
 static const char *const ACTIVATION_NAMES[] = {"relu", "gelu", NULL};
 static const char *const POSITION_NAMES[] = {"sinusoidal", "learned", NULL};
+static const char *const ATTENTION_NAMES[] = {"none", "dot", "general", "additive", NULL};
 
 /* The CONF fields of version 2, in file order. An enumeration (type 's') is stored by name: names lists them by
  * value, or NULL for the architecture (xlat_arch_name). */
@@ -120,6 +121,10 @@ static const conf_field FIELDS[] = {
     FIELD("positions", 's', learned_positions, POSITION_NAMES),
     FIELD("dropout", 'f', dropout, NULL),
     FIELD("attn_dropout", 'f', attn_dropout, NULL),
+    FIELD("emb_dim", 'i', emb_dim, NULL),
+    FIELD("attention", 's', attention, ATTENTION_NAMES),
+    FIELD("bidirectional", 'i', bidirectional, NULL),
+    FIELD("input_feeding", 'i', input_feeding, NULL),
 };
 #undef FIELD
 enum { N_FIELDS = sizeof FIELDS / sizeof FIELDS[0] };
@@ -316,7 +321,8 @@ static const char *config_diff(const xlat_config *a, const xlat_config *b, int32
     return #field;                                                                                                 \
   }
   SAME(arch) SAME(vocab_size) SAME(d_model) SAME(n_heads) SAME(d_ff) SAME(enc_layers) SAME(dec_layers) SAME(max_len)
-  SAME(pre_norm) SAME(activation) SAME(tied_embeddings) SAME(learned_positions)
+  SAME(pre_norm) SAME(activation) SAME(tied_embeddings) SAME(learned_positions) SAME(emb_dim) SAME(attention)
+  SAME(bidirectional) SAME(input_feeding)
 #undef SAME
   return NULL;
 }

@@ -59,9 +59,15 @@ static void lstm_row(float *restrict h, float *restrict c, float *restrict act, 
 
 void rnn_cell_forward(float *h, float *c, float *acts, float *gh, const float *gx, const float *h_prev,
                       const float *c_prev, const float *W_hh, const float *b_hh, int cell, int B, int H) {
+  int GH = rnn_cell_gates(cell) * H;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, GH, H, 1.0f, h_prev, H, W_hh, H, 0.0f, gh, GH);
+  rnn_cell_gates_forward(h, c, acts, gx, gh, b_hh, h_prev, c_prev, cell, B, H);
+}
+
+void rnn_cell_gates_forward(float *h, float *c, float *acts, const float *gx, const float *gh, const float *b_hh,
+                            const float *h_prev, const float *c_prev, int cell, int B, int H) {
   int GH = rnn_cell_gates(cell) * H, A = rnn_cell_act_floats(cell, H);
   XLAT_ASSERT(cell != RNN_CELL_LSTM || (c && c_prev));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, GH, H, 1.0f, h_prev, H, W_hh, H, 0.0f, gh, GH);
   for (int b = 0; b < B; b++) {
     size_t g = (size_t)b * GH, s = (size_t)b * H;
     float *act = acts + (size_t)b * A;

@@ -60,6 +60,12 @@ void rnn_cell_forward(float *h /* (B,H) */, float *c /* (B,H) or NULL */, float 
                       float *gh /* (B,G*H) scratch */, const float *gx /* (B,G*H) */, const float *h_prev /* (B,H) */,
                       const float *c_prev /* (B,H), LSTM only */, const float *W_hh /* (G*H,H) */,
                       const float *b_hh /* (G*H) */, int cell, int B, int H);
+/* rnn_cell_forward's gate arithmetic for a caller that has the recurrent product gh = h_prev W_hh^T (without
+ * b_hh) from elsewhere: the decoder's row-independent matmul_rows (kernels.h). */
+void rnn_cell_gates_forward(float *h /* (B,H) */, float *c /* (B,H) or NULL */, float *acts /* (B,A) */,
+                            const float *gx /* (B,G*H) */, const float *gh /* (B,G*H) */, const float *b_hh /* (G*H) */,
+                            const float *h_prev /* (B,H) */, const float *c_prev /* (B,H), LSTM only */, int cell,
+                            int B, int H);
 /* dgx = (the gradient of gx, and so of b_ih and of whatever the caller added into gx); dh_prev +=, dc_prev += (LSTM;
  * NULL otherwise), dW_hh +=, db_hh +=. dh: the gradient of h; dc: of c (LSTM: what flows into c from the next step;
  * NULL = zero). scratch (B,G*H): GRU's gh gradient (it differs from dgx in the n block), LSTM's zero dc. */

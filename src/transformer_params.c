@@ -20,6 +20,9 @@ static xlat_status tf_check(const xlat_config *c) {
     return xlat_fail(XLAT_ERR_ARG, "model config: activation %d (expected 0 relu or 1 gelu)", c->activation);
   if (c->learned_positions != 0 && c->learned_positions != 1)
     return xlat_fail(XLAT_ERR_ARG, "model config: learned_positions %d (expected 0 or 1)", c->learned_positions);
+  if (c->emb_dim != 0 || c->attention != 0 || c->bidirectional != 0 || c->input_feeding != 0)
+    return xlat_fail(XLAT_ERR_ARG, "model config: emb_dim, attention, bidirectional and input_feeding are options "
+                     "of the recurrent architectures (0 for the Transformer)");
   return XLAT_OK;
 }
 

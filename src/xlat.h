@@ -36,8 +36,14 @@ const char *xlat_cpu_describe(char *buf, size_t n);
 
 /* ---- model configuration --------------------------------------------------------------------------------------- */
 typedef enum { XLAT_ACT_RELU = 0, XLAT_ACT_GELU = 1 } xlat_activation;
-/* Architectures; each lives in its own src/arch_*.c behind one seam (arch.h). */
-typedef enum { XLAT_ARCH_TRANSFORMER = 0, XLAT_N_ARCHS } xlat_arch_kind;
+/* Architectures, each in its own src files behind one seam (arch.h): the Transformer (transformer_*.c) and the
+ * recurrent encoder-decoders (rnn_*.c) with Elman tanh, GRU or LSTM cells. */
+typedef enum { XLAT_ARCH_TRANSFORMER = 0, XLAT_ARCH_RNN = 1, XLAT_ARCH_GRU = 2, XLAT_ARCH_LSTM = 3, XLAT_N_ARCHS }
+    xlat_arch_kind;
+/* A recurrent decoder's attention over the encoder states: none (the encoder's final state is the context vector
+ * of every step, Cho et al. 2014), Luong et al. 2015's dot and general, Bahdanau et al. 2015's additive. */
+typedef enum { XLAT_ATTN_NONE = 0, XLAT_ATTN_DOT = 1, XLAT_ATTN_GENERAL = 2, XLAT_ATTN_ADDITIVE = 3 }
+    xlat_attention;
 
 typedef struct {
   int32_t arch;              /* xlat_arch_kind */
@@ -53,6 +59,11 @@ typedef struct {
   int32_t learned_positions; /* 0: sinusoidal; 1: learned (max_len,C) table */
   float dropout;             /* on embeddings, residual branches and the FFN inner activation */
   float attn_dropout;        /* on attention probabilities */
+  /* recurrent architectures only (0 for the Transformer); d_model is then the decoder's hidden size H */
+  int32_t emb_dim;           /* E: embedding size */
+  int32_t attention;         /* xlat_attention */
+  int32_t bidirectional;     /* 1: every encoder layer runs both ways with H/2 units each */
+  int32_t input_feeding;     /* 1 (dot, general): the previous step's attentional vector joins the input */
 } xlat_config;
 
 /* Fills *out with preset "tiny" (d 128, 2+2, 4 heads, FFN 512), "small" (256, 3+3, 4, 1024),

@@ -398,7 +398,7 @@ static void test_named_config_fields(void) {
   unsigned char *b = read_all(p, &n), *copy = malloc(n);
   memcpy(copy, b, n);
   patch_conf(copy, n, "transformer", "transfurmer");
-  expect_refused(copy, n, "unknown architecture \"transfurmer\" (this build of xlat knows transformer)");
+  expect_refused(copy, n, "unknown architecture \"transfurmer\" (this build of xlat knows transformer, rnn, gru or lstm)");
   memcpy(copy, b, n);
   patch_conf(copy, n, "d_model", "d_mudel");
   expect_refused(copy, n, "field 'd_mudel' this build of xlat does not know");

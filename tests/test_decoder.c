@@ -1,5 +1,6 @@
-/* test_decoder.c - cached incremental decoding (src/decoder.c, src/transformer_decode.c): on tiny random models of
- * every architecture variant (post/pre-norm, ReLU/GELU, tied/untied, sinusoidal/learned positions) the step-by-step
+/* test_decoder.c - cached incremental decoding (src/decoder.c, src/transformer_decode.c, src/rnn_decode.c): on tiny
+ * random models of every variant (Transformers post/pre-norm, ReLU/GELU, tied/untied, sinusoidal/learned
+ * positions; recurrent models of each cell and attention, bidirectional or not, input feeding) the step-by-step
  * log-probabilities equal the training path's eval forward (teacher forcing) within 1e-5, with padding in the
  * source batch; a sentence decoded alone gives the same bits as inside a padded batch; reordering the cache (permutations, duplicates,
  * cycles, growing and shrinking beams) gives the same bits as decoding each hypothesis's history from scratch; the
@@ -25,22 +26,37 @@ static float uniform(void) { /* [-1, 1) */
   return (float)((lcg >> 40) * (1.0 / 8388608.0)) - 1.0f;
 }
 
+enum { N_TRANSFORMERS = 32, N_RECURRENT = 12 }; /* variants 0..31 are Transformers, the next 12 recurrent */
+
+/* Recurrent variant r: each cell with each attention, bidirectional in the second half, input feeding where it
+ * applies on odd pairs, tied embeddings for r % 5 == 0. */
+static xlat_config recurrent_config(int r) {
+  int attention = r % 4, tied = r % 5 == 0;
+  return (xlat_config){.arch = XLAT_ARCH_RNN + r % 3, .vocab_size = V, .d_model = 16, .n_heads = 1,
+                       .enc_layers = 2, .dec_layers = 2, .max_len = 12, .tied_embeddings = tied,
+                       .emb_dim = tied ? 16 : 12, .attention = attention, .bidirectional = r >= 6,
+                       .input_feeding = (attention == XLAT_ATTN_DOT || attention == XLAT_ATTN_GENERAL) && (r / 2) % 2};
+}
+
 /* A tiny model of the given variant whose every parameter (biases and norms included) is perturbed, so each one
  * takes part in the comparison. */
 static xlat_model *tiny_model(int variant) {
   xlat_config c;
   CHECK(xlat_config_preset("tiny", &c) == XLAT_OK);
-  c.vocab_size = V;
-  c.d_model = variant & 16 ? 12 : 16; /* head size 6: not a multiple of the 8-wide dot products */
-  c.n_heads = 2;
-  c.d_ff = 24;
-  c.enc_layers = 2;
-  c.dec_layers = 2;
-  c.max_len = 12;
-  c.pre_norm = variant & 1;
-  c.activation = variant & 2 ? XLAT_ACT_GELU : XLAT_ACT_RELU;
-  c.tied_embeddings = !(variant & 4);
-  c.learned_positions = !!(variant & 8);
+  if (variant >= N_TRANSFORMERS) c = recurrent_config(variant - N_TRANSFORMERS);
+  else {
+    c.vocab_size = V;
+    c.d_model = variant & 16 ? 12 : 16; /* head size 6: not a multiple of the 8-wide dot products */
+    c.n_heads = 2;
+    c.d_ff = 24;
+    c.enc_layers = 2;
+    c.dec_layers = 2;
+    c.max_len = 12;
+    c.pre_norm = variant & 1;
+    c.activation = variant & 2 ? XLAT_ACT_GELU : XLAT_ACT_RELU;
+    c.tied_embeddings = !(variant & 4);
+    c.learned_positions = !!(variant & 8);
+  }
   xlat_model *m = NULL;
   if (xlat_model_new(&c, 1000 + (uint64_t)variant, &m) != XLAT_OK) {
     fprintf(stderr, "xlat_model_new: %s\n", xlat_last_error());
@@ -87,7 +103,9 @@ static void test_matches_full_forward(int variant) {
         sum += attn[i * S + s];
         if (s >= SRC_LEN[i]) CHECK(attn[i * S + s] == 0.0f);
       }
-      CHECK_CLOSE(sum, 1.0, 1e-5);
+      /* a distribution over the real source tokens; none for the context-vector model */
+      CHECK_CLOSE(sum, xlat_model_config(m)->arch != XLAT_ARCH_TRANSFORMER &&
+                               xlat_model_config(m)->attention == XLAT_ATTN_NONE ? 0.0 : 1.0, 1e-5);
     }
   }
   if (worst > 1e-5) fprintf(stderr, "  variant %d: largest difference %.3g\n", variant, worst);
@@ -199,8 +217,9 @@ static void test_errors(void) {
 }
 
 int main(void) {
-  for (int variant = 0; variant < 32; variant++) test_matches_full_forward(variant);
-  for (int variant = 0; variant < 32; variant += 5) test_reorder(variant);
+  for (int variant = 0; variant < N_TRANSFORMERS + N_RECURRENT; variant++) test_matches_full_forward(variant);
+  for (int variant = 0; variant < N_TRANSFORMERS; variant += 5) test_reorder(variant);
+  for (int variant = N_TRANSFORMERS; variant < N_TRANSFORMERS + N_RECURRENT; variant += 2) test_reorder(variant);
   test_errors();
   fprintf(stderr, "  incremental vs full forward: largest log-probability difference %.3g\n", worst_all);
   TEST_END();

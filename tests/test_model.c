@@ -1,5 +1,6 @@
 /* test_model.c - the whole training path: gradients of the summed label-smoothed loss against central finite
- * differences on a tiny model (post-norm and pre-norm, ReLU and GELU, tied and untied, learned positions), the
+ * differences on tiny models (Transformers post-norm and pre-norm, ReLU and GELU, tied and untied, learned
+ * positions; recurrent models of each cell and attention, bidirectional, input feeding, two layers, dropout), the
  * eval-mode forward against the loss, the optimizer's schedule, and overfitting a small data set. */
 #include <string.h>
 #include <time.h>
@@ -74,9 +75,17 @@ static double numeric_grad(xlat_trainer *t, const xlat_batch *b, float *p, float
 
 static int close_enough(double num, double ana) { return fabs(num - ana) <= 2e-2 * fmax(fabs(num), fabs(ana)) + 2e-3; }
 
-static void gradcheck(int pre_norm, int act, int tied, int learned, float dropout) {
-  xlat_config cfg = tiny_config(pre_norm, act, tied, learned);
-  cfg.dropout = cfg.attn_dropout = dropout;
+/* A tiny recurrent model: vocabulary 20, E 6 (8 when tied), H 8. */
+static xlat_config rnn_config(int arch, int attention, int bidir, int feeding, int layers, int tied, float dropout) {
+  return (xlat_config){.arch = arch, .vocab_size = 20, .d_model = 8, .n_heads = 1, .enc_layers = layers,
+                       .dec_layers = layers, .max_len = 16, .tied_embeddings = tied, .dropout = dropout,
+                       .emb_dim = tied ? 8 : 6, .attention = attention, .bidirectional = bidir,
+                       .input_feeding = feeding};
+}
+
+static void gradcheck_config(xlat_config cfg) {
+  int act = cfg.arch == XLAT_ARCH_TRANSFORMER ? cfg.activation : XLAT_ACT_GELU; /* ReLU kinks: Transformers only */
+  float dropout = cfg.dropout;
   xlat_model *m = NULL;
   xlat_trainer *t = NULL;
   xlat_train_options opt;
@@ -115,7 +124,7 @@ static void gradcheck(int pre_norm, int act, int tied, int learned, float dropou
   int bad = 0, checked = 0, kinks = 0;
   for (size_t k = 0; k < nt; k++) {
     size_t cnt = (size_t)tab[k].rows * tab[k].cols, off = tab[k].offset;
-    for (size_t j = 0; j < cnt; j += cnt / 5 + 1) {
+    for (size_t j = 0; j < cnt; j += cnt / 8 + 1) {
       size_t i = off + j;
       double fwd, bwd, num = numeric_grad(t, &b, &m->params[i], act == XLAT_ACT_RELU ? 2e-3f : 1e-2f, &fwd, &bwd);
       double ana = g[i];
@@ -127,8 +136,10 @@ static void gradcheck(int pre_norm, int act, int tied, int learned, float dropou
         continue;
       }
       if (bad++ < 10)
-        fprintf(stderr, "grad %s[%zu] (pre %d act %d tied %d learned %d dropout %g): analytic %.6g numeric %.6g\n",
-                tab[k].name, j, pre_norm, act, tied, learned, dropout, ana, num);
+        fprintf(stderr, "grad %s[%zu] (arch %d attention %d bidir %d feeding %d pre %d act %d tied %d learned %d "
+                "dropout %g): analytic %.6g numeric %.6g\n", tab[k].name, j, cfg.arch, cfg.attention,
+                cfg.bidirectional, cfg.input_feeding, cfg.pre_norm, act, cfg.tied_embeddings, cfg.learned_positions,
+                dropout, ana, num);
     }
   }
   CHECK(kinks * 20 <= checked);
@@ -138,6 +149,12 @@ static void gradcheck(int pre_norm, int act, int tied, int learned, float dropou
   free(g);
   xlat_trainer_free(t);
   xlat_model_free(m);
+}
+
+static void gradcheck(int pre_norm, int act, int tied, int learned, float dropout) {
+  xlat_config cfg = tiny_config(pre_norm, act, tied, learned);
+  cfg.dropout = cfg.attn_dropout = dropout;
+  gradcheck_config(cfg);
 }
 
 /* ---- presets, configuration errors -------------------------------------------------------------------------- */
@@ -417,6 +434,13 @@ int main(void) {
   gradcheck(1, XLAT_ACT_GELU, 1, 0, 0.0f);
   gradcheck(0, XLAT_ACT_GELU, 1, 0, 0.2f);
   gradcheck(1, XLAT_ACT_RELU, 0, 0, 0.2f);
+  gradcheck_config(rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_ADDITIVE, 1, 0, 1, 0, 0.0f));
+  gradcheck_config(rnn_config(XLAT_ARCH_LSTM, XLAT_ATTN_GENERAL, 1, 1, 2, 0, 0.0f));
+  gradcheck_config(rnn_config(XLAT_ARCH_RNN, XLAT_ATTN_DOT, 0, 0, 1, 1, 0.0f));
+  gradcheck_config(rnn_config(XLAT_ARCH_LSTM, XLAT_ATTN_NONE, 1, 0, 1, 0, 0.0f));
+  gradcheck_config(rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_DOT, 0, 1, 2, 0, 0.2f));
+  gradcheck_config(rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_NONE, 0, 0, 2, 1, 0.2f));
+  gradcheck_config(rnn_config(XLAT_ARCH_LSTM, XLAT_ATTN_ADDITIVE, 0, 0, 2, 0, 0.2f));
   configs();
   optimizer();
   overfit();
