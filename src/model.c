@@ -32,7 +32,23 @@ xlat_status xlat_config_preset(const char *name, xlat_config *out) {
                          .attn_dropout = 0.0f};
     return XLAT_OK;
   }
-  return xlat_fail(XLAT_ERR_ARG, "unknown model preset \"%s\" (expected tiny, small, base or big)",
+  int32_t arch = xlat_arch_by_name(name);
+  if (arch > XLAT_ARCH_TRANSFORMER) { /* a recurrent model of today's common size: one bidirectional layer */
+    *out = (xlat_config){.arch = arch,
+                         .vocab_size = 8000,
+                         .d_model = 256,
+                         .n_heads = 1,
+                         .enc_layers = 1,
+                         .dec_layers = 1,
+                         .max_len = 256,
+                         .tied_embeddings = 1,
+                         .dropout = 0.3f,
+                         .emb_dim = 256,
+                         .attention = XLAT_ATTN_ADDITIVE,
+                         .bidirectional = 1};
+    return XLAT_OK;
+  }
+  return xlat_fail(XLAT_ERR_ARG, "unknown model preset \"%s\" (expected tiny, small, base, big, rnn, gru or lstm)",
                    name ? name : "(null)");
 }
 

@@ -68,7 +68,9 @@ typedef struct {
 
 /* Fills *out with preset "tiny" (d 128, 2+2, 4 heads, FFN 512), "small" (256, 3+3, 4, 1024),
  * "base" (512, 6+6, 8, 2048) or "big" (1024, 6+6, 16, 4096); post-norm, ReLU, tied, sinusoidal, dropout 0.1,
- * attn_dropout 0.0, max_len 256, vocab_size 8000. XLAT_ERR_ARG for an unknown name. */
+ * attn_dropout 0.0, max_len 256, vocab_size 8000. Or a recurrent model named by its cell, "rnn", "gru" or "lstm":
+ * hidden and embedding size 256 (tied), one bidirectional layer, additive attention, dropout 0.3, max_len 256,
+ * vocab_size 8000. XLAT_ERR_ARG for an unknown name. */
 xlat_status xlat_config_preset(const char *name, xlat_config *out);
 /* XLAT_ERR_ARG naming the first field out of range. */
 xlat_status xlat_config_check(const xlat_config *cfg);

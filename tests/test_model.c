@@ -167,6 +167,14 @@ static void configs(void) {
   CHECK(xlat_config_preset("small", &c) == XLAT_OK && c.d_model == 256 && c.enc_layers == 3 && c.d_ff == 1024);
   CHECK(xlat_config_preset("big", &c) == XLAT_OK && c.d_model == 1024 && c.n_heads == 16 && c.d_ff == 4096);
   CHECK(xlat_config_preset("huge", &c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "huge") != NULL);
+  CHECK(xlat_config_preset("lstm", &c) == XLAT_OK && c.arch == XLAT_ARCH_LSTM && c.attention == XLAT_ATTN_ADDITIVE);
+  CHECK(xlat_config_check(&c) == XLAT_OK);
+  c.input_feeding = 1; /* Luong's, not with additive attention */
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "input feeding") != NULL);
+  c.input_feeding = 0, c.emb_dim = 128; /* tied needs emb_dim == d_model */
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "emb_dim (128) == d_model (256)") != NULL);
+  c.tied_embeddings = 0, c.dec_layers = 2;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "must be equal") != NULL);
   CHECK(xlat_config_preset("tiny", &c) == XLAT_OK && c.d_model == 128 && c.enc_layers == 2 && c.n_heads == 4);
   CHECK(xlat_config_check(&c) == XLAT_OK);
   c.n_heads = 3;

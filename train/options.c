@@ -18,9 +18,10 @@ static const char usage_text[] =
     "                  --out DIR [options]\n"
     "       xlat-train average --output OUT.xlat IN.xlat [IN.xlat ...]\n"
     "\n"
-    "Trains an encoder-decoder Transformer on a parallel corpus (line i of --train-tgt translates line i of\n"
-    "--train-src; plain or gzip). DIR receives last.xlat (full training state, for --resume), best.xlat (best dev\n"
-    "score), spm.model, train.tsv (step, wall_s, train_loss, dev_loss, dev_bleu, lr, tokens_per_s) and the id cache.\n"
+    "Trains an encoder-decoder (a Transformer, or a recurrent model: --arch) on a parallel corpus (line i of\n"
+    "--train-tgt translates line i of --train-src; plain or gzip). DIR receives last.xlat (full training state, for\n"
+    "--resume), best.xlat (best dev score), spm.model, train.tsv (step, wall_s, train_loss, dev_loss, dev_bleu, lr,\n"
+    "tokens_per_s) and the id cache.\n"
     "SIGINT / SIGTERM finish the current step, save last.xlat and exit 0; a second signal exits at once.\n"
     "The `average` subcommand writes the element-wise mean of the weights of its inputs.\n"
     "\n"
@@ -50,7 +51,18 @@ static const char usage_text[] =
     "  --attention-dropout P    dropout on attention probabilities (preset: 0)\n"
     "  --finetune MODEL.xlat    start from these weights (same --spm) with a fresh optimizer and schedule\n";
 
-/* Two pieces: C11 compilers need only support string literals of 4095 characters. */
+/* Three pieces: C11 compilers need only support string literals of 4095 characters. */
+static const char usage_text_rnn[] =
+    "Recurrent models (Marian --type s2s, OpenNMT-py -rnn_type), instead of --preset:\n"
+    "  --arch NAME              transformer (default), or a recurrent encoder-decoder of rnn (Elman tanh), gru or\n"
+    "                           lstm cells: hidden size --d-model (default 256), --enc-layers = --dec-layers\n"
+    "                           (default 1; the decoder starts from the encoder's final states), dropout 0.3\n"
+    "  --emb-dim N              embedding size (default: --d-model; tied embeddings need it equal)\n"
+    "  --attention NAME         none (the encoder's final state is the context of every step, Cho et al. 2014),\n"
+    "                           dot or general (Luong et al. 2015), additive (Bahdanau et al. 2015; default)\n"
+    "  --bidirectional 0|1      encoder layers run both ways, --d-model/2 units each (default 1)\n"
+    "  --input-feeding 0|1      dot / general: the previous attentional vector joins the next input (default 0)\n";
+
 static const char usage_text2[] =
     "Optimizer and batches:\n"
     "  --max-tokens N           tokens per batch, B * max(S, T) (Marian --mini-batch-words; default 4096)\n"
@@ -97,6 +109,7 @@ int train_usage_error(const char *what, const char *arg) {
 typedef struct {
   int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
   float dropout, attn_dropout;
+  int32_t arch, emb_dim, attention, bidirectional, input_feeding;
 } cfg_overrides;
 
 int train_args_parse(int argc, char **argv, int first, train_args *a) {
@@ -115,7 +128,7 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   a->max_ratio = 3.0f;
   const char *preset = "small";
   int preset_given = 0;
-  cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f};
+  cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f, -1, -1, -1, -1, -1};
 
   for (int i = first; i < argc; i++) {
     const char *v = NULL;
@@ -125,6 +138,7 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
 #define BAD(msg) return train_usage_error(msg, v)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(usage_text, stdout);
+      fputs(usage_text_rnn, stdout);
       fputs(usage_text2, stdout);
       return 0;
     } else if (!strcmp(argv[i], "--version")) {
@@ -164,6 +178,18 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
     } else if (FLAG("--preset")) {
       preset = v;
       preset_given = 1;
+    } else if (FLAG("--arch")) {
+      if ((ov.arch = xlat_arch_by_name(v)) < 0) BAD("--arch expects transformer, rnn, gru or lstm, got ");
+    } else if (FLAG("--emb-dim")) {
+      if (!xlat_cli_i32(v, 1, 1 << 16, &ov.emb_dim)) BAD("--emb-dim expects 1..65536, got ");
+    } else if (FLAG("--attention")) {
+      static const char *const names[] = {"none", "dot", "general", "additive"};
+      for (ov.attention = 3; ov.attention >= 0 && strcmp(v, names[ov.attention]) != 0; ov.attention--) continue;
+      if (ov.attention < 0) BAD("--attention expects none, dot, general or additive, got ");
+    } else if (FLAG("--bidirectional")) {
+      if (!xlat_cli_i32(v, 0, 1, &ov.bidirectional)) BAD("--bidirectional expects 0 or 1, got ");
+    } else if (FLAG("--input-feeding")) {
+      if (!xlat_cli_i32(v, 0, 1, &ov.input_feeding)) BAD("--input-feeding expects 0 or 1, got ");
     } else if (FLAG("--d-model")) {
       if (!xlat_cli_i32(v, 1, 1 << 16, &ov.d_model)) BAD("--d-model expects 1..65536, got ");
     } else if (FLAG("--d-ff")) {
@@ -285,8 +311,20 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (a->finetune && a->vocab_size)
     return train_usage_error("--finetune needs the model's own SentencePiece model: give --spm", NULL);
 
-  if (xlat_config_preset(preset, &a->cfg) != XLAT_OK)
-    return train_usage_error("--preset expects tiny, small, base or big, got ", preset);
+  int recurrent = ov.arch > XLAT_ARCH_TRANSFORMER;
+  if (recurrent && preset_given)
+    return train_usage_error("--preset names Transformer sizes; a recurrent model takes --d-model (hidden size), "
+                             "--emb-dim, --enc-layers / --dec-layers instead", NULL);
+  if (recurrent) preset = xlat_arch_name(ov.arch); /* the recurrent defaults of that cell */
+  if (xlat_config_preset(preset, &a->cfg) != XLAT_OK || (!recurrent && a->cfg.arch != XLAT_ARCH_TRANSFORMER))
+    return train_usage_error("--preset expects tiny, small, base or big (recurrent models: --arch), got ", preset);
+  if (!recurrent && (ov.emb_dim >= 0 || ov.attention >= 0 || ov.bidirectional >= 0 || ov.input_feeding >= 0))
+    return train_usage_error("--emb-dim, --attention, --bidirectional and --input-feeding are options of the "
+                             "recurrent architectures (--arch rnn, gru or lstm)", NULL);
+  if (recurrent && (ov.d_ff >= 0 || ov.heads >= 0 || ov.pre_norm >= 0 || ov.activation >= 0 || ov.learned >= 0 ||
+                    ov.attn_dropout >= 0))
+    return train_usage_error("--d-ff, --heads, --pre-norm / --post-norm, --activation, --learned-positions and "
+                             "--attention-dropout are Transformer options", NULL);
   xlat_config *c = &a->cfg;
   if (ov.d_model >= 0) c->d_model = ov.d_model;
   if (ov.d_ff >= 0) c->d_ff = ov.d_ff;
@@ -300,16 +338,28 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (ov.learned >= 0) c->learned_positions = ov.learned;
   if (ov.dropout >= 0) c->dropout = ov.dropout;
   if (ov.attn_dropout >= 0) c->attn_dropout = ov.attn_dropout;
+  if (ov.emb_dim >= 0) c->emb_dim = ov.emb_dim;
+  if (ov.attention >= 0) c->attention = ov.attention;
+  if (ov.bidirectional >= 0) c->bidirectional = ov.bidirectional;
+  if (ov.input_feeding >= 0) c->input_feeding = ov.input_feeding;
+  /* one layer count for both sides unless both are given: the recurrent decoder starts from the encoder's layers */
+  if (recurrent && (ov.enc_layers >= 0) != (ov.dec_layers >= 0))
+    c->enc_layers = c->dec_layers = ov.enc_layers >= 0 ? ov.enc_layers : ov.dec_layers;
+  /* untied recurrent embeddings keep their own size; tied ones follow the hidden size */
+  if (recurrent && ov.emb_dim < 0 && c->tied_embeddings) c->emb_dim = c->d_model;
 #define GIVEN(field, flag) a->given.field = preset_given || ov.flag >= 0
   GIVEN(d_model, d_model), GIVEN(d_ff, d_ff), GIVEN(heads, heads), GIVEN(enc_layers, enc_layers);
   GIVEN(dec_layers, dec_layers), GIVEN(max_len, max_len), GIVEN(pre_norm, pre_norm);
-  GIVEN(activation, activation), GIVEN(tied, tied), GIVEN(learned, learned);
+  GIVEN(activation, activation), GIVEN(tied, tied), GIVEN(learned, learned), GIVEN(arch, arch);
+  GIVEN(emb_dim, emb_dim), GIVEN(attention, attention), GIVEN(bidirectional, bidirectional);
+  GIVEN(input_feeding, input_feeding);
 #undef GIVEN
   a->given.dropout = ov.dropout >= 0; /* the preset's rates are no choice: a resumed run keeps its own */
   a->given.attn_dropout = ov.attn_dropout >= 0;
   /* a model from a file (--resume of an existing run, --finetune) is checked against its own config in setup.c */
   if (a->resume || a->finetune) return -1;
   if (c->d_model % c->n_heads != 0) return train_usage_error("--d-model must be a multiple of --heads", NULL);
+  if (xlat_config_check(c) != XLAT_OK) return train_usage_error(xlat_last_error(), NULL);
   if (a->max_length > c->max_len) return train_usage_error("--max-length must not exceed the model's --max-len", NULL);
   if (a->train.max_tokens < (a->max_length ? a->max_length : c->max_len))
     return train_usage_error("--max-tokens must be at least --max-length (or the model's --max-len)", NULL);

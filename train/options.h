@@ -48,6 +48,7 @@ typedef struct {
    * the file: a given dimension must agree with it; given dropout and optimizer flags replace the file's values. */
   struct {
     unsigned char d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
+    unsigned char arch, emb_dim, attention, bidirectional, input_feeding;
     unsigned char dropout, attn_dropout;
     unsigned char lr, warmup, betas, eps, clip, weight_decay, label_smoothing, ema;
   } given;

@@ -107,6 +107,11 @@ static int check_given_dimensions(const train_args *a, const char *path, const x
       {a->given.activation, "--activation (0 relu, 1 gelu)", w->activation, c->activation},
       {a->given.tied, "--tied-embeddings", w->tied_embeddings, c->tied_embeddings},
       {a->given.learned, "--learned-positions", w->learned_positions, c->learned_positions},
+      {a->given.arch, "--arch (0 transformer, 1 rnn, 2 gru, 3 lstm)", w->arch, c->arch},
+      {a->given.emb_dim, "--emb-dim", w->emb_dim, c->emb_dim},
+      {a->given.attention, "--attention (0 none, 1 dot, 2 general, 3 additive)", w->attention, c->attention},
+      {a->given.bidirectional, "--bidirectional", w->bidirectional, c->bidirectional},
+      {a->given.input_feeding, "--input-feeding", w->input_feeding, c->input_feeding},
   };
   for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
     if (dims[i].given && dims[i].want != dims[i].have) {
