@@ -74,6 +74,22 @@ xlat_status xlat_config_check(const xlat_config *c) {
   return xlat_arch_of(c)->check(c);
 }
 
+const char *xlat_config_describe(const xlat_config *c, char *buf, size_t n) {
+  static const char *const attention[] = {"no attention (context vector)", "dot attention", "general attention",
+                                          "additive attention"};
+  const char *tied = c->tied_embeddings ? ", tied embeddings" : "";
+  if (c->arch == XLAT_ARCH_TRANSFORMER)
+    snprintf(buf, n, "transformer d %d, %d+%d layers, %d heads, FFN %d, %s, %s%s%s, dropout %.2g", c->d_model,
+             c->enc_layers, c->dec_layers, c->n_heads, c->d_ff, c->pre_norm ? "pre-norm" : "post-norm",
+             c->activation == XLAT_ACT_GELU ? "GELU" : "ReLU", c->learned_positions ? ", learned positions" : "", tied,
+             (double)c->dropout);
+  else
+    snprintf(buf, n, "%s, hidden %d, embeddings %d, %d+%d layers, %s%s%s%s, dropout %.2g", xlat_arch_name(c->arch),
+             c->d_model, c->emb_dim, c->enc_layers, c->dec_layers, c->bidirectional ? "bidirectional, " : "",
+             attention[c->attention], c->input_feeding ? ", input feeding" : "", tied, (double)c->dropout);
+  return buf;
+}
+
 /* ---- model ----------------------------------------------------------------------------------------------------- */
 
 /* 64-byte aligned, zeroed block of n floats (for sgemm and vector loads). */

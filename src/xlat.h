@@ -74,6 +74,10 @@ typedef struct {
 xlat_status xlat_config_preset(const char *name, xlat_config *out);
 /* XLAT_ERR_ARG naming the first field out of range. */
 xlat_status xlat_config_check(const xlat_config *cfg);
+/* One line describing a checked cfg for logs, e.g. "transformer d 256, 3+3 layers, 4 heads, FFN 1024, post-norm,
+ * ReLU, tied embeddings, dropout 0.1" or "gru, hidden 256, embeddings 256, 1+1 layers, bidirectional, additive
+ * attention, tied embeddings, dropout 0.3", written into buf (n bytes); returns buf. */
+const char *xlat_config_describe(const xlat_config *cfg, char *buf, size_t n);
 /* The name of architecture kind ("transformer"), NULL for an unknown kind; and the kind named name, -1 if none. */
 const char *xlat_arch_name(int32_t kind);
 int32_t xlat_arch_by_name(const char *name);

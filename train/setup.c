@@ -176,12 +176,10 @@ static int prepare_model(session *s) {
   }
   if (s->writer && a->spm && !same_file(a->spm, s->spm_path) && files_copy(a->spm, s->spm_path) != 0) return 1;
   xlat_model_set_tokenizer_checksum(s->model, have);
-  progress_message(NULL, "model%s%s: d %d, %d+%d layers, %d heads, FFN %d, vocabulary %d, %s, %s%s, dropout %.2g: "
-                   "%.2fM parameters",
-                   from ? " from " : "", from ? from : "", c->d_model, c->enc_layers, c->dec_layers, c->n_heads,
-                   c->d_ff, c->vocab_size, c->pre_norm ? "pre-norm" : "post-norm",
-                   c->activation == XLAT_ACT_GELU ? "GELU" : "ReLU", c->tied_embeddings ? ", tied embeddings" : "",
-                   (double)c->dropout, (double)xlat_model_num_params(s->model) / 1e6);
+  char described[256];
+  progress_message(NULL, "model%s%s: %s, vocabulary %d: %.2fM parameters", from ? " from " : "", from ? from : "",
+                   xlat_config_describe(c, described, sizeof described), c->vocab_size,
+                   (double)xlat_model_num_params(s->model) / 1e6);
 
   s->topt = a->train;
   if (a->max_length > c->max_len) {
