@@ -52,7 +52,7 @@ static void escape_into(sink *k, const char *s) {
 
 size_t xlat_svg_escape(const char *s, char *out, size_t cap) {
   sink k = {out, out ? cap : 0, 0, NULL};
-  escape_into(&k, s);
+  escape_into(&k, s ? s : "");
   if (k.cap > 0) out[k.len < k.cap ? k.len : k.cap - 1] = '\0';
   return k.len;
 }
