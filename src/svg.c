@@ -115,7 +115,8 @@ static xlat_status begin(xlat_atomic_file *af, const char *path, double w, doubl
   if (s != XLAT_OK) return s;
   fprintf(af->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-                 "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                 "font-family=\"sans-serif\" font-size=\"12\">\n"
+                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
           ceil(w), ceil(h), ceil(w), ceil(h));
   return XLAT_OK;
 }
@@ -176,13 +177,15 @@ xlat_status xlat_svg_line_chart(const char *path, const char *title, const char 
     double x = PX(xa.lo + k * xa.step);
     tick_label(&xa, k, buf, sizeof buf);
     fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>"
-               "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", x, top, x, top + ph, x, top + ph + 16, buf);
+               "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
+            x, top, x, top + ph, x, top + ph + 16, buf);
   }
   for (int k = 0; k < ya.ticks; k++) {
     double y = PY(ya.lo + k * ya.step);
     tick_label(&ya, k, buf, sizeof buf);
     fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>"
-               "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", left, y, left + pw, y, left - 6, y + 4, buf);
+               "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+            left, y, left + pw, y, left - 6, y + 4, buf);
   }
   fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#333\"/>\n</g>\n",
           left, top, pw, ph);

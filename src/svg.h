@@ -42,8 +42,8 @@ xlat_status xlat_svg_heatmap(const char *path, const char *title, const char *co
                              const char *const *col_labels, int32_t cols, const float *values /* (rows,cols) */);
 
 /* s escaped for XML text and attributes (& < > " ' as entities; invalid UTF-8 and characters XML 1.0 cannot hold as
- * U+FFFD; NULL as "") into out, snprintf-style: at most cap - 1 bytes and a NUL when cap > 0; returns the length of the whole
- * escaped text, so a return value >= cap means out was too small (out may be NULL when cap is 0). */
+ * U+FFFD; NULL as "") into out, snprintf-style: at most cap - 1 bytes and a NUL when cap > 0; returns the length of
+ * the whole escaped text, so a return value >= cap means out was too small (out may be NULL when cap is 0). */
 size_t xlat_svg_escape(const char *s, char *out, size_t cap);
 
 #ifdef __cplusplus
