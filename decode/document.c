@@ -456,6 +456,30 @@ static int write_window(const doc_options *o, FILE *f, const window *w) {
   return fflush(f) == 0 ? 0 : -1;
 }
 
+/* Copies the first segment of w's first line with text, and its best translation or its scored target, into
+ * o->first. Returns 0, or -1 when out of memory. */
+static int keep_first(const doc_options *o, const window *w) {
+  for (int32_t i = 0; i < w->n_lines; i++) {
+    const line_info *l = &w->lines[i];
+    const segment *s = &w->segs[l->first];
+    const seg_result *r = &w->res[l->first];
+    if (l->count == 0 || s->src_len == 0 || (!o->score_path && r->n == 0)) continue;
+    const int32_t *tgt = o->score_path ? s->tgt : r->hyps[0].ids;
+    doc_first *f = o->first;
+    f->src_len = s->src_len;
+    f->tgt_len = o->score_path ? s->tgt_len : r->hyps[0].len;
+    f->src = malloc(sizeof(int32_t) * (size_t)f->src_len);
+    f->tgt = malloc(sizeof(int32_t) * (size_t)(f->tgt_len ? f->tgt_len : 1));
+    if (!f->src || !f->tgt) return -1;
+    memcpy(f->src, s->src, sizeof(int32_t) * (size_t)f->src_len);
+    if (f->tgt_len) memcpy(f->tgt, tgt, sizeof(int32_t) * (size_t)f->tgt_len);
+    f->line = l->number;
+    f->found = 1;
+    return 0;
+  }
+  return 0;
+}
+
 /* ---- the whole document --------------------------------------------------------------------------------------- */
 
 /* Under mpirun the windows are dealt out in turn (window k to rank k % ranks); every rank reads the whole input,
@@ -548,6 +572,10 @@ int doc_translate(const doc_options *o) {
     if (have_prev && prev_owner == me) {
       if (wait_window(&sh, prev)) {
         fprintf(stderr, "xlat-decode: %s\n", sh.error);
+        goto done;
+      }
+      if (o->first && index == 1 && keep_first(o, prev)) { /* prev is window index - 1 */
+        fprintf(stderr, "xlat-decode: out of memory\n");
         goto done;
       }
       if (me != 0 ? send_window(o, prev) : write_window(o, out.f, prev)) {

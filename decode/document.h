@@ -22,6 +22,15 @@ typedef enum {
   FORMAT_NBEST,  /* Moses n-best: line ||| translation ||| score, n-best lines per input line */
 } out_format;
 
+/* What --attention-svg draws: the first segment of the first input line with text in the first window, and its best
+ * translation (with --score: its target). */
+typedef struct {
+  int found;
+  int64_t line;       /* 0-based */
+  int32_t *src, *tgt; /* (src_len), (tgt_len) ids, malloc'ed: the caller frees them */
+  int32_t src_len, tgt_len;
+} doc_first;
+
 typedef struct {
   const xlat_model *const *models; /* ensemble, at least one */
   int32_t n_models;
@@ -38,6 +47,7 @@ typedef struct {
   const char *output;      /* NULL: stdout; else written to a temporary file renamed when complete */
   const char *score_path;  /* forced decoding: target sentences, one per input line; prints their scores */
   int quiet;               /* no warnings on stderr */
+  doc_first *first;        /* when not NULL, filled in as the first window is written */
 } doc_options;
 
 /* Runs the whole document; reports problems on stderr. Returns the program's exit code: 0 success, 1 failure. */

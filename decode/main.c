@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "cli.h"
 #include "document.h"
 
@@ -33,6 +34,8 @@ static const char usage_text[] =
     "  --max-input-tokens N    longer lines are split at sentence ends, or cut (default: the model's max length, at\n"
     "                          most 512: attention's cost grows with the square of a segment's length)\n"
     "  --score FILE            forced decoding: print the score of each line of FILE as translation of the input\n"
+    "  --attention-svg FILE    also draw the first model's attention for the first input line with text (its best\n"
+    "                          translation, or with --score its target) as an SVG heatmap: output x source pieces\n"
     "  --threads N             worker threads, one BLAS thread each (default 2)\n"
     "  --batch-size N          sentences per mini-batch (default 32)\n"
     "  --batch-tokens N        padded source tokens per mini-batch (default 2048)\n"
@@ -95,7 +98,9 @@ int main(int argc, char **argv) {
   o.batch_tokens = 2048;
   o.window = 1024;
   o.format = FORMAT_TEXT;
-  const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL;
+  const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL, *svg_path = NULL;
+  doc_first first;
+  memset(&first, 0, sizeof first);
   int n_models = 0;
   int32_t max_input = 0;
   for (int i = 1; i < argc; i++) {
@@ -126,6 +131,9 @@ int main(int argc, char **argv) {
       o.output = v;
     } else if (FLAG("--score")) {
       o.score_path = v;
+    } else if (FLAG("--attention-svg")) {
+      svg_path = v;
+      o.first = &first;
     } else if (FLAG("--format")) {
       format = v;
     } else if (FLAG("--beam")) {
@@ -234,7 +242,11 @@ int main(int argc, char **argv) {
   if (!max_input) max_input = DEFAULT_MAX_INPUT;
   o.max_input = max_input < longest ? max_input : longest;
   rc = doc_translate(&o);
+  if (rc == 0 && svg_path && xlat_dist_rank() == 0)
+    rc = attention_svg(&o, &first, o.input && strcmp(o.input, "-") ? o.input : "standard input", svg_path);
 done:
+  free(first.src);
+  free(first.tgt);
   for (int m = 0; m < n_models; m++) xlat_model_free(models[m]);
   xlat_spm_free(spm);
   free(spm_found);

@@ -601,3 +601,23 @@ xlat_status xlat_beam_score(xlat_beam *b, int32_t B, const int32_t *const *src, 
   free(acc);
   return s;
 }
+
+xlat_status xlat_beam_attention(xlat_beam *b, const int32_t *src, int32_t src_len, const int32_t *tgt,
+                                int32_t tgt_len, float *out) {
+  xlat_status s = check_ids(b, 1, &src, &src_len, "source sentence");
+  if (s == XLAT_OK) s = check_ids(b, 1, &tgt, &tgt_len, "target sentence");
+  if (s != XLAT_OK) return s;
+  if (src_len < 1 || src_len > b->max_len)
+    return xlat_fail(XLAT_ERR_ARG, "attention: source of %d tokens, expected 1..%d", src_len, b->max_len);
+  if (tgt_len > b->max_len - 1)
+    return xlat_fail(XLAT_ERR_ARG, "attention: target of %d tokens, the model accepts at most %d before EOS",
+                     tgt_len, b->max_len - 1);
+  s = ensure(b, (shape){1, src_len, 1, tgt_len + 1});
+  if (s == XLAT_OK) s = xlat_decoder_encode(b->dec[0], src, 1, src_len);
+  const int32_t sent = 0;
+  for (int32_t t = 0; s == XLAT_OK && t <= tgt_len; t++) {
+    int32_t tok = t == 0 ? XLAT_BOS : tgt[t - 1];
+    s = xlat_decoder_step(b->dec[0], 1, &sent, &tok, t, b->lp[0], out + (size_t)t * src_len);
+  }
+  return s;
+}

@@ -87,6 +87,16 @@ xlat_status xlat_beam_translate(xlat_beam *b, int32_t B, const int32_t *const *s
 xlat_status xlat_beam_score(xlat_beam *b, int32_t B, const int32_t *const *src, const int32_t *src_len,
                             const int32_t *const *tgt, const int32_t *tgt_len, float *logprob, float *score);
 
+/* The attention behind forced decoding of one target (bare ids; EOS is added) given its source, with the first
+ * model: row t of out (tgt_len + 1, src_len) is the distribution over source positions that xlat_decoder_step
+ * reports at the step that predicts output token t (row tgt_len: the EOS), i.e. the Transformer's last decoder
+ * layer's cross-attention averaged over heads, or a recurrent model's attention; all zeros for a recurrent model
+ * without attention. The rows' argmax are the alignments search records for the same output. Results of the last
+ * xlat_beam_translate stay valid. XLAT_ERR_ARG for an empty source, a source longer than xlat_beam_max_source, a
+ * target of more than max_len - 1 tokens or an id outside the vocabulary. */
+xlat_status xlat_beam_attention(xlat_beam *b, const int32_t *src, int32_t src_len, const int32_t *tgt,
+                                int32_t tgt_len, float *out);
+
 /* ((5 + len) / 6)^alpha, the GNMT length penalty of a hypothesis of len tokens (counting EOS). */
 double xlat_length_penalty(float alpha, int32_t len);
 

@@ -228,4 +228,6 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
 #include "corpus.h"
 /* Beam search, forced decoding and ensembles over the decoder API above. */
 #include "beam.h"
+/* Line charts and heatmaps written as SVG. */
+#include "svg.h"
 #endif

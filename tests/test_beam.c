@@ -1,7 +1,8 @@
 /* test_beam.c - beam search (src/beam.c) on small random models: beam 1 is greedy search, the score of a hypothesis
  * is its forced-decoding score, an exhaustive search agrees with a beam wide enough to hold every output, results do
- * not depend on the batch, ensembles average, options and errors behave. The check that beam 5 beats beam 1 on a
- * trained model is in tests/cli_decode.sh (it needs a trained model). */
+ * not depend on the batch, ensembles average, options and errors behave, forced attention maps are distributions
+ * whose argmax are search's alignments. The check that beam 5 beats beam 1 on a trained model is in
+ * tests/cli_decode.sh (it needs a trained model). */
 #include <math.h>
 #include <string.h>
 
@@ -350,6 +351,64 @@ static void test_options_and_errors(const xlat_model *m, int32_t vocab) {
   xlat_beam_free(NULL);
 }
 
+/* xlat_beam_attention: rows are distributions over the source (zeros without attention), their argmax are the
+ * alignments greedy search records for the same output, and bad arguments are refused. */
+static void test_attention(const xlat_model *m, int32_t vocab) {
+  int32_t src[NSENT][12], sl[NSENT];
+  const int32_t *sp[NSENT];
+  make_sources(vocab, src, sl, sp);
+  xlat_beam_options o;
+  xlat_beam_options_default(&o);
+  o.beam_size = 1;
+  o.alignments = 1;
+  xlat_beam *b = NULL;
+  CHECK(xlat_beam_new(&m, 1, &o, &b) == XLAT_OK);
+  const int none = xlat_model_config(m)->arch != XLAT_ARCH_TRANSFORMER &&
+                   xlat_model_config(m)->attention == XLAT_ATTN_NONE;
+  for (int i = 0; i < NSENT; i += 5) {
+    const xlat_translation *tr;
+    CHECK(xlat_beam_translate(b, 1, &sp[i], &sl[i], &tr) == XLAT_OK);
+    const xlat_hypothesis h = tr[0].hyps[0];
+    int32_t ids[64], al[64], n = h.len;
+    memcpy(ids, h.ids, sizeof(int32_t) * (size_t)n);
+    memcpy(al, h.align, sizeof(int32_t) * (size_t)n);
+    float *a = malloc(sizeof(float) * (size_t)(n + 1) * sl[i]);
+    CHECK(xlat_beam_attention(b, sp[i], sl[i], ids, n, a) == XLAT_OK);
+    for (int32_t t = 0; t <= n; t++) {
+      const float *row = a + (size_t)t * sl[i];
+      double sum = 0.0;
+      int32_t best = 0, neg = 0;
+      for (int32_t j = 0; j < sl[i]; j++) {
+        sum += row[j], neg += row[j] < 0.0f;
+        if (row[j] > row[best]) best = j;
+      }
+      CHECK(neg == 0);
+      CHECK_CLOSE(sum, none ? 0.0 : 1.0, 1e-5);
+      if (t < n) CHECK(best == al[t]);
+    }
+    free(a);
+  }
+  float a[4];
+  const int32_t *e = NULL, bad[] = {4, vocab};
+  int32_t zero = 0, two = 2;
+  CHECK(xlat_beam_attention(b, e, zero, e, zero, a) == XLAT_ERR_ARG);
+  CHECK(xlat_beam_attention(b, bad, two, e, zero, a) == XLAT_ERR_ARG && strstr(xlat_last_error(), "source"));
+  CHECK(xlat_beam_attention(b, sp[1], sl[1], bad, two, a) == XLAT_ERR_ARG && strstr(xlat_last_error(), "target"));
+  xlat_beam_free(b);
+}
+
+static xlat_model *recurrent_model(int32_t vocab, int32_t arch, int32_t attention, uint64_t seed) {
+  xlat_config c = {.arch = arch, .vocab_size = vocab, .d_model = 16, .n_heads = 1, .enc_layers = 1,
+                   .dec_layers = 1, .max_len = 40, .tied_embeddings = 1, .emb_dim = 16, .attention = attention,
+                   .bidirectional = 1};
+  xlat_model *m = NULL;
+  if (xlat_model_new(&c, seed, &m) != XLAT_OK) {
+    fprintf(stderr, "xlat_model_new: %s\n", xlat_last_error());
+    exit(1);
+  }
+  return m;
+}
+
 int main(void) {
   const int32_t V = 50;
   xlat_model *post = tiny_model(V, 7, 0), *pre = tiny_model(V, 8, 1);
@@ -360,6 +419,14 @@ int main(void) {
   test_exhaustive();
   test_ensemble(post, pre, V);
   test_options_and_errors(post, V);
+  test_attention(post, V);
+  test_attention(pre, V);
+  xlat_model *gru = recurrent_model(V, XLAT_ARCH_GRU, XLAT_ATTN_ADDITIVE, 9);
+  xlat_model *lstm = recurrent_model(V, XLAT_ARCH_LSTM, XLAT_ATTN_NONE, 10);
+  test_attention(gru, V);
+  test_attention(lstm, V);
+  xlat_model_free(gru);
+  xlat_model_free(lstm);
   xlat_model_free(post);
   xlat_model_free(pre);
   TEST_END();

@@ -1,5 +1,6 @@
 /* xlat-train - train a Transformer translator: flags (options.c) -> session (setup.c) -> training loop (loop.c);
- * `xlat-train average` writes the mean of several checkpoints' weights.
+ * `xlat-train average` writes the mean of several checkpoints' weights; `xlat-train plot` draws training curves
+ * (plot.c).
  *
  * Exit status: 0 success (also after SIGINT / SIGTERM, with last.xlat saved), 1 runtime failure, 2 usage error.
  */
@@ -8,6 +9,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "plot.h"
 #include "session.h"
 #include "signals.h"
 
@@ -50,6 +52,7 @@ static int average_main(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (xlat_cpu_setup(argv) != XLAT_OK) return train_usage_error(xlat_last_error(), NULL);
   if (argc > 1 && !strcmp(argv[1], "average")) return average_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "plot")) return plot_main(argc, argv);
   train_args a;
   int rc = train_args_parse(argc, argv, 1, &a);
   if (rc >= 0) return rc;
