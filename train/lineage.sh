@@ -72,13 +72,15 @@ for g in $order; do
   cased=$("$bin/xlat-bleu" "$ref" -i "$run/test.greedy.$tgt" -b)
   beam=$("$bin/xlat-bleu" "$ref" -i "$run/test.beam5.$tgt" -b)
   chrf=$("$bin/xlat-bleu" "$ref" -i "$run/test.beam5.$tgt" -m chrf -b)
-  params=$(grep -o '[0-9.]*M parameters' "$run/train.log" | head -n 1 | cut -d' ' -f1)
+  # the model line of the log: "model: DESCRIPTION, vocabulary V: 3.20M parameters"
+  model=$(grep -m 1 '^model: ' "$run/train.log")
+  params=$(sed 's/.*: \([0-9.]*M\) parameters/\1/' <<<"$model")
+  arch=$(sed 's/^model: \(.*\), vocabulary.*/\1/' <<<"$model")
   # updates: the last logged step; tokens/s: the median of the logged rates
   updates=$(awk -F'\t' 'NR > 1 && $1 != "" { s = $1 } END { print s }' "$run/train.tsv")
   tps=$(awk -F'\t' 'NR > 1 && $7 > 0 { print $7 }' "$run/train.tsv" | sort -n |
     awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }')
-  arch=$(sed -e 's/--\([a-z-]*\) /\1=/g' <<<"${flags[$g]}" | tr -s ' ')
-  table+=$'\n'"| $g | $arch | ${params}M | $updates | $tps | $lc | $cased | $beam | $chrf |"
+  table+=$'\n'"| $g | $arch | $params | $updates | $tps | $lc | $cased | $beam | $chrf |"
   series+=("$run=$g")
   case $g in *context) ;; *)
     "$bin/xlat-decode" --model "$run/best.xlat" --spm "$out/spm.model" --beam 1 --quiet --input "$out/first.$src" \
