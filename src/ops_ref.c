@@ -73,7 +73,8 @@ void attention_rel_forward_ref(float *out, float *probs, const float *q, int ldq
           double acc = 0.0;
           for (int s = 0; s < S; s++) {
             int r = (s - i < -K ? -K : s - i > K ? K : s - i) + K;
-            acc += (double)P[s] * ((double)v[b * kvbs + (size_t)s * ldkv + (size_t)h * D + d] + rel_v[(size_t)r * D + d]);
+            double vs = v[b * kvbs + (size_t)s * ldkv + (size_t)h * D + d];
+            acc += (double)P[s] * (vs + rel_v[(size_t)r * D + d]);
           }
           out[((size_t)b * T + t) * C + (size_t)h * D + d] = (float)acc;
         }

@@ -81,7 +81,7 @@ static void check_file(const char *rel) {
   int32_t B = h[11], S = h[12], T = h[13], ntok = h[14], nt_file = h[15];
   xlat_config cfg = {.vocab_size = h[0], .d_model = h[1], .n_heads = h[2], .d_ff = h[3], .enc_layers = h[4],
                      .dec_layers = h[5], .max_len = h[6], .pre_norm = h[7], .activation = h[8],
-                     .tied_embeddings = h[9], .learned_positions = h[10], .dropout = 0.0f, .attn_dropout = 0.0f,
+                     .tied_embeddings = h[9], .positions = h[10], .dropout = 0.0f, .attn_dropout = 0.0f,
                      .arch = v2 ? h[16] : XLAT_ARCH_TRANSFORMER, .emb_dim = h[17], .attention = h[18],
                      .bidirectional = h[19], .input_feeding = h[20]};
   int32_t *ids = malloc(3 * sizeof(int32_t) * B * (S > T ? S : T));
