@@ -142,21 +142,32 @@ static void masked_softmax_row(float *row, const int32_t *keys, int S, int limit
   for (int s = limit; s < S; s++) row[s] = 0.0f;
 }
 
-/* Relative positions (Shaw et al. 2018): the bucket of key s for the query at position i, clip(s - i, -K, K) + K. */
-static inline int rel_bucket(int s, int i, int K) {
-  int d = s - i;
-  return d < -K ? 0 : (d > K ? 2 * K : d + K);
+/* Relative positions (Shaw et al. 2018): key s of the query at position i has bucket clip(s - i, -K, K) + K, so
+ * keys s <= i - K share bucket 0, keys s >= i + K bucket 2K, and each key between has a bucket of its own,
+ * s - i + K. [*lo, *hi) is that middle run of keys, clamped to [0, S). */
+static void rel_runs(int S, int i, int K, int *lo, int *hi) {
+  int a = i - K + 1, b = i + K;
+  *lo = a < 0 ? 0 : (a > S ? S : a);
+  *hi = b < 0 ? 0 : (b > S ? S : b);
 }
 
-/* row[s] += table[bucket(s, i)] for s < S: a relative term gathered into a (T,S) row. */
+/* row[s] += table[bucket of s] for s < S: a relative term gathered into a (T,S) row. */
 static void rel_gather(float *row, const float *table, int S, int i, int K) {
-  for (int s = 0; s < S; s++) row[s] += table[rel_bucket(s, i, K)];
+  int lo, hi;
+  rel_runs(S, i, K, &lo, &hi);
+  for (int s = 0; s < lo; s++) row[s] += table[0];
+  for (int s = lo; s < hi; s++) row[s] += table[s - i + K];
+  for (int s = hi; s < S; s++) row[s] += table[2 * K];
 }
 
-/* sums[r] = sum of row[s] over the keys s of bucket r (the transpose of rel_gather). */
+/* sums[r] = sum of row[s] over the keys s of bucket r, in the order of s (the transpose of rel_gather). */
 static void rel_scatter(float *sums, const float *row, int S, int i, int K) {
+  int lo, hi;
+  rel_runs(S, i, K, &lo, &hi);
   memset(sums, 0, (size_t)(2 * K + 1) * sizeof *sums);
-  for (int s = 0; s < S; s++) sums[rel_bucket(s, i, K)] += row[s];
+  for (int s = 0; s < lo; s++) sums[0] += row[s];
+  for (int s = lo; s < hi; s++) sums[s - i + K] = row[s];
+  for (int s = hi; s < S; s++) sums[2 * K] += row[s];
 }
 
 /* The body of attention_forward and attention_rel_forward: rel_k == NULL for plain attention (rel_v too; the
