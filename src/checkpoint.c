@@ -8,9 +8,10 @@
  * The CRC32 (zlib) of a section covers everything from its kind to the end of its payload. Sections, in order:
  *   CONF  the tokenizer checksum (u64) and the config as named fields: u32 count | count x (u8 key_len | key |
  *         u8 type | value), type 'i' int32, 'f' float32 or 's' a name (u8 length | bytes) for enumerations such as
- *         the architecture. A field a later version adds is optional with the value older files meant; a field
- *         this build does not know is refused. (Version 1, still read: 11 int32, 2 float32, the checksum; always a
- *         Transformer.)
+ *         the architecture. A field a later version adds is optional with the value older files meant, and is
+ *         written only when it differs from that value (so the files of models without it stay readable by older
+ *         builds); a field this build does not know is refused. (Version 1, still read: 11 int32, 2 float32, the
+ *         checksum; always a Transformer.)
  *   PARM  one per parameter tensor, named by the tensor table (params.c): ndim, rows, cols (u32) and the floats
  *   with trainer state: OPTS optimizer options, STAT step (i64) and RNG state (4 u64), PROG progress counters,
  *         ADMM / ADMV Adam moments per tensor, EMAW the exponential moving average per tensor when enabled
@@ -93,19 +94,22 @@ static double get_f64(const uint8_t **p) {
 /* ---- the config ------------------------------------------------------------------------------------------------ */
 
 static const char *const ACTIVATION_NAMES[] = {"relu", "gelu", NULL};
-static const char *const POSITION_NAMES[] = {"sinusoidal", "learned", NULL};
+static const char *const POSITION_NAMES[] = {"sinusoidal", "learned", "relative", NULL};
 static const char *const ATTENTION_NAMES[] = {"none", "dot", "general", "additive", NULL};
 
 /* The CONF fields of version 2, in file order. An enumeration (type 's') is stored by name: names lists them by
- * value, or NULL for the architecture (xlat_arch_name). */
+ * value, or NULL for the architecture (xlat_arch_name). An optional field (added after the first version-2 files)
+ * is 0 when absent and written only when not 0. */
 typedef struct {
   const char *key;
   char type;
   size_t off;
   const char *const *names;
+  int optional;
 } conf_field;
 
-#define FIELD(key, type, member, names) {key, type, offsetof(xlat_config, member), names}
+#define FIELD(key, type, member, names) {key, type, offsetof(xlat_config, member), names, 0}
+#define OPTIONAL(key, type, member) {key, type, offsetof(xlat_config, member), NULL, 1}
 static const conf_field FIELDS[] = {
     FIELD("arch", 's', arch, NULL),
     FIELD("vocab_size", 'i', vocab_size, NULL),
@@ -118,15 +122,17 @@ static const conf_field FIELDS[] = {
     FIELD("pre_norm", 'i', pre_norm, NULL),
     FIELD("activation", 's', activation, ACTIVATION_NAMES),
     FIELD("tied_embeddings", 'i', tied_embeddings, NULL),
-    FIELD("positions", 's', learned_positions, POSITION_NAMES),
+    FIELD("positions", 's', positions, POSITION_NAMES),
     FIELD("dropout", 'f', dropout, NULL),
     FIELD("attn_dropout", 'f', attn_dropout, NULL),
     FIELD("emb_dim", 'i', emb_dim, NULL),
     FIELD("attention", 's', attention, ATTENTION_NAMES),
     FIELD("bidirectional", 'i', bidirectional, NULL),
     FIELD("input_feeding", 'i', input_feeding, NULL),
+    OPTIONAL("relative_clip", 'i', rel_clip),
 };
 #undef FIELD
+#undef OPTIONAL
 enum { N_FIELDS = sizeof FIELDS / sizeof FIELDS[0] };
 
 static const char *enum_name(const conf_field *f, int32_t v) {
@@ -156,11 +162,20 @@ static int32_t enum_value(const conf_field *f, const char *name) {
 }
 
 /* Writes the CONF payload (at most CONF_MAX_BYTES) of a checked config; returns its length. */
+static int32_t int_field(const xlat_config *c, const conf_field *f) {
+  int32_t v;
+  memcpy(&v, (const char *)c + f->off, sizeof v);
+  return v;
+}
+
 static size_t encode_conf(uint8_t *buf, const xlat_config *c, uint64_t tokenizer_checksum) {
-  uint8_t *p = put_u32(put_u64(buf, tokenizer_checksum), N_FIELDS);
+  uint32_t count = 0;
+  for (int i = 0; i < N_FIELDS; i++) count += !FIELDS[i].optional || int_field(c, &FIELDS[i]) != 0;
+  uint8_t *p = put_u32(put_u64(buf, tokenizer_checksum), count);
   for (int i = 0; i < N_FIELDS; i++) {
     const conf_field *f = &FIELDS[i];
     const char *at = (const char *)c + f->off;
+    if (f->optional && int_field(c, f) == 0) continue;
     size_t kl = strlen(f->key);
     *p++ = (uint8_t)kl;
     memcpy(p, f->key, kl);
@@ -193,7 +208,7 @@ static size_t encode_conf(uint8_t *buf, const xlat_config *c, uint64_t tokenizer
 static void decode_conf_v1(const uint8_t *p, xlat_config *c, uint64_t *tokenizer_checksum) {
   int32_t *ints[11] = {&c->vocab_size, &c->d_model,  &c->n_heads,    &c->d_ff,
                        &c->enc_layers, &c->dec_layers, &c->max_len,   &c->pre_norm,
-                       &c->activation, &c->tied_embeddings, &c->learned_positions};
+                       &c->activation, &c->tied_embeddings, &c->positions};
   memset(c, 0, sizeof *c);
   c->arch = XLAT_ARCH_TRANSFORMER;
   for (int i = 0; i < 11; i++) *ints[i] = (int32_t)get_u32(&p);
@@ -254,7 +269,8 @@ static xlat_status decode_conf_v2(const uint8_t *p, uint64_t len, const char *pa
   if (p != end)
     return xlat_fail(XLAT_ERR_FORMAT, "%s: %lld bytes after the config's last field", path, (long long)(end - p));
   for (int i = 0; i < N_FIELDS; i++)
-    if (!seen[i]) return xlat_fail(XLAT_ERR_FORMAT, "%s: the config has no field '%s'", path, FIELDS[i].key);
+    if (!seen[i] && !FIELDS[i].optional)
+      return xlat_fail(XLAT_ERR_FORMAT, "%s: the config has no field '%s'", path, FIELDS[i].key);
   return XLAT_OK;
 }
 
@@ -321,8 +337,8 @@ static const char *config_diff(const xlat_config *a, const xlat_config *b, int32
     return #field;                                                                                                 \
   }
   SAME(arch) SAME(vocab_size) SAME(d_model) SAME(n_heads) SAME(d_ff) SAME(enc_layers) SAME(dec_layers) SAME(max_len)
-  SAME(pre_norm) SAME(activation) SAME(tied_embeddings) SAME(learned_positions) SAME(emb_dim) SAME(attention)
-  SAME(bidirectional) SAME(input_feeding)
+  SAME(pre_norm) SAME(activation) SAME(tied_embeddings) SAME(positions) SAME(rel_clip) SAME(emb_dim)
+  SAME(attention) SAME(bidirectional) SAME(input_feeding)
 #undef SAME
   return NULL;
 }

@@ -27,7 +27,7 @@ xlat_status xlat_config_preset(const char *name, xlat_config *out) {
                          .pre_norm = 0,
                          .activation = XLAT_ACT_RELU,
                          .tied_embeddings = 1,
-                         .learned_positions = 0,
+                         .positions = XLAT_POS_SINUSOIDAL,
                          .dropout = 0.1f,
                          .attn_dropout = 0.0f};
     return XLAT_OK;
@@ -79,11 +79,14 @@ const char *xlat_config_describe(const xlat_config *c, char *buf, size_t n) {
                                           "additive attention"};
   const char *tied = c->tied_embeddings ? ", tied embeddings" : "";
   if (c->arch == XLAT_ARCH_TRANSFORMER)
+  {
+    char pos[48] = "";
+    if (c->positions == XLAT_POS_LEARNED) snprintf(pos, sizeof pos, ", learned positions");
+    if (c->positions == XLAT_POS_RELATIVE) snprintf(pos, sizeof pos, ", relative positions (K %d)", c->rel_clip);
     snprintf(buf, n, "transformer d %d, %d+%d layers, %d heads, FFN %d, %s, %s%s%s, dropout %.2g", c->d_model,
              c->enc_layers, c->dec_layers, c->n_heads, c->d_ff, c->pre_norm ? "pre-norm" : "post-norm",
-             c->activation == XLAT_ACT_GELU ? "GELU" : "ReLU", c->learned_positions ? ", learned positions" : "", tied,
-             (double)c->dropout);
-  else
+             c->activation == XLAT_ACT_GELU ? "GELU" : "ReLU", pos, tied, (double)c->dropout);
+  } else
     snprintf(buf, n, "%s, hidden %d, embeddings %d, %d+%d layers, %s%s%s%s, dropout %.2g", xlat_arch_name(c->arch),
              c->d_model, c->emb_dim, c->enc_layers, c->dec_layers, c->bidirectional ? "bidirectional, " : "",
              attention[c->attention], c->input_feeding ? ", input feeding" : "", tied, (double)c->dropout);
@@ -142,8 +145,10 @@ xlat_status xlat_model_new(const xlat_config *cfg, uint64_t seed, xlat_model **o
     float *p = m->params + tab[i].offset;
     size_t count = (size_t)tab[i].rows * tab[i].cols;
     size_t len = strlen(tab[i].name);
-    if (strstr(tab[i].name, "embed") || strcmp(tab[i].name, "out_proj") == 0 || strstr(tab[i].name, "_pos")) {
-      float std = 1.0f / sqrtf((float)tab[i].cols); /* N(0, width^-1/2) */
+    if (strstr(tab[i].name, "embed") || strcmp(tab[i].name, "out_proj") == 0 || strstr(tab[i].name, "_pos") ||
+        strstr(tab[i].name, ".rel_")) {
+      /* N(0, width^-1/2): token and position tables (C wide), relative-position embeddings (D = C/H wide) */
+      float std = 1.0f / sqrtf((float)tab[i].cols);
       for (size_t j = 0; j < count; j++) p[j] = std * xlat_rng_normal(&rng);
     } else if (tab[i].ndim == 2) {
       /* Xavier uniform; a packed (3C,C) attention input is three (C,C) matrices */

@@ -18,7 +18,12 @@ void embed_forward(float *out, const int32_t *ids, const float *emb, const float
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
       float *o = out + ((size_t)b * T + t) * C;
-      const float *e = emb + (size_t)ids[(size_t)b * T + t] * C, *p = pos + (size_t)t * C;
+      const float *e = emb + (size_t)ids[(size_t)b * T + t] * C;
+      if (!pos) {
+        for (int c = 0; c < C; c++) o[c] = e[c] * scale;
+        continue;
+      }
+      const float *p = pos + (size_t)t * C;
       for (int c = 0; c < C; c++) o[c] = e[c] * scale + p[c];
     }
 }
@@ -137,11 +142,43 @@ static void masked_softmax_row(float *row, const int32_t *keys, int S, int limit
   for (int s = limit; s < S; s++) row[s] = 0.0f;
 }
 
-void attention_forward(float *out, float *probs, uint8_t *mask, float *scratch, const float *q, int ldq, size_t qbs,
-                       const float *k, const float *v, int ldkv, size_t kvbs, const int32_t *key_ids, int causal,
-                       int q_offset, int B, int T, int S, int C, int H, float p, xlat_rng *rng) {
-  int D = C / H;
+/* Relative positions (Shaw et al. 2018): key s of the query at position i has bucket clip(s - i, -K, K) + K, so
+ * keys s <= i - K share bucket 0, keys s >= i + K bucket 2K, and each key between has a bucket of its own,
+ * s - i + K. [*lo, *hi) is that middle run of keys, clamped to [0, S). */
+static void rel_runs(int S, int i, int K, int *lo, int *hi) {
+  int a = i - K + 1, b = i + K;
+  *lo = a < 0 ? 0 : (a > S ? S : a);
+  *hi = b < 0 ? 0 : (b > S ? S : b);
+}
+
+/* row[s] += table[bucket of s] for s < S: a relative term gathered into a (T,S) row. */
+static void rel_gather(float *row, const float *table, int S, int i, int K) {
+  int lo, hi;
+  rel_runs(S, i, K, &lo, &hi);
+  for (int s = 0; s < lo; s++) row[s] += table[0];
+  for (int s = lo; s < hi; s++) row[s] += table[s - i + K];
+  for (int s = hi; s < S; s++) row[s] += table[2 * K];
+}
+
+/* sums[r] = sum of row[s] over the keys s of bucket r, in the order of s (the transpose of rel_gather). */
+static void rel_scatter(float *sums, const float *row, int S, int i, int K) {
+  int lo, hi;
+  rel_runs(S, i, K, &lo, &hi);
+  memset(sums, 0, (size_t)(2 * K + 1) * sizeof *sums);
+  for (int s = 0; s < lo; s++) sums[0] += row[s];
+  for (int s = lo; s < hi; s++) sums[s - i + K] = row[s];
+  for (int s = hi; s < S; s++) sums[2 * K] += row[s];
+}
+
+/* The body of attention_forward and attention_rel_forward: rel_k == NULL for plain attention (rel_v too; the
+ * relative scratch (T,2K+1) follows the (T,S) one). */
+static void attention_fwd(float *out, float *probs, uint8_t *mask, float *scratch, const float *q, int ldq,
+                          size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs, const float *rel_k,
+                          const float *rel_v, int K, const int32_t *key_ids, int causal, int q_offset, int B, int T,
+                          int S, int C, int H, float p, xlat_rng *rng) {
+  int D = C / H, R = 2 * K + 1;
   float scale = 1.0f / sqrtf((float)D), keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+  float *rel = rel_k ? scratch + (size_t)T * S : NULL; /* (T,R) */
   for (int b = 0; b < B; b++) {
     const int32_t *keys = key_ids ? key_ids + (size_t)b * S : NULL;
     for (int h = 0; h < H; h++) {
@@ -149,6 +186,10 @@ void attention_forward(float *out, float *probs, uint8_t *mask, float *scratch, 
                   *vh = v + b * kvbs + (size_t)h * D;
       float *P = probs + ((size_t)b * H + h) * T * S, *oh = out + (size_t)b * T * C + (size_t)h * D;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, S, D, scale, qh, ldq, kh, ldkv, 0.0f, P, S);
+      if (rel) { /* + q_i . rel_k[r] / sqrt(D): the 2K+1 products of each query, gathered */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, R, D, scale, qh, ldq, rel_k, D, 0.0f, rel, R);
+        for (int t = 0; t < T; t++) rel_gather(P + (size_t)t * S, rel + (size_t)t * R, S, t + q_offset, K);
+      }
       for (int t = 0; t < T; t++) {
         int limit = causal ? (t + q_offset + 1 < S ? t + q_offset + 1 : S) : S;
         masked_softmax_row(P + (size_t)t * S, keys, S, limit);
@@ -161,16 +202,40 @@ void attention_forward(float *out, float *probs, uint8_t *mask, float *scratch, 
         Pused = scratch;
       }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, S, 1.0f, Pused, S, vh, ldkv, 0.0f, oh, C);
+      if (rel) { /* + sum_r (probabilities of bucket r) rel_v[r] */
+        for (int t = 0; t < T; t++) rel_scatter(rel + (size_t)t * R, Pused + (size_t)t * S, S, t + q_offset, K);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, R, 1.0f, rel, R, rel_v, D, 1.0f, oh, C);
+      }
     }
   }
 }
 
-void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
-                        const uint8_t *mask, const float *q, int ldq, size_t qbs, const float *k, const float *v,
-                        int ldkv, size_t kvbs, int B, int T, int S, int C, int H, float p) {
-  int D = C / H;
+void attention_forward(float *out, float *probs, uint8_t *mask, float *scratch, const float *q, int ldq, size_t qbs,
+                       const float *k, const float *v, int ldkv, size_t kvbs, const int32_t *key_ids, int causal,
+                       int q_offset, int B, int T, int S, int C, int H, float p, xlat_rng *rng) {
+  attention_fwd(out, probs, mask, scratch, q, ldq, qbs, k, v, ldkv, kvbs, NULL, NULL, 0, key_ids, causal, q_offset, B,
+                T, S, C, H, p, rng);
+}
+
+void attention_rel_forward(float *out, float *probs, uint8_t *mask, float *scratch, const float *q, int ldq,
+                           size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs, const float *rel_k,
+                           const float *rel_v, int K, const int32_t *key_ids, int causal, int q_offset, int B, int T,
+                           int S, int C, int H, float p, xlat_rng *rng) {
+  XLAT_ASSERT(rel_k && rel_v && K >= 1 && scratch);
+  attention_fwd(out, probs, mask, scratch, q, ldq, qbs, k, v, ldkv, kvbs, rel_k, rel_v, K, key_ids, causal, q_offset,
+                B, T, S, C, H, p, rng);
+}
+
+/* The body of attention_backward and attention_rel_backward (rel_k == NULL: plain attention; the relative scratch
+ * (2,T,2K+1) follows the (2,T,S) one). */
+static void attention_bwd(float *dq, float *dk, float *dv, float *drel_k, float *drel_v, float *scratch,
+                          const float *dout, const float *probs, const uint8_t *mask, const float *q, int ldq,
+                          size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs, const float *rel_k,
+                          const float *rel_v, int K, int q_offset, int B, int T, int S, int C, int H, float p) {
+  int D = C / H, R = 2 * K + 1;
   float scale = 1.0f / sqrtf((float)D), keep = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   float *dP = scratch, *Pd = scratch + (size_t)T * S;
+  float *rel = rel_k ? scratch + 2 * (size_t)T * S : NULL, *drel = rel ? rel + (size_t)T * R : NULL; /* (T,R) each */
   for (int b = 0; b < B; b++)
     for (int h = 0; h < H; h++) {
       size_t off = b * qbs + (size_t)h * D, koff = b * kvbs + (size_t)h * D;
@@ -184,6 +249,13 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
       /* dV += Pused^T dout; dPused = dout V^T */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, D, T, 1.0f, Pused, S, douth, C, 1.0f, dv + koff, ldkv);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, S, D, 1.0f, douth, C, v + koff, ldkv, 0.0f, dP, S);
+      if (rel) {
+        /* out += Pb rel_v, Pb the bucket sums of Pused: drel_v += Pb^T dout; dPused += gather(dout rel_v^T) */
+        for (int t = 0; t < T; t++) rel_scatter(rel + (size_t)t * R, Pused + (size_t)t * S, S, t + q_offset, K);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, D, T, 1.0f, rel, R, douth, C, 1.0f, drel_v, D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, R, D, 1.0f, douth, C, rel_v, D, 0.0f, drel, R);
+        for (int t = 0; t < T; t++) rel_gather(dP + (size_t)t * S, drel + (size_t)t * R, S, t + q_offset, K);
+      }
       /* softmax backward: dscore = P * (dP - sum(dP * P)), dP through the dropout mask first */
       for (int t = 0; t < T; t++) {
         float *d = dP + (size_t)t * S;
@@ -196,12 +268,35 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
         for (int s = 0; s < S; s++) dot += d[s] * pr[s];
         for (int s = 0; s < S; s++) d[s] = pr[s] * (d[s] - dot);
       }
+      if (rel) {
+        /* scores += scale Q rel_k^T gathered: with dRq the bucket sums of dscore, dQ += scale dRq rel_k and
+         * drel_k += scale dRq^T Q */
+        for (int t = 0; t < T; t++) rel_scatter(rel + (size_t)t * R, dP + (size_t)t * S, S, t + q_offset, K);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, R, scale, rel, R, rel_k, D, 1.0f, dq + off, ldq);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, D, T, scale, rel, R, q + off, ldq, 1.0f, drel_k, D);
+      }
       /* scores = scale * Q K^T: dQ += scale dS K, dK += scale dS^T Q */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, S, scale, dP, S, k + koff, ldkv, 1.0f, dq + off,
                   ldq);
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, D, T, scale, dP, S, q + off, ldq, 1.0f, dk + koff,
                   ldkv);
     }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *probs,
+                        const uint8_t *mask, const float *q, int ldq, size_t qbs, const float *k, const float *v,
+                        int ldkv, size_t kvbs, int B, int T, int S, int C, int H, float p) {
+  attention_bwd(dq, dk, dv, NULL, NULL, scratch, dout, probs, mask, q, ldq, qbs, k, v, ldkv, kvbs, NULL, NULL, 0, 0, B,
+                T, S, C, H, p);
+}
+
+void attention_rel_backward(float *dq, float *dk, float *dv, float *drel_k, float *drel_v, float *scratch,
+                            const float *dout, const float *probs, const uint8_t *mask, const float *q, int ldq,
+                            size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs, const float *rel_k,
+                            const float *rel_v, int K, int q_offset, int B, int T, int S, int C, int H, float p) {
+  XLAT_ASSERT(rel_k && rel_v && drel_k && drel_v && K >= 1);
+  attention_bwd(dq, dk, dv, drel_k, drel_v, scratch, dout, probs, mask, q, ldq, qbs, k, v, ldkv, kvbs, rel_k, rel_v, K,
+                q_offset, B, T, S, C, H, p);
 }
 
 /* ---- activation + dropout -------------------------------------------------------------------------------------- */

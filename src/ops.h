@@ -19,7 +19,8 @@
 
 /* ---- embedding: out[b,t] = emb[ids[b,t]] * scale + pos[t] (scale is sqrt(C)) ------------------------------------ */
 void embed_forward(float *out /* (B*T,C) */, const int32_t *ids /* (B,T) */, const float *emb /* (V,C) */,
-                   const float *pos /* (T,C): rows for positions 0..T-1 */, int B, int T, int C, float scale);
+                   const float *pos /* (T,C): rows for positions 0..T-1, or NULL: none */, int B, int T, int C,
+                   float scale);
 /* demb += (rows of ids), dpos += (NULL: fixed positions) */
 void embed_backward(float *demb /* (V,C) */, float *dpos /* (T,C) or NULL */, const float *dout /* (B*T,C) */,
                     const int32_t *ids /* (B,T) */, int B, int T, int C, float scale);
@@ -63,6 +64,33 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch /* (2,T,
 void attention_forward_ref(float *out, float *probs, const float *q, int ldq, size_t qbs, const float *k,
                            const float *v, int ldkv, size_t kvbs, const int32_t *key_ids, int causal, int q_offset,
                            int B, int T, int S, int C, int H);
+
+/* ---- self-attention with relative positions (Shaw et al. 2018, "Self-Attention with Relative Position
+ * Representations", eqs. 3-4) -------------------------------------------------------------------------------------
+ * attention_forward's self-attention (same layouts, masks and dropout) where query row t is position i = t + q_offset
+ * and key s is position s, with learned embeddings of the clipped distance r(i,s) = clip(s - i, -K, K) + K added to
+ * the keys and the values, shared by the heads:
+ *   e_is = q_i . (k_s + rel_k[r(i,s)]) / sqrt(D),   z_i = sum_s p_is (v_s + rel_v[r(i,s)]).
+ * Beyond plain attention this costs O(T (2K+1) D) per head, never a (T,S,D) tensor: the 2K+1 products q_i . rel_k[r]
+ * (one sgemm) are gathered into the scores, and the probabilities summed per distance bucket (dropout applied)
+ * times rel_v (one sgemm) join the output. scratch holds T*S + T*(2K+1) floats (used whatever p). */
+void attention_rel_forward(float *out /* (B*T,C) */, float *probs /* (B,H,T,S) */, uint8_t *mask /* (B,H,T,S) */,
+                           float *scratch /* T*S + T*(2K+1) */, const float *q, int ldq, size_t qbs, const float *k,
+                           const float *v, int ldkv, size_t kvbs, const float *rel_k /* (2K+1,D) */,
+                           const float *rel_v /* (2K+1,D) */, int K, const int32_t *key_ids /* (B,S) or NULL */,
+                           int causal, int q_offset, int B, int T, int S, int C, int H, float p, xlat_rng *rng);
+/* dq, dk, dv, drel_k, drel_v += (drel_k and drel_v (2K+1,D), summed over batch and heads); scratch holds
+ * 2*T*S + 2*T*(2K+1) floats. */
+void attention_rel_backward(float *dq, float *dk, float *dv, float *drel_k, float *drel_v,
+                            float *scratch /* 2*T*S + 2*T*(2K+1) */, const float *dout /* (B*T,C) */,
+                            const float *probs /* (B,H,T,S) */, const uint8_t *mask /* (B,H,T,S) */, const float *q,
+                            int ldq, size_t qbs, const float *k, const float *v, int ldkv, size_t kvbs,
+                            const float *rel_k, const float *rel_v, int K, int q_offset, int B, int T, int S, int C,
+                            int H, float p);
+/* The definition above in straight loops (no dropout). */
+void attention_rel_forward_ref(float *out, float *probs, const float *q, int ldq, size_t qbs, const float *k,
+                               const float *v, int ldkv, size_t kvbs, const float *rel_k, const float *rel_v, int K,
+                               const int32_t *key_ids, int causal, int q_offset, int B, int T, int S, int C, int H);
 
 /* ---- activation + dropout on the FFN inner layer -----------------------------------------------------------------
  * ReLU: out = relu(inp) * mask/(1-p); may run in place (out == inp) since backward needs only out.

@@ -42,3 +42,41 @@ void attention_forward_ref(float *out, float *probs, const float *q, int ldq, si
         }
       }
 }
+
+void attention_rel_forward_ref(float *out, float *probs, const float *q, int ldq, size_t qbs, const float *k,
+                               const float *v, int ldkv, size_t kvbs, const float *rel_k, const float *rel_v, int K,
+                               const int32_t *key_ids, int causal, int q_offset, int B, int T, int S, int C, int H) {
+  int D = C / H;
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      for (int t = 0; t < T; t++) {
+        int i = t + q_offset;
+        float *P = probs + (((size_t)b * H + h) * T + t) * S;
+        const float *qr = q + b * qbs + (size_t)t * ldq + (size_t)h * D;
+        double mx = -INFINITY, sum = 0.0;
+        for (int s = 0; s < S; s++) {
+          int masked = (key_ids && key_ids[(size_t)b * S + s] == XLAT_PAD) || (causal && s > i);
+          int r = (s - i < -K ? -K : s - i > K ? K : s - i) + K;
+          double dot = 0.0;
+          for (int d = 0; d < D; d++)
+            dot += (double)qr[d] * ((double)k[b * kvbs + (size_t)s * ldkv + (size_t)h * D + d] +
+                                    rel_k[(size_t)r * D + d]);
+          P[s] = masked ? -INFINITY : (float)(dot / sqrt((double)D));
+          if (P[s] > mx) mx = P[s];
+        }
+        for (int s = 0; s < S; s++) {
+          P[s] = mx == -INFINITY ? 0.0f : (float)exp(P[s] - mx);
+          sum += P[s];
+        }
+        for (int s = 0; s < S; s++) P[s] = sum > 0.0 ? (float)(P[s] / sum) : 0.0f;
+        for (int d = 0; d < D; d++) {
+          double acc = 0.0;
+          for (int s = 0; s < S; s++) {
+            int r = (s - i < -K ? -K : s - i > K ? K : s - i) + K;
+            double vs = v[b * kvbs + (size_t)s * ldkv + (size_t)h * D + d];
+            acc += (double)P[s] * (vs + rel_v[(size_t)r * D + d]);
+          }
+          out[((size_t)b * T + t) * C + (size_t)h * D + d] = (float)acc;
+        }
+      }
+}

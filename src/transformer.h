@@ -1,6 +1,7 @@
 /* transformer.h - what the Transformer's files share (transformer_params.c: parameter layout and views;
  * transformer_train.c: the training forward/backward; transformer_decode.c: the cached decoder). Vaswani et al.
- * 2017, post-norm or pre-norm. The rest of the library reaches it only through xlat_arch_transformer (arch.h). */
+ * 2017, post-norm or pre-norm, with sinusoidal, learned or relative positions (Shaw et al. 2018). The rest of the
+ * library reaches it only through xlat_arch_transformer (arch.h). */
 #ifndef XLAT_TRANSFORMER_H
 #define XLAT_TRANSFORMER_H
 
@@ -12,6 +13,9 @@
  * through rows [0,C), keys and values from the encoder output through rows [C,3C). */
 typedef struct {
   float *in_w, *in_b, *out_w, *out_b; /* (3C,C) (3C) (C,C) (C) */
+  /* Relative positions (Shaw et al. 2018), self-attention only: row r = clip(j - i, -K, K) + K is added to the key
+   * (rel_k) and to the value (rel_v) of key j for query i, shared by the heads; NULL otherwise. */
+  float *rel_k, *rel_v; /* (2K+1,D) (2K+1,D) */
 } tf_attn;
 
 typedef struct {
@@ -28,15 +32,16 @@ typedef struct {
   float *src_embed; /* (V,C); with tied embeddings src_embed == tgt_embed == out_proj, one tensor "embed" */
   float *tgt_embed; /* (V,C) */
   float *out_proj;  /* (V,C): logits = h out_proj^T, no bias */
-  float *src_pos, *tgt_pos;  /* (max_len,C) learned positions, or NULL with sinusoidal positions */
+  float *src_pos, *tgt_pos;  /* (max_len,C) learned positions, else NULL */
   tf_layer *enc;   /* [enc_layers] */
   tf_layer *dec;   /* [dec_layers] */
   float *enc_norm_g, *enc_norm_b, *dec_norm_g, *dec_norm_b; /* (C) final norms, pre-norm only (else NULL) */
-  float *sinusoid; /* (max_len,C) fixed positional encoding of the model's view; NULL with learned positions */
+  float *sinusoid; /* (max_len,C) fixed positional encoding of the model's view; NULL unless sinusoidal */
 } tf_weights;
 
 /* Positional encoding added at position pos (0 = first token) of the source (side 0) or target (side 1): the
- * learned row or the sinusoid PE(pos,2i) = sin(pos / 10000^(2i/C)), PE(pos,2i+1) = cos(pos / 10000^(2i/C)). */
+ * learned row or the sinusoid PE(pos,2i) = sin(pos / 10000^(2i/C)), PE(pos,2i+1) = cos(pos / 10000^(2i/C));
+ * NULL with relative positions (nothing is added: the self-attentions see distances instead). */
 const float *tf_position(const tf_weights *w, const xlat_config *cfg, int side, int32_t pos); /* (C) */
 
 /* transformer_params.c */

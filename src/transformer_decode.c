@@ -4,8 +4,8 @@
  * lives here, so threads can share one model with one decoder each. Nothing is allocated after tf_dec_new.
  *
  * The layer sequence is transformer_train.c's eval-mode forward (post-norm or pre-norm, ReLU or GELU, tied or
- * untied embeddings, sinusoidal or learned positions); layer norm, activation, embedding, residual and log-softmax
- * are ops.c's kernels. Two things are decoder-specific:
+ * untied embeddings, sinusoidal, learned or relative positions); layer norm, activation, embedding, residual and
+ * log-softmax are ops.c's kernels. Two things are decoder-specific:
  *
  * - Linear layers use kernels.h's matmul_rows() instead of cblas_sgemm. OpenBLAS picks a different summation order
  *   for small and large matrices, so the same row multiplied alone and inside a batch of 64 can differ in the last
@@ -16,7 +16,8 @@
  *   hypotheses, the end of every beam search, would otherwise spend most of their time packing; one copy per
  *   thread cost a base model 100 MB per thread). So a model's weights must not change while a decoder of it lives.
  * - Attention is one query against the cached keys of its own hypothesis or sentence, skipping padding keys, so the
- *   result depends neither on the batch nor on how much padding the source batch has.
+ *   result depends neither on the batch nor on how much padding the source batch has. With relative positions the
+ *   query at position i adds the distance embeddings of keys j = 0..i (decoder) or 0..S-1 (encoder) the same way.
  */
 #include <math.h>
 #include <string.h>
@@ -26,20 +27,41 @@
 
 /* ---- one query against a run of keys ---------------------------------------------------------------------------- */
 
+/* Relative positions (Shaw et al. 2018): the embedding row of key j for the query at position i. */
+static inline int rel_bucket(int j, int i, int K) {
+  int d = j - i;
+  return d < -K ? 0 : (d > K ? 2 * K : d + K);
+}
+
+/* Distance embeddings of a self-attention with relative positions: rel_k, rel_v (2K+1,D), the query's position i;
+ * NULL for none (plain attention, cross-attention). */
+typedef struct {
+  const float *rel_k, *rel_v;
+  int K, i;
+} rel_pos;
+
 /* Multi-head attention of one query q (C) over n keys: key j at k + j*ld, value j at v + j*ld, skipped where
- * keep != NULL and keep[j] == XLAT_PAD. out (C); scores (n) scratch. When avg != NULL, adds each head's
- * probabilities / H to avg (n). A query with no key gets a zero output, as attention_forward does. */
-static void attend(const xlat_kernels *kern, float *out, float *avg, float *scores, const float *q, const float *k,
-                   const float *v, size_t ld, const int32_t *keep, int n, int C, int H) {
+ * keep != NULL and keep[j] == XLAT_PAD. out (C); scores (n) and rs (2K+1) scratch. When avg != NULL, adds each
+ * head's probabilities / H to avg (n). A query with no key gets a zero output, as attention_forward does. With rp
+ * (relative positions, key j at position j) the score of key j gains q . rel_k[r] / sqrt(D) and the output
+ * p_j rel_v[r], r its bucket, as attention_rel_forward computes them: one product per bucket, probabilities summed
+ * per bucket. Every sum runs in one fixed order, whatever the other rows. */
+static void attend(const xlat_kernels *kern, float *out, float *avg, float *scores, float *rs, const float *q,
+                   const float *k, const float *v, size_t ld, const int32_t *keep, int n, int C, int H,
+                   const rel_pos *rp) {
   int D = C / H;
   float scale = 1.0f / sqrtf((float)D);
+  /* the buckets keys 0..n-1 fall into */
+  int rlo = rp ? rel_bucket(0, rp->i, rp->K) : 0, rhi = rp ? rel_bucket(n - 1, rp->i, rp->K) : -1;
   for (int h = 0; h < H; h++) {
     const float *qh = q + h * D;
     float *oh = out + h * D;
     float mx = -INFINITY;
+    for (int r = rlo; r <= rhi; r++) rs[r] = kern->dot(qh, rp->rel_k + (size_t)r * D, D) * scale;
     for (int j = 0; j < n; j++) {
       if (keep && keep[j] == XLAT_PAD) continue;
       scores[j] = kern->dot(qh, k + j * ld + h * D, D) * scale;
+      if (rp) scores[j] += rs[rel_bucket(j, rp->i, rp->K)];
       if (scores[j] > mx) mx = scores[j];
     }
     for (int d = 0; d < D; d++) oh[d] = 0.0f;
@@ -51,12 +73,18 @@ static void attend(const xlat_kernels *kern, float *out, float *avg, float *scor
       sum += scores[j];
     }
     float inv = 1.0f / sum;
+    for (int r = rlo; r <= rhi; r++) rs[r] = 0.0f;
     for (int j = 0; j < n; j++) {
       if (keep && keep[j] == XLAT_PAD) continue;
       float p = scores[j] * inv;
       const float *vj = v + j * ld + h * D;
       for (int d = 0; d < D; d++) oh[d] += p * vj[d];
+      if (rp) rs[rel_bucket(j, rp->i, rp->K)] += p;
       if (avg) avg[j] += p / (float)H;
+    }
+    for (int r = rlo; r <= rhi; r++) {
+      const float *a = rp->rel_v + (size_t)r * D;
+      for (int d = 0; d < D; d++) oh[d] += rs[r] * a[d];
     }
   }
 }
@@ -90,6 +118,7 @@ typedef struct {
   float *act;                /* (R,F) activation output: its own buffer for GELU, wide for ReLU (in place) */
   float *mean, *rstd;        /* (R) */
   float *scores;             /* (max(cap_src, cap_tgt)) */
+  float *rel;                /* (2K+1) relative positions' per-bucket scratch */
   float *panel;              /* (max(C,F),16) */
   void *block;
 } decoder;
@@ -111,6 +140,7 @@ static size_t layout(decoder *d, char *base) {
   d->mean = xlat_carve(&cv, R, sizeof(float));
   d->rstd = xlat_carve(&cv, R, sizeof(float));
   d->scores = xlat_carve(&cv, (size_t)(d->cap_src > d->cap_tgt ? d->cap_src : d->cap_tgt), sizeof(float));
+  d->rel = xlat_carve(&cv, 2 * (size_t)c->rel_clip + 1, sizeof(float));
   d->panel = xlat_carve(&cv, big * XLAT_PANEL, sizeof(float));
   return cv.used;
 }
@@ -261,8 +291,9 @@ void tf_encode(void *d_, const int32_t *src, int32_t B, int32_t S) {
           continue;
         }
         const float *qkv = d->wide + (size_t)b * S * 3 * C;
-        attend(d->k, d->att + row * C, NULL, d->scores, d->wide + row * 3 * C, qkv + C, qkv + 2 * C, 3 * (size_t)C,
-               src + (size_t)b * S, S, C, H);
+        rel_pos rp = {w->self_attn.rel_k, w->self_attn.rel_v, c->rel_clip, t};
+        attend(d->k, d->att + row * C, NULL, d->scores, d->rel, d->wide + row * 3 * C, qkv + C, qkv + 2 * C,
+               3 * (size_t)C, src + (size_t)b * S, S, C, H, rp.rel_k ? &rp : NULL);
       }
     d->k->matmul_rows(d->h, d->att, w->self_attn.out_w, NULL, w->self_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
@@ -289,14 +320,16 @@ void tf_step(void *d_, int32_t N, const int32_t *hyp_sent, const int32_t *tokens
     const tf_layer *w = &d->w->dec[l];
     const packed_layer *pk = &d->panels->layer[l];
     float *cache = d->self_kv + l * layer_stride;
-    /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos */
+    /* masked self-attention: this position's key and value join the cache, the query sees positions 0..pos
+     * (relative positions: at distances -pos..0) */
     const float *in = sublayer_input(d, w->norm1_g, w->norm1_b, N);
     d->k->matmul_rows(d->wide, in, w->self_attn.in_w, pk->self_in, w->self_attn.in_b, d->panel, N, 3 * C, C);
+    rel_pos rp = {w->self_attn.rel_k, w->self_attn.rel_v, c->rel_clip, pos};
     for (int i = 0; i < N; i++) {
       float *row = cache + i * hyp_stride;
       memcpy(row + (size_t)pos * 2 * C, d->wide + (size_t)i * 3 * C + C, sizeof(float) * 2 * C);
-      attend(d->k, d->att + (size_t)i * C, NULL, d->scores, d->wide + (size_t)i * 3 * C, row, row + C, 2 * (size_t)C,
-             NULL, pos + 1, C, H);
+      attend(d->k, d->att + (size_t)i * C, NULL, d->scores, d->rel, d->wide + (size_t)i * 3 * C, row, row + C,
+             2 * (size_t)C, NULL, pos + 1, C, H, rp.rel_k ? &rp : NULL);
     }
     d->k->matmul_rows(d->h, d->att, w->self_attn.out_w, pk->self_out, w->self_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm1_g, w->norm1_b, N);
@@ -308,8 +341,8 @@ void tf_step(void *d_, int32_t N, const int32_t *hyp_sent, const int32_t *tokens
     for (int i = 0; i < N; i++) {
       size_t sent = (size_t)hyp_sent[i];
       const float *ks = kv + sent * S * 2 * C;
-      attend(d->k, d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->wide + (size_t)i * C,
-             ks, ks + C, 2 * (size_t)C, d->src + sent * S, S, C, H);
+      attend(d->k, d->att + (size_t)i * C, last && attn ? attn + (size_t)i * S : NULL, d->scores, d->rel,
+             d->wide + (size_t)i * C, ks, ks + C, 2 * (size_t)C, d->src + sent * S, S, C, H, NULL);
     }
     d->k->matmul_rows(d->h, d->att, w->cross_attn.out_w, pk->cross_out, w->cross_attn.out_b, d->panel, N, C, C);
     sublayer_output(d, d->h, w->norm2_g, w->norm2_b, N);

@@ -1,7 +1,9 @@
 /* transformer_train.c - the Transformer's training path: the encoder-decoder forward pass as a list of kernel calls
  * (ops.h) over one activation arena, and the backward pass as the same list reversed. Vaswani et al. 2017
  * ("Attention Is All You Need"), with the pre-norm variant of Wang et al. 2019 / Xiong et al. 2020 (layer norm
- * inside each residual branch plus a final norm per stack).
+ * inside each residual branch plus a final norm per stack), and sinusoidal, learned or relative positions (Shaw et
+ * al. 2018: no position added to the embeddings; encoder and decoder self-attention, not cross-attention, add
+ * learned embeddings of the clipped key-query distance to keys and values).
  *
  * Each residual sublayer computes, from its input x and its function Fn (attention or feed-forward):
  *   post-norm: y = LN(x + dropout(Fn(x)))        pre-norm: y = x + dropout(Fn(LN(x)))
@@ -52,7 +54,7 @@ typedef struct {
   float *out, *out_mean, *out_rstd; /* decoder output fed to the projection */
   const float *enc_last, *dec_last; /* the last layers' outputs (inputs of the final norms) */
   float *tmp;                       /* (N,C) sublayer function output */
-  float *scratch;                   /* (2,max_len,max_len) attention scratch */
+  float *scratch;                   /* attention scratch: (2,max_len,max_len), + (2,max_len,2K+1) relative */
   /* gradient buffers, shared by all layers */
   float *dy, *dtmp, *dln, *datt, *dq, *dffn, *dmem, *dkv;
   void *block;
@@ -112,7 +114,8 @@ static void carve_all(xlat_carver *c, tf_acts *a, const xlat_config *cfg) {
   a->out_mean = CARVE_F(c, N);
   a->out_rstd = CARVE_F(c, N);
   a->tmp = CARVE_F(c, N * C);
-  a->scratch = CARVE_F(c, 2 * (size_t)L * L);
+  size_t rel = cfg->positions == XLAT_POS_RELATIVE ? 2 * (size_t)cfg->rel_clip + 1 : 0;
+  a->scratch = CARVE_F(c, 2 * (size_t)L * L + 2 * (size_t)L * rel);
   a->dy = CARVE_F(c, N * C);
   a->dtmp = CARVE_F(c, N * C);
   a->dln = CARVE_F(c, N * C);
@@ -187,15 +190,20 @@ static const float *sub_end(const pass *ps, sub_acts *s, const float *fo, const 
   return s->ln;
 }
 
-/* Self-attention of rows x (B,L,C) (L = S or T) into ps->a->tmp. */
+/* Self-attention of rows x (B,L,C) (L = S or T) into ps->a->tmp; with relative positions (w->rel_k) Shaw et al.'s. */
 static void self_attn_forward(const pass *ps, attn_acts *at, const tf_attn *w, const float *x,
                               const int32_t *key_ids, int causal, int B, int L) {
   const xlat_config *c = ps->cfg;
   int C = c->d_model, N = B * L;
+  size_t bs = (size_t)L * 3 * C;
   linear_forward(at->q, x, w->in_w, w->in_b, N, C, 3 * C);
-  attention_forward(at->att, at->probs, at->mask, ps->a->scratch, at->q, 3 * C, (size_t)L * 3 * C, at->q + C,
-                    at->q + 2 * C, 3 * C, (size_t)L * 3 * C, key_ids, causal, 0, B, L, L, C, c->n_heads, ps->pa,
-                    ps->rng);
+  if (w->rel_k)
+    attention_rel_forward(at->att, at->probs, at->mask, ps->a->scratch, at->q, 3 * C, bs, at->q + C, at->q + 2 * C,
+                          3 * C, bs, w->rel_k, w->rel_v, c->rel_clip, key_ids, causal, 0, B, L, L, C, c->n_heads,
+                          ps->pa, ps->rng);
+  else
+    attention_forward(at->att, at->probs, at->mask, ps->a->scratch, at->q, 3 * C, bs, at->q + C, at->q + 2 * C,
+                      3 * C, bs, key_ids, causal, 0, B, L, L, C, c->n_heads, ps->pa, ps->rng);
   linear_forward(ps->a->tmp, at->att, w->out_w, w->out_b, N, C, C);
 }
 
@@ -307,9 +315,14 @@ static void self_attn_backward(const pass *ps, const attn_acts *at, const tf_att
   memset(a->datt, 0, (size_t)N * C * sizeof *a->datt);
   linear_backward(a->datt, gw->out_w, gw->out_b, a->dtmp, at->att, w->out_w, N, C, C);
   memset(a->dq, 0, (size_t)N * 3 * C * sizeof *a->dq);
-  attention_backward(a->dq, a->dq + C, a->dq + 2 * C, a->scratch, a->datt, at->probs, at->mask, at->q, 3 * C,
-                     (size_t)L * 3 * C, at->q + C, at->q + 2 * C, 3 * C, (size_t)L * 3 * C, B, L, L, C, c->n_heads,
-                     ps->pa);
+  size_t bs = (size_t)L * 3 * C;
+  if (w->rel_k)
+    attention_rel_backward(a->dq, a->dq + C, a->dq + 2 * C, gw->rel_k, gw->rel_v, a->scratch, a->datt, at->probs,
+                           at->mask, at->q, 3 * C, bs, at->q + C, at->q + 2 * C, 3 * C, bs, w->rel_k, w->rel_v,
+                           c->rel_clip, 0, B, L, L, C, c->n_heads, ps->pa);
+  else
+    attention_backward(a->dq, a->dq + C, a->dq + 2 * C, a->scratch, a->datt, at->probs, at->mask, at->q, 3 * C, bs,
+                       at->q + C, at->q + 2 * C, 3 * C, bs, B, L, L, C, c->n_heads, ps->pa);
   linear_backward(dx, gw->in_w, gw->in_b, a->dq, x, w->in_w, N, C, 3 * C);
 }
 

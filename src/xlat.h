@@ -44,6 +44,10 @@ typedef enum { XLAT_ARCH_TRANSFORMER = 0, XLAT_ARCH_RNN = 1, XLAT_ARCH_GRU = 2, 
  * of every step, Cho et al. 2014), Luong et al. 2015's dot and general, Bahdanau et al. 2015's additive. */
 typedef enum { XLAT_ATTN_NONE = 0, XLAT_ATTN_DOT = 1, XLAT_ATTN_GENERAL = 2, XLAT_ATTN_ADDITIVE = 3 }
     xlat_attention;
+/* The Transformer's positions: the fixed sinusoid added to the embeddings (Vaswani et al. 2017), a learned
+ * (max_len,C) table added instead, or none added and every self-attention given learned relative-position
+ * embeddings of keys and values for the distances -K..K, K = rel_clip (Shaw et al. 2018). */
+typedef enum { XLAT_POS_SINUSOIDAL = 0, XLAT_POS_LEARNED = 1, XLAT_POS_RELATIVE = 2 } xlat_positions;
 
 typedef struct {
   int32_t arch;              /* xlat_arch_kind */
@@ -56,7 +60,8 @@ typedef struct {
   int32_t pre_norm;          /* 0: post-norm as in the paper; 1: pre-norm with a final layer norm per stack */
   int32_t activation;        /* xlat_activation */
   int32_t tied_embeddings;   /* 1: source, target and output projection share one (V,C) matrix */
-  int32_t learned_positions; /* 0: sinusoidal; 1: learned (max_len,C) table */
+  int32_t positions;         /* xlat_positions */
+  int32_t rel_clip;          /* K of relative positions (distances clipped to -K..K); 0 unless relative */
   float dropout;             /* on embeddings, residual branches and the FFN inner activation */
   float attn_dropout;        /* on attention probabilities */
   /* recurrent architectures only (0 for the Transformer); d_model is then the decoder's hidden size H */
@@ -75,8 +80,9 @@ xlat_status xlat_config_preset(const char *name, xlat_config *out);
 /* XLAT_ERR_ARG naming the first field out of range. */
 xlat_status xlat_config_check(const xlat_config *cfg);
 /* One line describing a checked cfg for logs, e.g. "transformer d 256, 3+3 layers, 4 heads, FFN 1024, post-norm,
- * ReLU, tied embeddings, dropout 0.1" or "gru, hidden 256, embeddings 256, 1+1 layers, bidirectional, additive
- * attention, tied embeddings, dropout 0.3", written into buf (n bytes); returns buf. */
+ * ReLU, relative positions (K 16), tied embeddings, dropout 0.1" (learned positions say so, sinusoids nothing) or
+ * "gru, hidden 256, embeddings 256, 1+1 layers, bidirectional, additive attention, tied embeddings, dropout 0.3",
+ * written into buf (n bytes); returns buf. */
 const char *xlat_config_describe(const xlat_config *cfg, char *buf, size_t n);
 /* The name of architecture kind ("transformer"), NULL for an unknown kind; and the kind named name, -1 if none. */
 const char *xlat_arch_name(int32_t kind);
@@ -85,8 +91,8 @@ int32_t xlat_arch_by_name(const char *name);
 /* ---- model (weights only; shareable between threads as const) -------------------------------------------------- */
 typedef struct xlat_model xlat_model;
 
-/* New model with freshly initialized weights (Xavier-uniform matrices, N(0, C^-1/2) embeddings, unit layer norms),
- * drawn from a generator seeded with seed. */
+/* New model with freshly initialized weights (Xavier-uniform matrices, N(0, C^-1/2) embeddings, N(0, D^-1/2)
+ * relative-position embeddings, unit layer norms), drawn from a generator seeded with seed. */
 xlat_status xlat_model_new(const xlat_config *cfg, uint64_t seed, xlat_model **out);
 void xlat_model_free(xlat_model *m);
 const xlat_config *xlat_model_config(const xlat_model *m);

@@ -7,6 +7,8 @@
 #  3. interrupt: SIGTERM mid-run saves last.xlat and exits 0, the checkpoint loads and --resume continues from it;
 #     a second signal exits at once and leaves the last save intact; a full disk while saving keeps the old file;
 #  4. fine-tuning, checkpoint averaging, and errors a user can act on (exit 1 / 2 with a message naming the file).
+#  5. relative positions: a short run says so in its log, resumes bit-exactly, decodes; their flags' errors, and
+#     --learned-positions still the alias of --positions learned.
 . "$(dirname "$0")/harness.sh"
 TRAIN="$BIN/xlat-train"
 # tsv_last COLUMN FILE: the last non-empty value of a train.tsv column
@@ -193,6 +195,32 @@ expect 2 "can be read only once" -- --train-src <(cat "$T/train.en") --train-tgt
 "$TRAIN" --train-src <(cat "$T/train.en") --train-tgt <(cat "$T/train.de") "${TINY[@]}" --out "$T/pipe" \
   --max-steps 3 >"$T/pipe.log" 2>&1 || fail "training from pipes: $(tail -n 2 "$T/pipe.log")"
 [ -z "$(ls "$T/pipe" | grep '\.ids$')" ] || fail "training from pipes wrote a cache"
+
+# ---- 5. relative positions (Shaw et al. 2018) ----------------------------------------------------------------
+REL=("${DATA[@]}" "${TINY[@]}" --threads 1 --positions relative --relative-clip 8 --valid-freq 20
+  --valid-max-sentences 50 --save-freq 1000 --lr 1e-3 --warmup-steps 20)
+"$TRAIN" "${REL[@]}" --out "$T/rel" --max-steps 40 >"$T/rel.log" 2>&1 ||
+  fail "relative positions: exit $? ($(tail -n 3 "$T/rel.log"))"
+grep -q "relative positions (K 8)" "$T/rel.log" || fail "the log does not say relative positions (K 8)"
+"$TRAIN" "${REL[@]}" --out "$T/rel2" --max-steps 20 >/dev/null 2>&1 &&
+  "$TRAIN" "${REL[@]}" --out "$T/rel2" --max-steps 40 --resume >"$T/rel2.log" 2>&1 || fail "relative: resumed run"
+"$TRAIN" average --output "$T/rel.w" "$T/rel/last.xlat" 2>/dev/null &&
+  "$TRAIN" average --output "$T/rel2.w" "$T/rel2/last.xlat" 2>/dev/null && cmp -s "$T/rel.w" "$T/rel2.w" ||
+  fail "relative positions: 40 updates straight and 20 + resume + 20 differ"
+printf 'A man is riding a bike.\n' | "$BIN/xlat-decode" --model "$T/rel/last.xlat" --quiet >"$T/rel.txt" 2>&1 &&
+  [ "$(wc -l <"$T/rel.txt")" -eq 1 ] || fail "xlat-decode cannot translate with a relative-position model"
+expect 2 "--relative-clip 4 .* differs from .* which has 8" -- "${REL[@]}" --relative-clip 4 --out "$T/rel" --resume
+expect 2 "--positions (0 sinusoidal, 1 learned, 2 relative) 0 .* differs from" -- "${DATA[@]}" "${TINY[@]}" \
+  --out "$T/rel" --resume
+expect 2 "--relative-clip needs --positions relative" -- "${DATA[@]}" "${TINY[@]}" --relative-clip 4 --out "$T/e9"
+expect 2 "--positions expects sinusoidal, learned or relative, got absolute" -- "${DATA[@]}" "${TINY[@]}" \
+  --positions absolute --out "$T/e9"
+expect 2 "--positions and --learned-positions set the same thing" -- "${DATA[@]}" "${TINY[@]}" --positions relative \
+  --learned-positions 0 --out "$T/e9"
+expect 2 "are Transformer options" -- "${DATA[@]}" --spm "$T/spm.model" --arch gru --positions relative --out "$T/e9"
+"$TRAIN" "${DATA[@]}" "${TINY[@]}" --learned-positions 1 --out "$T/lp" --max-steps 1 >"$T/lp.log" 2>&1 &&
+  grep -q "ReLU, learned positions, tied" "$T/lp.log" || fail "--learned-positions 1: $(tail -n 2 "$T/lp.log")"
+"$TRAIN" --help | grep -q -- "--relative-clip K" || fail "--help does not list --relative-clip"
 "$TRAIN" --help | grep -q -- "--update-freq" || fail "--help does not list --update-freq"
 "$TRAIN" --version | grep -q "^xlat-train " || fail "--version"
 

@@ -4,7 +4,8 @@
  * version are each refused with their own message; a write that fails (file size limit standing in for a full
  * disk) leaves the old file intact and no temporary file; averaging two checkpoints gives the element-wise mean;
  * a committed version-1 file (tests/golden/v1_tiny.xlat) still loads and resumes; version 2's named config fields
- * refuse an unknown architecture and an unknown field by name. */
+ * refuse an unknown architecture, an unknown enumeration value and an unknown field by name; the optional
+ * "relative_clip" is written for relative positions only, and a relative model without it is refused. */
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -27,8 +28,9 @@ static xlat_config small_config(int variant) {
   c.max_len = 12;
   c.pre_norm = variant & 1;
   c.tied_embeddings = !(variant & 2);
-  c.learned_positions = !!(variant & 4);
+  c.positions = variant & 4 ? XLAT_POS_LEARNED : XLAT_POS_SINUSOIDAL;
   c.activation = variant & 8 ? XLAT_ACT_GELU : XLAT_ACT_RELU;
+  if (variant & 16) c.positions = XLAT_POS_RELATIVE, c.rel_clip = 3 + (variant & 1);
   return c;
 }
 
@@ -75,7 +77,7 @@ static void expect_refused(const unsigned char *bytes, size_t n, const char *wan
 }
 
 static void test_weights_round_trip(void) {
-  for (int variant = 0; variant < 16; variant++) {
+  for (int variant = 0; variant < 20; variant++) {
     xlat_config c = small_config(variant);
     xlat_model *m = new_model(&c, 100 + (uint64_t)variant);
     xlat_model_set_tokenizer_checksum(m, 0x0123456789abcdefULL);
@@ -330,7 +332,7 @@ static void test_average(void) {
 static void test_version1_file(void) {
   xlat_config want = {.arch = XLAT_ARCH_TRANSFORMER, .vocab_size = 24, .d_model = 8, .n_heads = 2, .d_ff = 12,
                       .enc_layers = 1, .dec_layers = 1, .max_len = 16, .pre_norm = 1, .activation = XLAT_ACT_GELU,
-                      .tied_embeddings = 0, .learned_positions = 1, .dropout = 0.25f, .attn_dropout = 0.125f};
+                      .tied_embeddings = 0, .positions = XLAT_POS_LEARNED, .dropout = 0.25f, .attn_dropout = 0.125f};
   const char *v1 = test_path("tests/golden/v1_tiny.xlat");
   xlat_model *l = NULL;
   CHECK(xlat_model_load(v1, &l) == XLAT_OK);
@@ -389,6 +391,13 @@ static void patch_conf(unsigned char *b, size_t n, const char *from, const char 
   for (int i = 0; i < 4; i++) b[end + i] = (unsigned char)(crc >> (8 * i));
 }
 
+static int contains(const unsigned char *b, size_t n, const char *s) {
+  size_t k = strlen(s);
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(b + i, s, k) == 0) return 1;
+  return 0;
+}
+
 static void test_named_config_fields(void) {
   xlat_config c = small_config(0);
   xlat_model *m = new_model(&c, 3);
@@ -405,8 +414,49 @@ static void test_named_config_fields(void) {
   memcpy(copy, b, n);
   patch_conf(copy, n, "relu", "selu");
   expect_refused(copy, n, "unknown activation \"selu\" (this build of xlat knows relu or gelu)");
+  /* "relative_clip" came after the first version-2 files: optional, written only for relative positions (older
+   * builds still read the files of other models, and files without it still load) */
+  CHECK(!contains(b, n, "relative_clip"));
   free(copy);
   free(b);
+  xlat_model_free(m);
+  char pa[512], pb[512]; /* test_tmp's buffers rotate: keep these two */
+  snprintf(pa, sizeof pa, "%s", test_tmp("conf.xlat"));
+  snprintf(pb, sizeof pb, "%s", test_tmp("conf2.xlat"));
+  xlat_config r = small_config(16);
+  CHECK(r.positions == XLAT_POS_RELATIVE && r.rel_clip == 3);
+  m = new_model(&r, 4);
+  CHECK(xlat_checkpoint_save(pa, m, NULL) == XLAT_OK);
+  b = read_all(pa, &n), copy = malloc(n);
+  CHECK(contains(b, n, "relative_clip"));
+  memcpy(copy, b, n);
+  patch_conf(copy, n, "relative", "relativo"); /* the first "relative" is the value of "positions" */
+  expect_refused(copy, n, "unknown positions \"relativo\" (this build of xlat knows sinusoidal, learned or relative)");
+  memcpy(copy, b, n);
+  patch_conf(copy, n, "relative_clip", "relative_clap");
+  expect_refused(copy, n, "field 'relative_clap' this build of xlat does not know");
+  memcpy(copy, b, n);
+  patch_conf(copy, n, "positions", "pusitions"); /* "positions" is not optional */
+  expect_refused(copy, n, "field 'pusitions' this build of xlat does not know");
+  free(copy);
+  free(b);
+  /* a relative model's file without its K is refused by the config check */
+  m->cfg.rel_clip = 0;
+  CHECK(xlat_checkpoint_save(pb, m, NULL) == XLAT_OK);
+  m->cfg.rel_clip = 3;
+  b = read_all(pb, &n);
+  CHECK(!contains(b, n, "relative_clip"));
+  expect_refused(b, n, "rel_clip 0 out of range with relative positions");
+  free(b);
+  /* averaging refuses a model with another K, naming it */
+  xlat_config r2 = small_config(16);
+  r2.rel_clip = 5;
+  xlat_model *m2 = new_model(&r2, 5);
+  const char *paths[2] = {pa, pb};
+  CHECK(xlat_checkpoint_save(pb, m2, NULL) == XLAT_OK);
+  CHECK(xlat_checkpoint_average(paths, 2, test_tmp("avg.xlat")) == XLAT_ERR_MISMATCH);
+  CHECK(strstr(xlat_last_error(), "rel_clip is 5, but") != NULL);
+  xlat_model_free(m2);
   xlat_model_free(m);
 }
 
@@ -419,7 +469,7 @@ int main(void) {
   test_version1_file();
   test_named_config_fields();
   const char *names[] = {"w.xlat", "w2.xlat", "ok.xlat", "damaged.xlat", "keep.xlat", "t.xlat", "t2.xlat",
-                         "a.xlat", "b.xlat", "avg.xlat"};
+                         "a.xlat", "b.xlat", "avg.xlat", "conf.xlat", "conf2.xlat", "v2.xlat"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(test_tmp(names[i]));
   rmdir(test_tmp(NULL));
   TEST_END();

@@ -1,5 +1,5 @@
 /* test_decoder.c - cached incremental decoding (src/decoder.c, src/transformer_decode.c, src/rnn_decode.c): on tiny
- * random models of every variant (Transformers post/pre-norm, ReLU/GELU, tied/untied, sinusoidal/learned
+ * random models of every variant (Transformers post/pre-norm, ReLU/GELU, tied/untied, sinusoidal/learned/relative
  * positions; recurrent models of each cell and attention, bidirectional or not, input feeding) the step-by-step
  * log-probabilities equal the training path's eval forward (teacher forcing) within 1e-5, with padding in the
  * source batch; a sentence decoded alone gives the same bits as inside a padded batch; reordering the cache (permutations, duplicates,
@@ -12,7 +12,7 @@
 
 enum { B = 3, S = 6, T = 5, V = 30 };
 
-static double worst_all; /* largest |incremental - full| over every variant, printed at the end */
+static double worst_all, worst_rel; /* largest |incremental - full| over every variant and over the relative ones */
 
 static const int32_t SRC[B * S] = {4, 5, 6, 7, 8, 3, /* */ 9, 10, 3, 0, 0, 0, /* */ 3, 0, 0, 0, 0, 0};
 static const int32_t SRC_LEN[B] = {6, 3, 1};
@@ -26,7 +26,8 @@ static float uniform(void) { /* [-1, 1) */
   return (float)((lcg >> 40) * (1.0 / 8388608.0)) - 1.0f;
 }
 
-enum { N_TRANSFORMERS = 32, N_RECURRENT = 12 }; /* variants 0..31 are Transformers, the next 12 recurrent */
+/* variants 0..31 are Transformers with absolute positions, 32..39 with relative positions, the next 12 recurrent */
+enum { N_ABSOLUTE = 32, N_TRANSFORMERS = 40, N_RECURRENT = 12 };
 
 /* Recurrent variant r: each cell with each attention, bidirectional in the second half, input feeding where it
  * applies on odd pairs, tied embeddings for r % 5 == 0. */
@@ -55,7 +56,12 @@ static xlat_model *tiny_model(int variant) {
     c.pre_norm = variant & 1;
     c.activation = variant & 2 ? XLAT_ACT_GELU : XLAT_ACT_RELU;
     c.tied_embeddings = !(variant & 4);
-    c.learned_positions = !!(variant & 8);
+    c.positions = variant & 8 ? XLAT_POS_LEARNED : XLAT_POS_SINUSOIDAL;
+    if (variant >= N_ABSOLUTE) { /* Shaw et al.: K 2 clips the distances of S 6, T 5; K 8 (variant 37) none */
+      c.d_model = variant & 1 ? 12 : 16;
+      c.positions = XLAT_POS_RELATIVE;
+      c.rel_clip = variant == N_ABSOLUTE + 5 ? 8 : 2;
+    }
   }
   xlat_model *m = NULL;
   if (xlat_model_new(&c, 1000 + (uint64_t)variant, &m) != XLAT_OK) {
@@ -110,6 +116,7 @@ static void test_matches_full_forward(int variant) {
   }
   if (worst > 1e-5) fprintf(stderr, "  variant %d: largest difference %.3g\n", variant, worst);
   if (worst > worst_all) worst_all = worst;
+  if (xlat_model_config(m)->positions == XLAT_POS_RELATIVE && worst > worst_rel) worst_rel = worst;
 
   /* sentence 1 alone, without padding, and as the second of two rows: the same bits as in the batch */
   xlat_decoder *alone = NULL;
@@ -221,6 +228,7 @@ int main(void) {
   for (int variant = 0; variant < N_TRANSFORMERS; variant += 5) test_reorder(variant);
   for (int variant = N_TRANSFORMERS; variant < N_TRANSFORMERS + N_RECURRENT; variant += 2) test_reorder(variant);
   test_errors();
-  fprintf(stderr, "  incremental vs full forward: largest log-probability difference %.3g\n", worst_all);
+  fprintf(stderr, "  incremental vs full forward: largest log-probability difference %.3g (relative positions: %.3g)\n",
+          worst_all, worst_rel);
   TEST_END();
 }

@@ -1,6 +1,7 @@
 /* test_golden.c - the whole model against independent PyTorch references, with weights from a shared integer hash
  * and one padded batch (B 3, S 7, T 6). The Transformer (tests/reference/make_golden.py, files "XLGOLD01"): the tiny
- * preset (vocabulary 64) post-norm with ReLU, pre-norm with GELU, and untied embeddings with learned positions. The
+ * preset (vocabulary 64) post-norm with ReLU, pre-norm with GELU, untied embeddings with learned positions, and
+ * relative positions with K 3 (Shaw et al. 2018; files "XLGOLD03", whose header adds K after XLGOLD01's fields). The
  * recurrent encoder-decoders of rnn.h (tests/reference/make_golden_s2s.py, files "XLGOLD02", whose header adds
  * arch, emb_dim, attention, bidirectional and input_feeding): GRU + additive + bidirectional, LSTM + general + input
  * feeding + 2 layers, Elman tanh + dot, LSTM + context vector + bidirectional, GRU + dot + input feeding + tied.
@@ -65,12 +66,13 @@ static void check_file(const char *rel) {
   CHECK(f != NULL);
   if (!f) return;
   char magic[8];
-  int32_t h[21] = {0}; /* XLGOLD01: 16 fields; XLGOLD02 (recurrent): 5 more */
+  int32_t h[21] = {0}; /* XLGOLD01: 16 fields; XLGOLD02 (recurrent): 5 more; XLGOLD03 (relative positions): K */
   float eps;
-  int v2 = 0, header = read_all(f, magic, 8);
+  int v2 = 0, v3 = 0, header = read_all(f, magic, 8);
   if (header) {
     v2 = memcmp(magic, "XLGOLD02", 8) == 0;
-    header = (v2 || memcmp(magic, "XLGOLD01", 8) == 0) && read_all(f, h, (v2 ? 21 : 16) * sizeof *h) &&
+    v3 = memcmp(magic, "XLGOLD03", 8) == 0;
+    header = (v2 || v3 || memcmp(magic, "XLGOLD01", 8) == 0) && read_all(f, h, (v2 ? 21 : v3 ? 17 : 16) * sizeof *h) &&
              read_all(f, &eps, sizeof eps);
   }
   CHECK(header);
@@ -81,7 +83,8 @@ static void check_file(const char *rel) {
   int32_t B = h[11], S = h[12], T = h[13], ntok = h[14], nt_file = h[15];
   xlat_config cfg = {.vocab_size = h[0], .d_model = h[1], .n_heads = h[2], .d_ff = h[3], .enc_layers = h[4],
                      .dec_layers = h[5], .max_len = h[6], .pre_norm = h[7], .activation = h[8],
-                     .tied_embeddings = h[9], .learned_positions = h[10], .dropout = 0.0f, .attn_dropout = 0.0f,
+                     .tied_embeddings = h[9], .positions = h[10], .rel_clip = v3 ? h[16] : 0, .dropout = 0.0f,
+                     .attn_dropout = 0.0f,
                      .arch = v2 ? h[16] : XLAT_ARCH_TRANSFORMER, .emb_dim = h[17], .attention = h[18],
                      .bidirectional = h[19], .input_feeding = h[20]};
   int32_t *ids = malloc(3 * sizeof(int32_t) * B * (S > T ? S : T));
@@ -187,6 +190,7 @@ int main(void) {
   check_file("tests/golden/tiny_postnorm.bin");
   check_file("tests/golden/tiny_prenorm.bin");
   check_file("tests/golden/tiny_untied.bin");
+  check_file("tests/golden/tiny_relative.bin");
   check_file("tests/golden/s2s_gru_additive_bi.bin");
   check_file("tests/golden/s2s_lstm_general_feed.bin");
   check_file("tests/golden/s2s_rnn_dot.bin");

@@ -1,7 +1,8 @@
 /* test_model.c - the whole training path: gradients of the summed label-smoothed loss against central finite
- * differences on tiny models (Transformers post-norm and pre-norm, ReLU and GELU, tied and untied, learned
- * positions; recurrent models of each cell and attention, bidirectional, input feeding, two layers, dropout), the
- * eval-mode forward against the loss, the optimizer's schedule, and overfitting a small data set. */
+ * differences on tiny models (Transformers post-norm and pre-norm, ReLU and GELU, tied and untied, learned and
+ * relative positions, with and without dropout; recurrent models of each cell and attention, bidirectional, input
+ * feeding, two layers, dropout), the eval-mode forward against the loss, the optimizer's schedule, the parameter
+ * table and initialization of relative positions, and overfitting a small data set. */
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,10 +39,12 @@ void *aligned_alloc(size_t align, size_t n) {
 #define COUNTS_ALLOCATIONS 0
 #endif
 
-static xlat_config tiny_config(int pre_norm, int act, int tied, int learned) {
+/* Relative positions clip distances at K 2: the batch below has distances up to 4, so clipping takes part. */
+static xlat_config tiny_config(int pre_norm, int act, int tied, int positions) {
   return (xlat_config){.vocab_size = 20, .d_model = 8, .n_heads = 2, .d_ff = 16, .enc_layers = 1, .dec_layers = 1,
                        .max_len = 16, .pre_norm = pre_norm, .activation = act, .tied_embeddings = tied,
-                       .learned_positions = learned, .dropout = 0.0f, .attn_dropout = 0.0f};
+                       .positions = positions, .rel_clip = positions == XLAT_POS_RELATIVE ? 2 : 0, .dropout = 0.0f,
+                       .attn_dropout = 0.0f};
 }
 
 /* Right-padded batch: B 3, S 5, T 4; row 1 has a shorter source and target. */
@@ -136,10 +139,10 @@ static void gradcheck_config(xlat_config cfg) {
         continue;
       }
       if (bad++ < 10)
-        fprintf(stderr, "grad %s[%zu] (arch %d attention %d bidir %d feeding %d pre %d act %d tied %d learned %d "
-                "dropout %g): analytic %.6g numeric %.6g\n", tab[k].name, j, cfg.arch, cfg.attention,
-                cfg.bidirectional, cfg.input_feeding, cfg.pre_norm, act, cfg.tied_embeddings, cfg.learned_positions,
-                dropout, ana, num);
+        fprintf(stderr, "grad %s[%zu] (arch %d attention %d bidir %d feeding %d pre %d act %d tied %d positions %d "
+                "K %d dropout %g): analytic %.6g numeric %.6g\n", tab[k].name, j, cfg.arch, cfg.attention,
+                cfg.bidirectional, cfg.input_feeding, cfg.pre_norm, act, cfg.tied_embeddings, cfg.positions,
+                cfg.rel_clip, dropout, ana, num);
     }
   }
   CHECK(kinks * 20 <= checked);
@@ -151,8 +154,8 @@ static void gradcheck_config(xlat_config cfg) {
   xlat_model_free(m);
 }
 
-static void gradcheck(int pre_norm, int act, int tied, int learned, float dropout) {
-  xlat_config cfg = tiny_config(pre_norm, act, tied, learned);
+static void gradcheck(int pre_norm, int act, int tied, int positions, float dropout) {
+  xlat_config cfg = tiny_config(pre_norm, act, tied, positions);
   cfg.dropout = cfg.attn_dropout = dropout;
   gradcheck_config(cfg);
 }
@@ -183,6 +186,16 @@ static void configs(void) {
   CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "dropout") != NULL);
   xlat_model *m = NULL;
   CHECK(xlat_model_new(&c, 1, &m) == XLAT_ERR_ARG && m == NULL);
+  /* positions: relative needs a clip K >= 1; the others none */
+  CHECK(xlat_config_preset("tiny", &c) == XLAT_OK && c.positions == XLAT_POS_SINUSOIDAL && c.rel_clip == 0);
+  c.positions = XLAT_POS_RELATIVE;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "rel_clip 0") != NULL);
+  c.rel_clip = 16;
+  CHECK(xlat_config_check(&c) == XLAT_OK);
+  c.positions = XLAT_POS_LEARNED;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "rel_clip 16") != NULL);
+  c.positions = 3, c.rel_clip = 0;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "positions 3") != NULL);
   /* parameter count of the tiny preset, tied: V*C + 2 encoder layers + 2 decoder layers */
   CHECK(xlat_config_preset("tiny", &c) == XLAT_OK);
   size_t C = 128, F = 512, attn = 4 * C * C + 4 * C, ffn = 2 * C * F + F + C;
@@ -199,6 +212,30 @@ static void configs(void) {
   CHECK(xlat_model_new(&c, 2, &m2) == XLAT_OK);
   CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) != 0);
   xlat_model_free(m2);
+  xlat_model_free(m);
+  /* relative positions (K 16): no position table, two (2K+1, D) tables per self-attention, right after its
+   * projections, drawn N(0, D^-1/2) like embeddings */
+  CHECK(xlat_config_preset("tiny", &c) == XLAT_OK);
+  c.positions = XLAT_POS_RELATIVE, c.rel_clip = 16;
+  size_t D = C / 4, rel = 2 * 33 * D;
+  CHECK(xlat_param_count(&c) == 8000 * C + 2 * (attn + rel + ffn + 4 * C) + 2 * (2 * attn + rel + ffn + 6 * C));
+  xlat_tensor_info ob = xlat_param_find(&c, "dec.1.self_attn.out_b"), rk = xlat_param_find(&c, "dec.1.self_attn.rel_k"),
+                   rv = xlat_param_find(&c, "dec.1.self_attn.rel_v");
+  CHECK(rk.offset == ob.offset + C && rk.rows == 33 && rk.cols == (int32_t)D && rv.offset == rk.offset + 33 * D);
+  CHECK(xlat_param_find(&c, "dec.1.norm1.g").offset == rv.offset + 33 * D);
+  size_t nt = xlat_param_table(&c, NULL, 0);
+  xlat_tensor_info *tab = malloc(nt * sizeof *tab);
+  xlat_param_table(&c, tab, nt);
+  int rel_tables = 0;
+  for (size_t i = 0; i < nt; i++) rel_tables += strstr(tab[i].name, ".rel_") != NULL;
+  CHECK(rel_tables == 8); /* 2 encoder + 2 decoder self-attentions, none in cross-attention */
+  free(tab);
+  CHECK(xlat_model_new(&c, 1, &m) == XLAT_OK);
+  double sq = 0.0;
+  for (size_t i = 0; i < 33 * D; i++) sq += (double)m->params[rk.offset + i] * m->params[rk.offset + i];
+  CHECK(fabs(sqrt(sq / (33 * D)) - 1.0 / sqrt((double)D)) < 0.1 / sqrt((double)D));
+  char desc[256];
+  CHECK(strstr(xlat_config_describe(&c, desc, sizeof desc), "relative positions (K 16)") != NULL);
   xlat_model_free(m);
 }
 
@@ -437,13 +474,17 @@ static void overfit(const char *preset) {
 }
 
 int main(void) {
-  gradcheck(0, XLAT_ACT_RELU, 1, 0, 0.0f);
-  gradcheck(1, XLAT_ACT_RELU, 1, 0, 0.0f);
-  gradcheck(0, XLAT_ACT_GELU, 0, 1, 0.0f);
-  gradcheck(1, XLAT_ACT_GELU, 0, 1, 0.0f);
-  gradcheck(1, XLAT_ACT_GELU, 1, 0, 0.0f);
-  gradcheck(0, XLAT_ACT_GELU, 1, 0, 0.2f);
-  gradcheck(1, XLAT_ACT_RELU, 0, 0, 0.2f);
+  gradcheck(0, XLAT_ACT_RELU, 1, XLAT_POS_SINUSOIDAL, 0.0f);
+  gradcheck(1, XLAT_ACT_RELU, 1, XLAT_POS_SINUSOIDAL, 0.0f);
+  gradcheck(0, XLAT_ACT_GELU, 0, XLAT_POS_LEARNED, 0.0f);
+  gradcheck(1, XLAT_ACT_GELU, 0, XLAT_POS_LEARNED, 0.0f);
+  gradcheck(1, XLAT_ACT_GELU, 1, XLAT_POS_SINUSOIDAL, 0.0f);
+  gradcheck(0, XLAT_ACT_GELU, 1, XLAT_POS_SINUSOIDAL, 0.2f);
+  gradcheck(1, XLAT_ACT_RELU, 0, XLAT_POS_SINUSOIDAL, 0.2f);
+  gradcheck(0, XLAT_ACT_RELU, 1, XLAT_POS_RELATIVE, 0.0f);
+  gradcheck(1, XLAT_ACT_GELU, 0, XLAT_POS_RELATIVE, 0.0f);
+  gradcheck(0, XLAT_ACT_GELU, 1, XLAT_POS_RELATIVE, 0.2f); /* dropout and attention dropout */
+  gradcheck(1, XLAT_ACT_RELU, 0, XLAT_POS_RELATIVE, 0.2f);
   gradcheck_config(rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_ADDITIVE, 1, 0, 1, 0, 0.0f));
   gradcheck_config(rnn_config(XLAT_ARCH_LSTM, XLAT_ATTN_GENERAL, 1, 1, 2, 0, 0.0f));
   gradcheck_config(rnn_config(XLAT_ARCH_RNN, XLAT_ATTN_DOT, 0, 0, 1, 1, 0.0f));

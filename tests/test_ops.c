@@ -1,6 +1,7 @@
 /* test_ops.c - every kernel's backward against central finite differences of L = sum(out * R), R a fixed random
- * projection, summed in double (tiny shapes); the sgemm paths against the naive references; the dropout masks'
- * rate and determinism. */
+ * projection, summed in double (tiny shapes), among them self-attention with relative positions (encoder, causal,
+ * incremental, clipped and unclipped distances, dropout); the sgemm paths and the relative attention's bucketing
+ * against the naive references; the dropout masks' rate and determinism. */
 #include <string.h>
 
 #include "ops.h"
@@ -209,6 +210,85 @@ static void test_attention(void) {
   CHECK_CLOSE(p3[0] + p3[1] + p3[2], 1.0, 1e-6);
 }
 
+/* ---- self-attention with relative positions (Shaw et al. 2018) ------------------------------------------------ */
+typedef struct {
+  int B, T, S, C, H, K, causal, q_offset;
+  float p;
+  const int32_t *keys;
+  float *q, *kv, *rk, *rv, *out, *probs, *scratch, *R;
+  uint8_t *mask;
+} rel_ctx;
+
+/* Queries from a packed (B*T,3C) buffer; keys and values from it too (T == S), or, with q_offset (incremental
+ * decoding: T queries at positions q_offset.., S keys), from a packed (B*S,2C) cache. */
+static const float *rel_k_of(const rel_ctx *c) { return c->kv ? c->kv : c->q + c->C; }
+static const float *rel_v_of(const rel_ctx *c) { return c->kv ? c->kv + c->C : c->q + 2 * c->C; }
+static int rel_ldkv(const rel_ctx *c) { return c->kv ? 2 * c->C : 3 * c->C; }
+
+static double rel_loss(void *p) {
+  rel_ctx *c = p;
+  xlat_rng rng;
+  xlat_rng_seed(&rng, 77);
+  attention_rel_forward(c->out, c->probs, c->mask, c->scratch, c->q, 3 * c->C, (size_t)c->T * 3 * c->C, rel_k_of(c),
+                        rel_v_of(c), rel_ldkv(c), (size_t)c->S * rel_ldkv(c), c->rk, c->rv, c->K, c->keys, c->causal,
+                        c->q_offset, c->B, c->T, c->S, c->C, c->H, c->p, &rng);
+  return dot(c->out, c->R, (size_t)c->B * c->T * c->C);
+}
+
+static void rel_case(int causal, int K, int q_offset, float p) {
+  int B = 2, T = q_offset ? 3 : 6, S = q_offset ? q_offset + T : 6, C = 6, H = 2, D = C / H, R = 2 * K + 1;
+  static const int32_t keys[12] = {5, 6, 7, 8, 0, 0, 9, 10, 11, 12, 13, 14}; /* row 0: 4 real keys */
+  rel_ctx c = {B, T, S, C, H, K, causal, q_offset, p, causal ? NULL : keys, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL};
+  size_t nq = (size_t)B * T * 3 * C, nkv = q_offset ? (size_t)B * S * 2 * C : 0, nr = (size_t)R * D;
+  size_t ns = 2 * (size_t)T * S + 2 * (size_t)T * R;
+  c.q = randn(nq, 1), c.kv = q_offset ? randn(nkv, 1) : NULL, c.rk = randn(nr, 1), c.rv = randn(nr, 1);
+  c.out = zeros((size_t)B * T * C), c.probs = zeros((size_t)B * H * T * S), c.scratch = zeros(ns);
+  c.R = randn((size_t)B * T * C, 1), c.mask = malloc((size_t)B * H * T * S);
+  rel_loss(&c);
+  if (p == 0.0f) { /* the bucketed fast path against the definition */
+    float *out2 = zeros((size_t)B * T * C), *probs2 = zeros((size_t)B * H * T * S);
+    attention_rel_forward_ref(out2, probs2, c.q, 3 * C, (size_t)T * 3 * C, rel_k_of(&c), rel_v_of(&c), rel_ldkv(&c),
+                              (size_t)S * rel_ldkv(&c), c.rk, c.rv, K, c.keys, causal, q_offset, B, T, S, C, H);
+    int bad = 0;
+    for (int i = 0; i < B * T * C; i++) bad += fabs(c.out[i] - out2[i]) > 1e-5;
+    for (int i = 0; i < B * H * T * S; i++) bad += fabs(c.probs[i] - probs2[i]) > 1e-5;
+    CHECK(bad == 0);
+    /* the relative terms matter: plain attention gives other probabilities */
+    float *out3 = zeros((size_t)B * T * C), *probs3 = zeros((size_t)B * H * T * S);
+    attention_forward(out3, probs3, NULL, NULL, c.q, 3 * C, (size_t)T * 3 * C, rel_k_of(&c), rel_v_of(&c),
+                      rel_ldkv(&c), (size_t)S * rel_ldkv(&c), c.keys, causal, q_offset, B, T, S, C, H, 0.0f, NULL);
+    double diff = 0.0;
+    for (int i = 0; i < B * H * T * S; i++) diff = fmax(diff, fabs(c.probs[i] - probs3[i]));
+    CHECK(diff > 1e-2);
+    free(out2), free(probs2), free(out3), free(probs3);
+  }
+  if (!causal) /* padding keys get exactly zero probability */
+    for (int t = 0; t < T; t++) CHECK(c.probs[(size_t)t * S + 4] == 0.0f && c.probs[(size_t)t * S + 5] == 0.0f);
+  if (causal) CHECK(c.probs[q_offset + 1] == 0.0f);
+  float *dq = zeros(nq), *dkv = q_offset ? zeros(nkv) : NULL, *drk = zeros(nr), *drv = zeros(nr);
+  float *dk = q_offset ? dkv : dq + C, *dv = q_offset ? dkv + C : dq + 2 * C;
+  attention_rel_backward(dq, dk, dv, drk, drv, c.scratch, c.R, c.probs, c.mask, c.q, 3 * C, (size_t)T * 3 * C,
+                         rel_k_of(&c), rel_v_of(&c), rel_ldkv(&c), (size_t)S * rel_ldkv(&c), c.rk, c.rv, K, q_offset,
+                         B, T, S, C, H, p);
+  fd_check("rel_attention.q", rel_loss, &c, c.q, dq, nq, 1e-2f, 2e-3);
+  if (q_offset) fd_check("rel_attention.kv", rel_loss, &c, c.kv, dkv, nkv, 1e-2f, 2e-3);
+  fd_check("rel_attention.rel_k", rel_loss, &c, c.rk, drk, nr, 1e-2f, 2e-3);
+  fd_check("rel_attention.rel_v", rel_loss, &c, c.rv, drv, nr, 1e-2f, 2e-3);
+  free(c.q), free(c.kv), free(c.rk), free(c.rv), free(c.out), free(c.probs), free(c.scratch), free(c.R), free(c.mask);
+  free(dq), free(dkv), free(drk), free(drv);
+}
+
+static void test_rel_attention(void) {
+  rel_case(0, 2, 0, 0.0f); /* encoder: padding keys, distances clipped on both sides (|s - i| up to 5 > K 2) */
+  rel_case(1, 2, 0, 0.0f); /* decoder: causal */
+  rel_case(0, 8, 0, 0.0f); /* K beyond every distance: no clipping */
+  rel_case(1, 1, 0, 0.3f); /* with attention dropout */
+  rel_case(0, 2, 0, 0.3f);
+  rel_case(1, 2, 3, 0.0f); /* queries at positions 3..5 against a cache of 6 keys */
+  rel_case(1, 2, 3, 0.3f);
+}
+
 /* ---- activation, residual, dropout ----------------------------------------------------------------------------- */
 typedef struct {
   int act, kind; /* kind 0: act_dropout, 1: residual_dropout, 2: dropout */
@@ -355,6 +435,7 @@ int main(void) {
   test_layernorm();
   test_linear();
   test_attention();
+  test_rel_attention();
   test_elementwise();
   test_xent();
   TEST_END();

@@ -48,7 +48,11 @@ static const char usage_text[] =
     "  --pre-norm, --post-norm  layer norm before each block, or after it as in the paper (preset: post)\n"
     "  --activation NAME        relu or gelu (preset: relu)\n"
     "  --tied-embeddings 0|1    share source, target and output embeddings (preset: 1)\n"
-    "  --learned-positions 0|1  learned instead of sinusoidal positions (preset: 0)\n"
+    "  --positions NAME         sinusoidal (added to the embeddings, as in the paper), learned (a table added\n"
+    "                           instead) or relative (none added; every self-attention learns embeddings of the\n"
+    "                           key-query distance for keys and values, Shaw et al. 2018) (preset: sinusoidal)\n"
+    "  --learned-positions 0|1  the same as --positions learned (1) or sinusoidal (0)\n"
+    "  --relative-clip K        relative positions: distances beyond +-K share one embedding (default 16)\n"
     "  --dropout P              dropout on embeddings, residuals and the FFN (preset: 0.1)\n"
     "  --attention-dropout P    dropout on attention probabilities (preset: 0)\n"
     "  --finetune MODEL.xlat    start from these weights (same --spm) with a fresh optimizer and schedule\n";
@@ -109,7 +113,7 @@ int train_usage_error(const char *what, const char *arg) {
 
 /* Model fields given on the command line; -1 means "keep the preset's value". */
 typedef struct {
-  int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
+  int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, positions, rel_clip;
   float dropout, attn_dropout;
   int32_t arch, emb_dim, attention, bidirectional, input_feeding;
 } cfg_overrides;
@@ -130,7 +134,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   a->max_ratio = 3.0f;
   const char *preset = "small";
   int preset_given = 0;
-  cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f, -1, -1, -1, -1, -1};
+  cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f, -1, -1, -1, -1, -1};
+  int positions_flags = 0; /* 1: --positions given, 2: --learned-positions given */
 
   for (int i = first; i < argc; i++) {
     const char *v = NULL;
@@ -213,8 +218,16 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
         BAD("--activation expects relu or gelu, got ");
     } else if (FLAG("--tied-embeddings")) {
       if (!xlat_cli_i32(v, 0, 1, &ov.tied)) BAD("--tied-embeddings expects 0 or 1, got ");
+    } else if (FLAG("--positions")) {
+      static const char *const names[] = {"sinusoidal", "learned", "relative"};
+      for (ov.positions = 2; ov.positions >= 0 && strcmp(v, names[ov.positions]) != 0; ov.positions--) continue;
+      if (ov.positions < 0) BAD("--positions expects sinusoidal, learned or relative, got ");
+      positions_flags |= 1;
     } else if (FLAG("--learned-positions")) {
-      if (!xlat_cli_i32(v, 0, 1, &ov.learned)) BAD("--learned-positions expects 0 or 1, got ");
+      if (!xlat_cli_i32(v, 0, 1, &ov.positions)) BAD("--learned-positions expects 0 or 1, got ");
+      positions_flags |= 2;
+    } else if (FLAG("--relative-clip")) {
+      if (!xlat_cli_i32(v, 1, 65536, &ov.rel_clip)) BAD("--relative-clip expects 1..65536, got ");
     } else if (FLAG("--dropout")) {
       if (!xlat_cli_float(v, 0, 0.99, &ov.dropout)) BAD("--dropout expects 0..0.99, got ");
     } else if (FLAG("--attention-dropout")) {
@@ -323,10 +336,15 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (!recurrent && (ov.emb_dim >= 0 || ov.attention >= 0 || ov.bidirectional >= 0 || ov.input_feeding >= 0))
     return train_usage_error("--emb-dim, --attention, --bidirectional and --input-feeding are options of the "
                              "recurrent architectures (--arch rnn, gru or lstm)", NULL);
-  if (recurrent && (ov.d_ff >= 0 || ov.heads >= 0 || ov.pre_norm >= 0 || ov.activation >= 0 || ov.learned >= 0 ||
-                    ov.attn_dropout >= 0))
-    return train_usage_error("--d-ff, --heads, --pre-norm / --post-norm, --activation, --learned-positions and "
-                             "--attention-dropout are Transformer options", NULL);
+  if (recurrent && (ov.d_ff >= 0 || ov.heads >= 0 || ov.pre_norm >= 0 || ov.activation >= 0 || ov.positions >= 0 ||
+                    ov.rel_clip >= 0 || ov.attn_dropout >= 0))
+    return train_usage_error("--d-ff, --heads, --pre-norm / --post-norm, --activation, --positions (or "
+                             "--learned-positions), --relative-clip and --attention-dropout are Transformer options",
+                             NULL);
+  if (positions_flags == 3)
+    return train_usage_error("--positions and --learned-positions set the same thing: give one of them", NULL);
+  if (ov.rel_clip >= 0 && ov.positions != XLAT_POS_RELATIVE)
+    return train_usage_error("--relative-clip needs --positions relative", NULL);
   xlat_config *c = &a->cfg;
   if (ov.d_model >= 0) c->d_model = ov.d_model;
   if (ov.d_ff >= 0) c->d_ff = ov.d_ff;
@@ -337,7 +355,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (ov.pre_norm >= 0) c->pre_norm = ov.pre_norm;
   if (ov.activation >= 0) c->activation = ov.activation;
   if (ov.tied >= 0) c->tied_embeddings = ov.tied;
-  if (ov.learned >= 0) c->learned_positions = ov.learned;
+  if (ov.positions >= 0) c->positions = ov.positions;
+  if (c->positions == XLAT_POS_RELATIVE) c->rel_clip = ov.rel_clip >= 0 ? ov.rel_clip : 16;
   if (ov.dropout >= 0) c->dropout = ov.dropout;
   if (ov.attn_dropout >= 0) c->attn_dropout = ov.attn_dropout;
   if (ov.emb_dim >= 0) c->emb_dim = ov.emb_dim;
@@ -352,7 +371,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
 #define GIVEN(field, flag) a->given.field = preset_given || ov.flag >= 0
   GIVEN(d_model, d_model), GIVEN(d_ff, d_ff), GIVEN(heads, heads), GIVEN(enc_layers, enc_layers);
   GIVEN(dec_layers, dec_layers), GIVEN(max_len, max_len), GIVEN(pre_norm, pre_norm);
-  GIVEN(activation, activation), GIVEN(tied, tied), GIVEN(learned, learned), GIVEN(arch, arch);
+  GIVEN(activation, activation), GIVEN(tied, tied), GIVEN(positions, positions), GIVEN(rel_clip, rel_clip);
+  GIVEN(arch, arch);
   GIVEN(emb_dim, emb_dim), GIVEN(attention, attention), GIVEN(bidirectional, bidirectional);
   GIVEN(input_feeding, input_feeding);
 #undef GIVEN

@@ -47,7 +47,8 @@ typedef struct {
   /* Flags the command line gave (a preset gives every dimension). With --resume or --finetune the model comes from
    * the file: a given dimension must agree with it; given dropout and optimizer flags replace the file's values. */
   struct {
-    unsigned char d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, learned;
+    unsigned char d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, positions;
+    unsigned char rel_clip;
     unsigned char arch, emb_dim, attention, bidirectional, input_feeding;
     unsigned char dropout, attn_dropout;
     unsigned char lr, warmup, betas, eps, clip, weight_decay, label_smoothing, ema;

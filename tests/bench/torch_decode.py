@@ -89,7 +89,9 @@ class Model:
         self.emb_src = w.get("src_embed", w.get("embed"))
         self.emb_tgt = w.get("tgt_embed", w.get("embed"))
         self.out_w = w.get("out_proj", w.get("embed"))
-        if cfg["learned_positions"]:
+        if cfg["positions"] == 2:  # xlat_positions: 0 sinusoidal, 1 learned, 2 relative
+            sys.exit("torch_decode.py: relative positions (Shaw et al.) are not implemented in this yardstick")
+        if cfg["positions"] == 1:
             self.pos_src, self.pos_tgt = w["src_pos"], w["tgt_pos"]
         else:
             self.pos_src = self.pos_tgt = sinusoid(cfg["max_len"], self.C)

@@ -28,7 +28,7 @@ Choices where rnn.h leaves room (the C model must make the same):
   * the decoder runs all T steps for every sentence, feeding tgt_embed[PAD] after a short target; the logits at
     positions whose tgt_out is PAD are in the file but test_golden does not compare them (the loss ignores them).
   * parameter names as rnn.h's table, with d literally "fwd" / "bwd" (a unidirectional encoder has "enc.l.fwd.*").
-  * the file header's Transformer-only fields are n_heads 1, d_ff 0, pre_norm 0, activation 0, learned_positions 0;
+  * the file header's Transformer-only fields are n_heads 1, d_ff 0, pre_norm 0, activation 0, positions 0 (sinusoidal);
     max_len 32.
 
 Weights (the recurrent rule, mirrored in test_golden.c): hash_uniform of tensor index k (table order), salt 0, times
