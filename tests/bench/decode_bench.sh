@@ -26,6 +26,7 @@ SPM=$(dirname "$MODEL")/spm.model
 [ -f "$SPM" ] || SPM=$(ls "$(dirname "$MODEL")"/*.model | head -n 1)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+"$BIN/xlat-decode" --version # names the OpenBLAS and xlat kernels in use
 zcat -f "$INPUT" >"$T/input.txt"
 lines=$(wc -l <"$T/input.txt")
 if [ "$TORCH_MODEL" = export ]; then
@@ -60,6 +61,7 @@ a, b = (open(p).read().splitlines() for p in sys.argv[3:5])
 same = sum(p == q for p, q in zip(a, b))
 xs, ts = (statistics.median(r["seconds"] for r in runs) for runs in (x, t))
 print(json.dumps({"beam": x[0]["beam"], "arch": t[0].get("arch", "transformer"), "runs": len(x),
+                  "torch_blas_core": t[0].get("blas_core"),
                   "xlat_seconds": xs, "torch_seconds": ts, "xlat_runs": [r["seconds"] for r in x],
                   "torch_runs": [r["seconds"] for r in t], "xlat_sent_per_s": round(x[0]["sentences"] / xs, 2),
                   "torch_sent_per_s": round(t[0]["sentences"] / ts, 2),

@@ -235,6 +235,17 @@ class Recurrent:
                 st[key] = st[key].index_select(0, rows)
 
 
+def blas_core():
+    """The kernels the OpenBLAS that torch loaded uses (xlat-bench's "blas_core"), None when it is not OpenBLAS."""
+    try:
+        import ctypes
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def lp_norm(n):
     return ((5.0 + n) / 6.0) ** args.length_penalty
 
@@ -338,7 +349,7 @@ def main():
                 f.write(" ".join(map(str, y)) + "\n")
     tokens = sum(len(y) + 1 for y in out)
     print(json.dumps({"impl": "torch", "torch": torch.__version__, "arch": cfg.get("arch", "transformer"),
-                      "threads": args.threads, "beam": args.beam,
+                      "blas_core": blas_core(), "threads": args.threads, "beam": args.beam,
                       "batch_size": args.batch_size, "sentences": len(srcs), "seconds": round(el, 3),
                       "sent_per_s": round(len(srcs) / el, 2), "tgt_tok_per_s": round(tokens / el, 1),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)}))

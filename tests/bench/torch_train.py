@@ -55,6 +55,17 @@ import make_golden_s2s as s2s  # noqa: E402
 
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
+def blas_core():
+    """The kernels the OpenBLAS that torch loaded uses (xlat-bench's "blas_core"), None when it is not OpenBLAS."""
+    try:
+        import ctypes
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 PRESETS = {"tiny": (128, 2, 4, 512), "small": (256, 3, 4, 1024), "base": (512, 6, 8, 2048), "big": (1024, 6, 16, 4096)}
 PAD, BOS = 0, 2
 
@@ -129,4 +140,5 @@ print(json.dumps({"impl": "torch", "torch": torch.__version__, "arch": args.arch
                   "preset": args.preset if args.arch == "transformer" else args.arch, "threads": args.threads,
                   "batch_tokens": B * L, "steps": args.steps, "sec_per_step": round(sec, 4),
                   "tokens_per_s": round(B * L / sec, 1), "params": sum(q.numel() for q in params),
+                  "blas_core": blas_core(),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))

@@ -56,7 +56,7 @@ x, t = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
 xm, tm = (round(statistics.median(r["tokens_per_s"] for r in runs), 1) for runs in (x, t))
 if x[0]["arch"] != "transformer" and x[0]["params"] != t[0]["params"]:  # nn.Transformer has 4C more
     print("warning: xlat has %d parameters, PyTorch %d" % (x[0]["params"], t[0]["params"]), file=sys.stderr)
-print(json.dumps({"preset": x[0]["preset"], "arch": x[0]["arch"], "runs": len(x), "blas_core": x[0]["blas_core"],
+print(json.dumps({"preset": x[0]["preset"], "arch": x[0]["arch"], "runs": len(x), "blas_core": x[0]["blas_core"], "torch_blas_core": t[0].get("blas_core"),
                   "xlat_tok_per_s": xm, "torch_tok_per_s": tm, "xlat_runs": [r["tokens_per_s"] for r in x],
                   "torch_runs": [r["tokens_per_s"] for r in t], "ratio_xlat_over_torch": round(xm / tm, 2)}))
 EOF
