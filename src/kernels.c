@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "rnn_ops.h" /* xlat_tanhf */
 
 /* ---- row reductions ---------------------------------------------------------------------------------------------
  * In LANES independent accumulators: without -ffast-math the compiler may not reorder one running sum or max, but
@@ -198,6 +199,29 @@ static void relu_gate(float *out, const float *gate, const float *x, size_t n, f
   for (size_t i = 0; i < n; i++) out[i] = gate[i] > 0.0f ? x[i] * scale : 0.0f;
 }
 
+/* ---- Bahdanau attention ----------------------------------------------------------------------------------------- */
+
+static float additive_score(const float *qa, const float *k, const float *v, int A) {
+  float acc[LANES] = {0};
+  int a = 0;
+  for (; a + LANES <= A; a += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += v[a + l] * xlat_tanhf(qa[a + l] + k[a + l]);
+  for (; a < A; a++) acc[0] += v[a] * xlat_tanhf(qa[a] + k[a]);
+  float s = 0.0f;
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
+static void additive_backward(float *restrict dqa, float *restrict dk, float *restrict dv, const float *restrict qa,
+                              const float *restrict k, const float *restrict v, float ds, int A) {
+  for (int a = 0; a < A; a++) {
+    float e = xlat_tanhf(qa[a] + k[a]), g = ds * v[a] * (1.0f - e * e);
+    dqa[a] += g;
+    dk[a] += g;
+    dv[a] += ds * e;
+  }
+}
+
 const xlat_kernels XLAT_KERNELS_NAME = {
     .isa = XLAT_KERNELS_ISA,
     .row_max = row_max,
@@ -211,4 +235,6 @@ const xlat_kernels XLAT_KERNELS_NAME = {
     .dropout_unstored = dropout_unstored,
     .masked_scale = masked_scale,
     .relu_gate = relu_gate,
+    .additive_score = additive_score,
+    .additive_backward = additive_backward,
 };

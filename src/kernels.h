@@ -42,6 +42,12 @@ typedef struct {
   void (*masked_scale)(float *out, const float *add, const uint8_t *mask, const float *x, size_t n, float scale);
   /* out[i] = gate[i] > 0 ? x[i] * scale : 0 (ReLU: gate = x, scale 1; its gradient: gate = the ReLU output) */
   void (*relu_gate)(float *out, const float *gate, const float *x, size_t n, float scale);
+  /* Bahdanau attention of the recurrent decoders (rnn_ops.c, rnn_decode.c), tanh = xlat_tanhf (rnn_ops.h): the
+   * score v . tanh(qa + k) of one key over A entries, in 16 partial sums combined in a fixed order; and its
+   * backward for score gradient ds, e = tanh(qa + k) recomputed: dqa += ds v (1 - e^2), dk += the same, dv += ds e. */
+  float (*additive_score)(const float *qa, const float *k, const float *v, int A);
+  void (*additive_backward)(float *dqa, float *dk, float *dv, const float *qa, const float *k, const float *v,
+                            float ds, int A);
 } xlat_kernels;
 
 extern const xlat_kernels xlat_kernels_generic;

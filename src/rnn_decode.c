@@ -271,9 +271,7 @@ static void attend(decoder *d, float *ctx, float *probs, const float *q, int32_t
     if (ids[j] == XLAT_PAD) continue;
     const float *kj = keys + (size_t)j * H;
     if (c->attention == XLAT_ATTN_ADDITIVE) {
-      float e = 0.0f;
-      for (int a = 0; a < H; a++) e += d->w->attn_v[a] * xlat_tanhf(q[a] + kj[a]);
-      sc[j] = e;
+      sc[j] = d->k->additive_score(q, kj, d->w->attn_v, H); /* training's kernel and sum */
     } else {
       sc[j] = d->k->dot(q, kj, H);
     }

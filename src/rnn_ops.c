@@ -268,32 +268,22 @@ void rnn_layer_backward(float *dx, float *dh0, float *dc0, float *dW_ih, float *
 
 /* ---- attention ------------------------------------------------------------------------------------------------- */
 
-enum { LANES = 16 };
-
-/* v . tanh(qa + k) in LANES partial sums (a float reduction vectorizes only when written out like this) */
-static float additive_score(const float *qa, const float *k, const float *v, int A) {
-  float acc[LANES] = {0};
-  int a = 0;
-  for (; a + LANES <= A; a += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += v[a + l] * xlat_tanhf(qa[a + l] + k[a + l]);
-  for (; a < A; a++) acc[0] += v[a] * xlat_tanhf(qa[a] + k[a]);
-  float s = 0.0f;
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  return s;
-}
+/* Bahdanau's tanh-heavy loops are kernels.h's (additive_score, additive_backward): the widest instruction set the
+ * CPU runs, the same bits on every one. */
 
 void rnn_attention_forward(float *ctx, float *probs, const float *q, const float *keys, const float *values,
                            const float *v, const int32_t *src_ids, const int32_t *sent, int kind, int N, int S,
                            int Dk, int Dv) {
   XLAT_ASSERT(kind == RNN_ATTN_DOT || kind == RNN_ATTN_GENERAL || kind == RNN_ATTN_ADDITIVE);
   XLAT_ASSERT(kind != RNN_ATTN_ADDITIVE || v);
+  const xlat_kernels *kt = xlat_kernels_get();
   for (int r = 0; r < N; r++) {
     size_t b = (size_t)sent[r];
     const float *qr = q + (size_t)r * Dk, *K = keys + b * S * Dk, *V = values + b * S * Dv;
     const int32_t *ids = src_ids ? src_ids + b * S : NULL;
     float *p = probs + (size_t)r * S, *o = ctx + (size_t)r * Dv;
     if (kind == RNN_ATTN_ADDITIVE)
-      for (int j = 0; j < S; j++) p[j] = additive_score(qr, K + (size_t)j * Dk, v, Dk);
+      for (int j = 0; j < S; j++) p[j] = kt->additive_score(qr, K + (size_t)j * Dk, v, Dk);
     else
       cblas_sgemv(CblasRowMajor, CblasNoTrans, S, Dk, 1.0f, K, Dk, qr, 1, 0.0f, p, 1);
     float mx = -INFINITY, sum = 0.0f;
@@ -314,24 +304,13 @@ void rnn_attention_forward(float *ctx, float *probs, const float *q, const float
   }
 }
 
-/* Bahdanau backward for key j of one row, ds the score's gradient: e = tanh(qa + k) recomputed;
- * dqa += ds v (1 - e^2), dk += the same, dv += ds e. */
-static void additive_backward(float *restrict dqa, float *restrict dk, float *restrict dv, const float *restrict qa,
-                              const float *restrict k, const float *restrict v, float ds, int A) {
-  for (int a = 0; a < A; a++) {
-    float e = xlat_tanhf(qa[a] + k[a]), g = ds * v[a] * (1.0f - e * e);
-    dqa[a] += g;
-    dk[a] += g;
-    dv[a] += ds * e;
-  }
-}
-
 void rnn_attention_backward(float *dq, float *dkeys, float *dvalues, float *dv, float *scratch, const float *dctx,
                             const float *probs, const float *q, const float *keys, const float *values,
                             const float *v, const int32_t *src_ids, const int32_t *sent, int kind, int N, int S,
                             int Dk, int Dv) {
   (void)src_ids; /* masked keys have p = 0, so their gradients are 0 without looking at the ids */
   XLAT_ASSERT(kind != RNN_ATTN_ADDITIVE || (v && dv));
+  const xlat_kernels *kt = xlat_kernels_get();
   float *ds = scratch;
   for (int r = 0; r < N; r++) {
     size_t b = (size_t)sent[r];
@@ -347,7 +326,7 @@ void rnn_attention_backward(float *dq, float *dkeys, float *dvalues, float *dv, 
     for (int j = 0; j < S; j++) ds[j] = p[j] * (ds[j] - dot);
     if (kind == RNN_ATTN_ADDITIVE) {
       for (int j = 0; j < S; j++)
-        if (p[j] != 0.0f) additive_backward(dqr, dK + (size_t)j * Dk, dv, qr, K + (size_t)j * Dk, v, ds[j], Dk);
+        if (p[j] != 0.0f) kt->additive_backward(dqr, dK + (size_t)j * Dk, dv, qr, K + (size_t)j * Dk, v, ds[j], Dk);
     } else { /* scores = K q: dq += K^T ds, dK += ds q^T */
       cblas_sgemv(CblasRowMajor, CblasTrans, S, Dk, 1.0f, K, Dk, ds, 1, 1.0f, dqr, 1);
       cblas_sger(CblasRowMajor, S, Dk, 1.0f, ds, 1, qr, 1, dK, Dk);

@@ -184,6 +184,33 @@ static void check_table(const xlat_kernels *k) {
   float s0 = 0.0f;
   for (int kk = 0; kk < K; kk++) s0 += X[kk] * W[kk];
   CHECK(Y1[0] == s0);
+
+  /* Bahdanau attention: same bits as generic, values against tanh in double */
+  int widths[] = {1, 15, 16, 17, 40, 256, 300};
+  for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
+    int A = widths[t];
+    static float q[300], kk[300], v[300], g0[3][300], g1[3][300], g2[3][300];
+    for (int i = 0; i < A; i++) q[i] = frand(&seed) / 4, kk[i] = frand(&seed) / 4, v[i] = frand(&seed);
+    double want = 0.0;
+    for (int i = 0; i < A; i++) want += v[i] * tanh((double)q[i] + kk[i]);
+    float a = k->additive_score(q, kk, v, A), b = g->additive_score(q, kk, v, A);
+    CHECK(bits_equal(&a, &b, sizeof a));
+    CHECK_CLOSE(a, want, 1e-5 * A);
+    for (int j = 0; j < 3; j++)
+      for (int i = 0; i < A; i++) g0[j][i] = frand(&seed);
+    memcpy(g1, g0, sizeof g0);
+    memcpy(g2, g0, sizeof g0);
+    k->additive_backward(g1[0], g1[1], g1[2], q, kk, v, 0.75f, A);
+    g->additive_backward(g2[0], g2[1], g2[2], q, kk, v, 0.75f, A);
+    CHECK(bits_equal(g1, g2, sizeof g1));
+    ok = 1;
+    for (int i = 0; i < A; i++) {
+      double e = tanh((double)q[i] + kk[i]), gq = 0.75 * v[i] * (1.0 - e * e);
+      ok &= fabs(g1[0][i] - g0[0][i] - gq) < 1e-5 && fabs(g1[1][i] - g0[1][i] - gq) < 1e-5 &&
+            fabs(g1[2][i] - g0[2][i] - 0.75 * e) < 1e-5;
+    }
+    CHECK(ok);
+  }
 }
 
 int main(void) {

@@ -45,9 +45,11 @@ int bench_export(int argc, char **argv) {
   fprintf(f,
           "{\"config\": {\"vocab_size\": %d, \"d_model\": %d, \"n_heads\": %d, \"d_ff\": %d, \"enc_layers\": %d, "
           "\"dec_layers\": %d, \"max_len\": %d, \"pre_norm\": %d, \"activation\": %d, \"tied_embeddings\": %d, "
-          "\"positions\": %d, \"relative_clip\": %d}, \"tensors\": [",
+          "\"positions\": %d, \"relative_clip\": %d, \"arch\": \"%s\", \"emb_dim\": %d, \"attention\": %d, "
+          "\"bidirectional\": %d, \"input_feeding\": %d}, \"tensors\": [",
           c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->enc_layers, c->dec_layers, c->max_len, c->pre_norm,
-          c->activation, c->tied_embeddings, c->positions, c->rel_clip);
+          c->activation, c->tied_embeddings, c->positions, c->rel_clip, xlat_arch_name(c->arch), c->emb_dim,
+          c->attention, c->bidirectional, c->input_feeding);
   for (size_t i = 0; i < n; i++) {
     fprintf(f, "%s{\"name\": \"%s\", \"shape\": [%d", i ? ", " : "", t[i].name, t[i].rows);
     if (t[i].ndim == 2) fprintf(f, ", %d", t[i].cols);

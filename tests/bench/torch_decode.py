@@ -11,6 +11,11 @@ logprob / ((5+|y|)/6)^alpha with |y| counting EOS. Sentences are sorted by lengt
 --batch-size; finished sentences leave the batch. Prints one output line of ids per input line (in input order) to
 --output, and one JSON line of measurements to stdout.
 
+A recurrent model (config "arch" rnn, gru or lstm: src/rnn.h) runs as tests/reference/make_golden_s2s.py's S2S, the
+one PyTorch reference of those models, in float32 with the exported weights: the packed encoder once per batch, the
+attention keys over the memory once, then S2S.step per target position on a cached state (each layer's h and LSTM
+cell state, the previous o_t) that the search reorders like the Transformer's key/value cache.
+
 Run with Debian's python3 and python3-torch:
   OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 tests/bench/torch_decode.py --model M.bin --input src.ids --threads 2
 """
@@ -143,6 +148,21 @@ class Model:
             x = self.ln(x, "enc.norm")
         return x, mask
 
+    def start(self, src, expand, maxT):
+        """The search state for sentences src (B,S), each row repeated as expand says (B*K rows)."""
+        mem, mask = self.encode(src)
+        return {"layers": self.init_state(mem.index_select(0, expand), maxT), "mask": mask.index_select(0, expand)}
+
+    def reorder(self, st, sel, rows):
+        """Keep hypothesis rows sel (self-attention cache) and, when sentences left the batch, sentence rows rows."""
+        for s in st["layers"]:
+            for key in ("k", "v"):
+                s[key] = s[key].index_select(0, sel)
+            if rows is not None:
+                s["ck"], s["cv"] = s["ck"].index_select(0, rows), s["cv"].index_select(0, rows)
+        if rows is not None:
+            st["mask"] = st["mask"].index_select(0, rows)
+
     def init_state(self, mem, maxT):
         st = []
         for l in range(self.cfg["dec_layers"]):
@@ -152,7 +172,8 @@ class Model:
                        "k": torch.empty(N, self.H, maxT, self.dh), "v": torch.empty(N, self.H, maxT, self.dh)})
         return st
 
-    def step(self, tok, t, st, mask):  # tok (N,) at position t -> log-probs (N,V)
+    def step(self, tok, t, state):  # tok (N,) at position t -> log-probs (N,V)
+        st, mask = state["layers"], state["mask"]
         x = (self.emb_tgt[tok] * math.sqrt(self.C) + self.pos_tgt[t])[:, None, :]
         for l, s in enumerate(st):
             n = f"dec.{l}"
@@ -175,6 +196,58 @@ class Model:
         return torch.log_softmax(x[:, 0] @ self.out_w.t(), dim=-1)
 
 
+class Recurrent:
+    """Inference of a recurrent encoder-decoder (src/rnn.h) over tensors named as its parameter table: S2S of
+    tests/reference/make_golden_s2s.py in float32, with the same start / step / reorder as Model."""
+
+    def __init__(self, cfg, w):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+        import make_golden_s2s as s2s
+        self.cfg = cfg
+        c = s2s.Config({"rnn": s2s.RNN, "gru": s2s.GRU, "lstm": s2s.LSTM}[cfg["arch"]], cfg["emb_dim"],
+                       cfg["d_model"], cfg["enc_layers"], cfg["attention"], cfg["bidirectional"],
+                       cfg["input_feeding"], cfg["tied_embeddings"], vocab=cfg["vocab_size"])
+        self.m = s2s.S2S(c, dtype=torch.float32, init=False)
+        assert set(w) == set(self.m.slot), "tensor names differ from the reference's table"
+        with torch.no_grad():
+            for name, t in w.items():
+                param, idx = self.m.slot[name]
+                param[idx] = t.view(param[idx].shape)
+        self.out_proj = self.m.embeddings()[2]
+
+    def start(self, src, expand, maxT):
+        st = self.m.start(src)
+        for key in ("mem", "keys", "key_pad", "fin", "o"):
+            st[key] = st[key].index_select(0, expand)
+        for key in ("h", "c"):
+            if st[key] is not None:
+                st[key] = [x.index_select(0, expand) for x in st[key]]
+        return st
+
+    def step(self, tok, t, st):
+        return torch.log_softmax(self.m.step(st, tok) @ self.out_proj.t(), dim=-1)
+
+    def reorder(self, st, sel, rows):
+        st["o"] = st["o"].index_select(0, sel)
+        for key in ("h", "c"):
+            if st[key] is not None:
+                st[key] = [x.index_select(0, sel) for x in st[key]]
+        if rows is not None:
+            for key in ("mem", "keys", "key_pad", "fin"):
+                st[key] = st[key].index_select(0, rows)
+
+
+def blas_core():
+    """The kernels the OpenBLAS that torch loaded uses (xlat-bench's "blas_core"), None when it is not OpenBLAS."""
+    try:
+        import ctypes
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def lp_norm(n):
     return ((5.0 + n) / 6.0) ** args.length_penalty
 
@@ -191,10 +264,8 @@ def search(model, srcs):
         src[i, :len(s)] = torch.tensor(s)
     maxout = torch.tensor([min(int(math.floor(args.max_length_a * len(s) + args.max_length_b)),
                                model.cfg["max_len"] - 1) for s in srcs])
-    mem, mask = model.encode(src)
     expand = torch.arange(B).repeat_interleave(K)
-    st = model.init_state(mem.index_select(0, expand), int(maxout.max()) + 1)
-    mask = mask.index_select(0, expand)
+    st = model.start(src, expand, int(maxout.max()) + 1)
     sent = list(range(B))                     # original index of each live sentence
     hist = [[[] for _ in range(K)] for _ in range(B)]
     finished = [[] for _ in range(B)]
@@ -204,7 +275,7 @@ def search(model, srcs):
     V = model.cfg["vocab_size"]
     for t in range(int(maxout.max()) + 1):
         Bl = len(sent)
-        lp = model.step(tok, t, st, mask)
+        lp = model.step(tok, t, st)
         lp[:, PAD] = float("-inf")
         lp[:, BOS] = float("-inf")
         cand = scores.view(Bl * K, 1) + lp
@@ -241,15 +312,10 @@ def search(model, srcs):
             new_hist.append(slots)
         if not keep:
             break
-        sel = torch.tensor(parents)
-        for s in st:
-            for key in ("k", "v"):
-                s[key] = s[key].index_select(0, sel)
-            if len(keep) < Bl:  # finished sentences leave the batch
-                rows = torch.tensor(keep).repeat_interleave(K) * K + torch.arange(K).repeat(len(keep))
-                s["ck"], s["cv"] = s["ck"].index_select(0, rows), s["cv"].index_select(0, rows)
-        if len(keep) < Bl:
-            mask = mask.index_select(0, rows)
+        rows = None
+        if len(keep) < Bl:  # finished sentences leave the batch
+            rows = torch.tensor(keep).repeat_interleave(K) * K + torch.arange(K).repeat(len(keep))
+        model.reorder(st, torch.tensor(parents), rows)
         sent = [sent[b] for b in keep]
         hist = new_hist
         scores = torch.tensor(new_scores).view(len(keep), K)
@@ -266,7 +332,7 @@ def search(model, srcs):
 
 def main():
     cfg, w = load(args.model)
-    model = Model(cfg, w)
+    model = Model(cfg, w) if cfg.get("arch", "transformer") == "transformer" else Recurrent(cfg, w)
     srcs = []
     with open(args.input) as f:
         for line in f:
@@ -284,7 +350,8 @@ def main():
             for y in out:
                 f.write(" ".join(map(str, y)) + "\n")
     tokens = sum(len(y) + 1 for y in out)
-    print(json.dumps({"impl": "torch", "torch": torch.__version__, "threads": args.threads, "beam": args.beam,
+    print(json.dumps({"impl": "torch", "torch": torch.__version__, "arch": cfg.get("arch", "transformer"),
+                      "blas_core": blas_core(), "threads": args.threads, "beam": args.beam,
                       "batch_size": args.batch_size, "sentences": len(srcs), "seconds": round(el, 3),
                       "sent_per_s": round(len(srcs) / el, 2), "tgt_tok_per_s": round(tokens / el, 1),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)}))

@@ -101,12 +101,12 @@ def hash_uniform(count, k, salt):
 
 
 class Config:
-    def __init__(self, arch, E, H, layers, attention, bi, feed, tied):
+    def __init__(self, arch, E, H, layers, attention, bi, feed, tied, vocab=V):
         assert not tied or E == H, "tied embeddings need E == H"
         assert not feed or attention in (DOT, GENERAL), "input feeding is for dot and general"
         assert not bi or H % 2 == 0
         self.arch, self.E, self.H, self.L, self.attention = arch, E, H, layers, attention
-        self.bi, self.feed, self.tied = bi, feed, tied
+        self.bi, self.feed, self.tied, self.V = bi, feed, tied, vocab
         self.G = GATES[arch]
         self.dirs = 2 if bi else 1
         self.D = H // self.dirs
@@ -116,7 +116,7 @@ class Config:
 
 def param_table(c):
     """(name, shape) in rnn.h's order."""
-    E, H, D, G = c.E, c.H, c.D, c.G
+    E, H, D, G, V = c.E, c.H, c.D, c.G, c.V
     t = [("embed", (V, E))] if c.tied else [("src_embed", (V, E)), ("tgt_embed", (V, E)), ("out_proj", (V, H))]
 
     def layer(p, units, nin):
@@ -151,14 +151,19 @@ def weight_values(name, shape, k):
 
 class S2S:
     """The model: PyTorch modules for the recurrences, leaves for the rest. slot[name] = (tensor, index) says where
-    table tensor name lives (layer 0's w_ih and feed_w are the two column blocks of one cell's weight_ih)."""
+    table tensor name lives (layer 0's w_ih and feed_w are the two column blocks of one cell's weight_ih).
 
-    def __init__(self, c):
-        self.c = c
+    The golden files use the defaults (float64, the recurrent rule's weights, no dropout). tests/bench/torch_train.py
+    and torch_decode.py use the same model in float32: dropout p on rnn.h's places while self.training (embeddings,
+    between layers, o_t), weights loaded by name through slot when init is False."""
+
+    def __init__(self, c, dtype=DT, init=True, dropout=0.0):
+        self.c, self.p, self.training = c, dropout, False
         E, H, D, L = c.E, c.H, c.D, c.L
         layer_cls, cell_cls = MODULES[c.arch]
-        self.enc = layer_cls(E, D, num_layers=L, bidirectional=bool(c.bi), batch_first=True).to(DT)
-        self.cells = [cell_cls((E + (H if c.extra else 0)) if l == 0 else H, H).to(DT) for l in range(L)]
+        self.enc = layer_cls(E, D, num_layers=L, bidirectional=bool(c.bi), batch_first=True,
+                             dropout=dropout if L > 1 else 0.0).to(dtype)
+        self.cells = [cell_cls((E + (H if c.extra else 0)) if l == 0 else H, H).to(dtype) for l in range(L)]
         self.table = param_table(c)
         self.slot = {}
         all_ = slice(None)
@@ -176,7 +181,7 @@ class S2S:
             elif name == "dec.feed_w":
                 self.slot[name] = (self.cells[0].weight_ih, (all_, slice(E, E + H)))
             else:
-                self.slot[name] = (torch.zeros(shape, dtype=DT, requires_grad=True), all_)
+                self.slot[name] = (torch.zeros(shape, dtype=dtype, requires_grad=True), all_)
         covered = {id(t) for t, _ in self.slot.values()}
         for m in [self.enc] + self.cells:
             for p in m.parameters():
@@ -184,8 +189,19 @@ class S2S:
         for k, (name, shape) in enumerate(self.table):
             t, idx = self.slot[name]
             assert tuple(t[idx].shape) == tuple(shape), (name, t[idx].shape, shape)
-            with torch.no_grad():
-                t[idx] = weight_values(name, shape, k)
+            if init:
+                with torch.no_grad():
+                    t[idx] = weight_values(name, shape, k)
+        self.train(False)
+
+    def train(self, mode=True):
+        """Dropout on (mode True) or off; the encoder module's own dropout between its layers follows."""
+        self.training = mode
+        self.enc.train(mode)
+        return self
+
+    def drop(self, x):
+        return torch.nn.functional.dropout(x, self.p, True) if self.training and self.p > 0 else x
 
     def leaves(self):
         seen, out = set(), []
@@ -218,59 +234,74 @@ class S2S:
         c = self.c
         src_emb = self.embeddings()[0]
         lengths = (src != PAD).sum(1)
-        packed = pack_padded_sequence(src_emb[src], lengths, batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(self.drop(src_emb[src]), lengths, batch_first=True, enforce_sorted=False)
         out, state = self.enc(packed)
         mem, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
         hn, cn = state if c.arch == LSTM else (state, None)
         cat = lambda s: [torch.cat([s[l * c.dirs + d] for d in range(c.dirs)], -1) for l in range(c.L)]
         return mem, cat(hn), (cat(cn) if cn is not None else None)
 
-    def attend(self, q, mem, key_pad):
-        """context (B,H), probabilities (B,S) of query q (B,H) over mem (B,S,H)."""
+    def start(self, src):
+        """The decoder's state before step 0 for source ids src (B,S): the encoder's results (memory, the attention
+        keys over it, computed once: the memory itself for dot, its projection by attn.w (general) or attn.u
+        (additive); the padding mask; fin_top) and each layer's state h, c from the encoder's final states; o = 0.
+        Every entry is a tensor, or a list of tensors, with the batch first (beam search reorders them)."""
+        mem, fin_h, fin_c = self.encode(src)
         lin = torch.nn.functional.linear
         kind = self.c.attention
-        if kind == DOT:
-            score = torch.einsum("bh,bsh->bs", q, mem)
-        elif kind == GENERAL:
-            score = torch.einsum("bh,bsh->bs", q, lin(mem, self.value("attn.w")))
-        else:
-            score = torch.tanh(lin(q, self.value("attn.w"))[:, None, :] + lin(mem, self.value("attn.u")))
-            score = score @ self.value("attn.v")
-        p = torch.softmax(score.masked_fill(key_pad, float("-inf")), dim=-1)
-        return torch.einsum("bs,bsh->bh", p, mem), p
+        keys = lin(mem, self.value("attn.w")) if kind == GENERAL else lin(mem, self.value("attn.u")) \
+            if kind == ADDITIVE else mem
+        return {"mem": mem, "keys": keys, "key_pad": src == PAD, "fin": fin_h[self.c.L - 1], "h": list(fin_h),
+                "c": list(fin_c) if fin_c is not None else None,
+                "o": torch.zeros(src.shape[0], self.c.H, dtype=mem.dtype)}
 
-    def forward(self, src, tin):
-        """logits (B,T,V)."""
+    def attend(self, q, st):
+        """context (B,H), probabilities (B,S) of query q (B,H) over the memory of state st."""
+        lin = torch.nn.functional.linear
+        if self.c.attention in (DOT, GENERAL):
+            score = torch.einsum("bh,bsh->bs", q, st["keys"])
+        else:
+            score = torch.tanh(lin(q, self.value("attn.w"))[:, None, :] + st["keys"])
+            score = score @ self.value("attn.v")
+        p = torch.softmax(score.masked_fill(st["key_pad"], float("-inf")), dim=-1)
+        return torch.einsum("bs,bsh->bh", p, st["mem"]), p
+
+    def step(self, st, tok, tgt_emb=None):
+        """One decoder step for the previous tokens tok (B,): updates st's h, c, o and returns o_t (B,H). tgt_emb:
+        the target embedding tensor when the caller holds it (one view for all steps: one gradient sum)."""
         c = self.c
-        _, tgt_emb, out_proj = self.embeddings()
-        mem, fin_h, fin_c = self.encode(src)
-        key_pad = src == PAD
-        h = list(fin_h)
-        cs = list(fin_c) if fin_c is not None else None
+        e = self.drop((self.embeddings()[1] if tgt_emb is None else tgt_emb)[tok])
+        h = list(st["h"])
+        cs = list(st["c"]) if st["c"] is not None else None
         top = c.L - 1
-        o = torch.zeros(src.shape[0], c.H, dtype=DT)
-        logits = []
-        for t in range(tin.shape[1]):
-            e = tgt_emb[tin[:, t]]
-            if c.attention == ADDITIVE:
-                ctx, _ = self.attend(h[top], mem, key_pad)  # Bahdanau: the previous top state asks
-                z = ctx
-            elif c.attention == NONE:
-                ctx = z = fin_h[top]
+        if c.attention == ADDITIVE:
+            ctx, _ = self.attend(h[top], st)  # Bahdanau: the previous top state asks
+            z = ctx
+        elif c.attention == NONE:
+            ctx = z = st["fin"]
+        else:
+            z = st["o"] if c.feed else None
+        x = torch.cat([e, z], -1) if z is not None else e
+        for l in range(c.L):
+            if c.arch == LSTM:
+                h[l], cs[l] = self.cells[l](x, (h[l], cs[l]))
             else:
-                z = o if c.feed else None
-            x = torch.cat([e, z], -1) if z is not None else e
-            for l in range(c.L):
-                if c.arch == LSTM:
-                    h[l], cs[l] = self.cells[l](x, (h[l], cs[l]))
-                else:
-                    h[l] = self.cells[l](x, h[l])
-                x = h[l]
-            if c.luong:
-                ctx, _ = self.attend(h[top], mem, key_pad)  # Luong: the new top state asks
-            o = torch.tanh(torch.nn.functional.linear(torch.cat([h[top], ctx], -1), self.value("out.w")))
-            logits.append(o @ out_proj.t())
-        return torch.stack(logits, 1)
+                h[l] = self.cells[l](x, h[l])
+            x = self.drop(h[l]) if l < top else h[l]
+        if c.luong:
+            ctx, _ = self.attend(h[top], st)  # Luong: the new top state asks
+        o = self.drop(torch.tanh(torch.nn.functional.linear(torch.cat([h[top], ctx], -1), self.value("out.w"))))
+        st["h"], st["c"], st["o"] = h, cs, o
+        return o
+
+    def forward(self, src, tin, per_step=True):
+        """logits (B,T,V) of target inputs tin (B,T): the output layer per step (the golden files' summation order),
+        or once on all steps' o_t with per_step False (the benchmark's training step)."""
+        _, tgt_emb, out_proj = self.embeddings()
+        st = self.start(src)
+        if per_step:
+            return torch.stack([self.step(st, tin[:, t], tgt_emb) @ out_proj.t() for t in range(tin.shape[1])], 1)
+        return torch.stack([self.step(st, tin[:, t], tgt_emb) for t in range(tin.shape[1])], 1) @ out_proj.t()
 
 
 def loss_of(logits, tout):
