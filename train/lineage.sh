@@ -44,7 +44,7 @@ order="lstm-context gru-context gru-additive lstm-general-feed transformer-small
 only=${XLAT_LINEAGE_ONLY:-$order}
 
 zcat "$data/test_2016_flickr.$tgt.gz" >"$out/test.ref.$tgt"
-zcat "$data/test_2016_flickr.$src.gz" | head -n 1 >"$out/first.$src"
+zcat "$data/test_2016_flickr.$src.gz" | sed -n 1p >"$out/first.$src" # sed reads to the end: no SIGPIPE
 table="| generation | architecture | parameters | updates | target tokens/s | BLEU greedy, lowercased | BLEU greedy | BLEU beam 5 | chrF beam 5 |
 |---|---|---:|---:|---:|---:|---:|---:|---:|"
 series=()
