@@ -1,4 +1,4 @@
-/* xlat-train - train a Transformer translator: flags (options.c) -> session (setup.c) -> training loop (loop.c);
+/* xlat-train - train a translator (any architecture): flags (options.c) -> session (setup.c) -> training loop (loop.c);
  * `xlat-train average` writes the mean of several checkpoints' weights; `xlat-train plot` draws training curves
  * (plot.c).
  *
