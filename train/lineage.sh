@@ -92,8 +92,8 @@ done
 {
   echo "# The lineage on Multi30k, $src->$tgt, $minutes minutes of training each"
   echo
-  echo "Machine: $(nproc) cores, $("$bin/xlat-train" --version | sed 's/^xlat-train //'). Best dev-BLEU model of each"
-  echo "run (validated every 200 updates on 500 dev sentences, greedy) on test_2016_flickr (1000 sentences);"
+  echo "Machine: $(nproc) cores, $("$bin/xlat-train" --version | sed 's/^xlat-train [^ ]* (\(.*\))$/\1/'). Best dev-BLEU model"
+  echo "of each run (validated every 200 updates on 500 dev sentences, greedy) on test_2016_flickr (1000 sentences);"
   echo "BLEU is sacreBLEU's (13a), chrF sacreBLEU's default."
   echo
   echo "$table"
