@@ -44,7 +44,7 @@ SRC = [[10, 11, 12, 13, 14, 15, EOS], [20, 21, EOS, PAD, PAD, PAD, PAD], [30, 31
 TGT = [[40, 41, 42, 43, 44], [50, 51, 52, 53, 54], [60, 61]]
 
 
-def hash_uniform(count, k, salt):
+def hash_uniform(count, k, salt=0):
     """count values in [-1, 1) from a 32-bit integer hash of (index, tensor k, salt); mirrored in test_golden.c."""
     j = np.arange(count, dtype=np.uint64)
     m = np.uint64(0xFFFFFFFF)

@@ -24,6 +24,8 @@ import sys
 import numpy as np
 import torch
 
+from make_golden import hash_uniform  # the weights' hash, shared with the C tests
+
 PAD = 0
 T, B, I, H = 6, 3, 5, 7
 LENGTHS = [4, 6, 1]  # not sorted: pack_padded_sequence(enforce_sorted=False) sorts and restores
@@ -33,20 +35,6 @@ N, S, D, A = 7, 5, 6, 4
 SENT = [0, 1, 2, 1, 0, 2, 1]
 SRC_LENGTHS = [5, 3, 0]  # sentence 2 has no real key
 KINDS = [("dot", 1), ("general", 2), ("additive", 3)]
-
-
-def hash_uniform(count, k, salt=0):
-    """count values in [-1, 1) from a 32-bit integer hash of (index, tensor k, salt); as make_golden.py."""
-    j = np.arange(count, dtype=np.uint64)
-    m = np.uint64(0xFFFFFFFF)
-    x = (j * np.uint64(2654435761) + np.uint64(k) * np.uint64(40503) + np.uint64(salt) * np.uint64(97) +
-         np.uint64(12345)) & m
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(2246822519)) & m
-    x ^= x >> np.uint64(13)
-    x = (x * np.uint64(3266489917)) & m
-    x ^= x >> np.uint64(16)
-    return (x.astype(np.float64) / 4294967296.0) * 2.0 - 1.0
 
 
 def tensor(shape, k, scale):

@@ -58,6 +58,8 @@ import sys
 
 import numpy as np
 import torch
+
+from make_golden import hash_uniform  # the weights' hash, shared with the C tests
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 PAD, BOS, EOS = 0, 2, 3
@@ -84,20 +86,6 @@ VARIANTS = [
     ("s2s_lstm_none_bi.bin", LSTM, 16, 24, 2, NONE, 1, 0, 0),
     ("s2s_gru_dot_feed_tied.bin", GRU, 24, 24, 1, DOT, 1, 1, 1),
 ]
-
-
-def hash_uniform(count, k, salt):
-    """count values in [-1, 1) from a 32-bit integer hash of (index, tensor k, salt); as make_golden.py."""
-    j = np.arange(count, dtype=np.uint64)
-    m = np.uint64(0xFFFFFFFF)
-    x = (j * np.uint64(2654435761) + np.uint64(k) * np.uint64(40503) + np.uint64(salt) * np.uint64(97) +
-         np.uint64(12345)) & m
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(2246822519)) & m
-    x ^= x >> np.uint64(13)
-    x = (x * np.uint64(3266489917)) & m
-    x ^= x >> np.uint64(16)
-    return (x.astype(np.float64) / 4294967296.0) * 2.0 - 1.0
 
 
 class Config:
