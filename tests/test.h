@@ -4,6 +4,7 @@
 #define XLAT_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,6 +31,18 @@ static int test_checks;
               #b, tb_, (double)(tol));                                                                             \
     }                                                                                                              \
   } while (0)
+
+/* The golden files' weight hash, as hash_uniform() of tests/reference/make_golden.py: a value in [-1, 1) for entry j
+ * of tensor k. */
+static inline double hash_uniform(uint64_t j, uint64_t k, uint64_t salt) {
+  uint64_t m = 0xffffffffull, x = (j * 2654435761ull + k * 40503ull + salt * 97ull + 12345ull) & m;
+  x ^= x >> 15;
+  x = (x * 2246822519ull) & m;
+  x ^= x >> 13;
+  x = (x * 3266489917ull) & m;
+  x ^= x >> 16;
+  return (double)x / 4294967296.0 * 2.0 - 1.0;
+}
 
 /* Path of a file in the source tree, e.g. test_path("corpora/multi30k/val.en.gz"); static buffer. */
 static inline const char *test_path(const char *rel) {

@@ -16,17 +16,6 @@
 
 enum { N_PROJ = 3, SAMPLE_STRIDE = 7 };
 
-/* Mirrors hash_uniform() in make_golden.py: a value in [-1, 1) for entry j of tensor k. */
-static double hash_uniform(uint64_t j, uint64_t k, uint64_t salt) {
-  uint64_t m = 0xffffffffull, x = (j * 2654435761ull + k * 40503ull + salt * 97ull + 12345ull) & m;
-  x ^= x >> 15;
-  x = (x * 2246822519ull) & m;
-  x ^= x >> 13;
-  x = (x * 3266489917ull) & m;
-  x ^= x >> 16;
-  return (double)x / 4294967296.0 * 2.0 - 1.0;
-}
-
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && strcmp(s + n - k, suffix) == 0;

@@ -374,17 +374,6 @@ static const int32_t g_sent[GN] = {0, 1, 2, 1, 0, 2, 1};
 static const int g_src_lengths[GB] = {5, 3, 0};
 static double golden_worst; /* the largest |got - reference| / allowed over the golden records */
 
-/* Mirrors hash_uniform() of the reference scripts (as test_golden.c): a value in [-1, 1) for entry j of tensor k. */
-static double hash_uniform(uint64_t j, uint64_t k, uint64_t salt) {
-  uint64_t m = 0xffffffffull, x = (j * 2654435761ull + k * 40503ull + salt * 97ull + 12345ull) & m;
-  x ^= x >> 15;
-  x = (x * 2246822519ull) & m;
-  x ^= x >> 13;
-  x = (x * 3266489917ull) & m;
-  x ^= x >> 16;
-  return (double)x / 4294967296.0 * 2.0 - 1.0;
-}
-
 /* Mirrors tensor() of make_golden_rnn.py: tensor k, scale * hash rounded to float. */
 static float *hashed(size_t n, uint64_t k, double scale) {
   float *p = malloc((n ? n : 1) * sizeof *p);
