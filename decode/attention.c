@@ -21,17 +21,17 @@ int attention_svg(const doc_options *o, const doc_first *first, const char *inpu
     goto done;
   }
   for (int32_t t = 0; t < T; t++) {
-    const char *p = t < first->tgt_len ? xlat_spm_id_to_piece(o->spm, first->tgt[t]) : "</s>";
+    const char *p = t < first->tgt_len ? xlat_spm_id_to_piece(o->tr.spm, first->tgt[t]) : "</s>";
     rows[t] = p ? p : "?";
   }
   for (int32_t s = 0; s < S; s++) {
-    const char *p = xlat_spm_id_to_piece(o->spm, first->src[s]);
+    const char *p = xlat_spm_id_to_piece(o->tr.spm, first->src[s]);
     cols[s] = p ? p : "?";
   }
   char title[256];
   snprintf(title, sizeof title, "Attention, line %lld of %s%s", (long long)first->line + 1, input_name,
            o->score_path ? " (scored target)" : "");
-  if (xlat_beam_new(o->models, 1, &o->beam, &b) != XLAT_OK ||
+  if (xlat_beam_new(o->tr.models, 1, &o->tr.beam, &b) != XLAT_OK ||
       xlat_beam_attention(b, first->src, S, first->tgt, first->tgt_len, attn) != XLAT_OK ||
       xlat_svg_heatmap(path, title, rows, T, cols, S, attn) != XLAT_OK) {
     fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
