@@ -165,7 +165,8 @@ int doc_translate(const doc_options *o) {
   xlat_translator *tr = NULL;
   xlat_texts *cur = NULL, *prev = NULL;
   int rc = 1, have_prev = 0, opened = 0;
-  if (xlat_texts_new(o->score_path != NULL, &cur) != XLAT_OK || xlat_texts_new(o->score_path != NULL, &prev) != XLAT_OK ||
+  int scoring = o->score_path != NULL;
+  if (xlat_texts_new(scoring, &cur) != XLAT_OK || xlat_texts_new(scoring, &prev) != XLAT_OK ||
       xlat_lines_open(o->input ? o->input : "-", &rd.in) != XLAT_OK ||
       (o->score_path && xlat_lines_open(o->score_path, &rd.tgt) != XLAT_OK)) {
     fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libopenblas-dev libsentencepiece-dev sentencepiece zlib1g-dev openmpi-bin
+  libmicrohttpd-dev libjansson-dev
   libopenmpi-dev python3 clang)
 missing=()
 for p in "${pkgs[@]}"; do
