@@ -280,7 +280,8 @@ int mk_place(const mk_block *b, const mk_block *layout, mk_sink *sink) {
     fit_span(P.r, layout->spans, s);
   }
   for (int32_t s = 0; s < ns; s++) {
-    if (is_empty(&P, s) && !is_empty(&P, layout->spans[s].parent)) pts[np++] = (mk_point){P.r[s].ts, layout->spans[s].order, s, 1};
+    if (is_empty(&P, s) && !is_empty(&P, layout->spans[s].parent))
+      pts[np++] = (mk_point){P.r[s].ts, layout->spans[s].order, s, 1};
     if (!is_empty(&P, s)) openers[no++] = s; /* document order = start order among nesting ranges */
   }
   for (int32_t i = 0; i < ni; i++) {
@@ -383,7 +384,9 @@ xlat_status xlat_markup_parse(xlat_markup_format fmt, const char *doc, size_t le
   m->doc[len] = '\0';
   m->len = len;
   m->fmt = fmt;
-  xlat_status st = fmt == XLAT_MARKUP_TEXT ? text_parse(m) : fmt == XLAT_MARKUP_HTML ? mk_html_parse(m) : mk_md_parse(m);
+  xlat_status st = fmt == XLAT_MARKUP_TEXT   ? text_parse(m)
+                   : fmt == XLAT_MARKUP_HTML ? mk_html_parse(m)
+                                             : mk_md_parse(m);
   if (st != XLAT_OK) {
     xlat_markup_free(m);
     return st;

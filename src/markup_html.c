@@ -351,7 +351,8 @@ static GumboOptions options(void) {
 }
 
 xlat_status mk_html_parse(xlat_markup *m) {
-  if (m->len >= UINT32_MAX) return xlat_fail(XLAT_ERR_ARG, "markup: HTML document of %zu bytes (4 GiB at most)", m->len);
+  if (m->len >= UINT32_MAX)
+    return xlat_fail(XLAT_ERR_ARG, "markup: HTML document of %zu bytes (4 GiB at most)", m->len);
   GumboOptions o = options();
   GumboOutput *g = gumbo_parse_with_options(&o, m->doc, m->len);
   if (!g) return xlat_fail(XLAT_ERR_NOMEM, "markup: out of memory parsing HTML");

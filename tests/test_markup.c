@@ -50,6 +50,8 @@ static char *render(xlat_markup_format fmt, const char *doc, size_t len, int how
   return out;
 }
 
+static int md_word_byte(char c) { return isalnum((unsigned char)c) || (unsigned char)c >= 0x80; }
+
 /* Every word of every block appears upper-cased (HTML-escaped when html) in out: no text was lost. Markdown's
  * renderer escapes punctuation that would be markup, so there a word is a run of letters and digits. */
 static int all_words_kept(xlat_markup_format fmt, const char *doc, size_t len, const char *out) {
@@ -62,8 +64,12 @@ static int all_words_kept(xlat_markup_format fmt, const char *doc, size_t len, c
     while (*s && ok) {
       size_t k = 0;
       for (; *s && *s != ' ' && k + 6 < sizeof word; s++) {
-        if (fmt == XLAT_MARKUP_MARKDOWN && !isalnum((unsigned char)*s) && (unsigned char)*s < 0x80) break;
-        const char *e = fmt != XLAT_MARKUP_HTML ? NULL : *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+        if (fmt == XLAT_MARKUP_MARKDOWN && !md_word_byte(*s)) break;
+        const char *e = fmt != XLAT_MARKUP_HTML ? NULL
+                        : *s == '&'             ? "&amp;"
+                        : *s == '<'             ? "&lt;"
+                        : *s == '>'             ? "&gt;"
+                                                : NULL;
         if (e) memcpy(word + k, e, strlen(e)), k += strlen(e);
         else word[k++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
       }
@@ -72,7 +78,7 @@ static int all_words_kept(xlat_markup_format fmt, const char *doc, size_t len, c
         fprintf(stderr, "word '%s' of block %d lost in:\n%s\n", word, (int)i, out);
         ok = 0;
       }
-      while (*s == ' ' || (fmt == XLAT_MARKUP_MARKDOWN && *s && !isalnum((unsigned char)*s) && (unsigned char)*s < 0x80)) s++;
+      while (*s == ' ' || (fmt == XLAT_MARKUP_MARKDOWN && *s && !md_word_byte(*s))) s++;
     }
   }
   xlat_markup_free(m);
@@ -268,6 +274,12 @@ static void check_html_robust(const char *doc, size_t len, int structure) {
 }
 
 static void test_html_malformed(void) {
+  xlat_markup *m;
+  CHECK(xlat_markup_parse(XLAT_MARKUP_HTML, malformed[6], strlen(malformed[6]), &m) == XLAT_OK);
+  const char *b = xlat_markup_blocks(m) == 1 ? xlat_markup_block(m, 0, NULL) : "";
+  CHECK(xlat_utf8_valid(b, strlen(b)));
+  CHECK(strstr(b, "bad \xEF\xBF\xBD") != NULL);
+  xlat_markup_free(m);
   for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
     size_t len = malformed_len[i] ? malformed_len[i] : strlen(malformed[i]);
     check_html_robust(malformed[i], len, 1);
@@ -307,7 +319,8 @@ static void test_markdown(void) {
   }
   xlat_markup_free(m);
 
-  char *same = render(XLAT_MARKUP_MARKDOWN, md, sizeof md - 1, -1), *h1 = md_html(md), *h2 = same ? md_html(same) : NULL;
+  char *same = render(XLAT_MARKUP_MARKDOWN, md, sizeof md - 1, -1);
+  char *h1 = md_html(md), *h2 = same ? md_html(same) : NULL;
   CHECK(h2 && !strcmp(h1, h2)); /* untranslated: the same document, perhaps spelled differently */
   free(same), free(h1), free(h2);
 
@@ -316,8 +329,10 @@ static void test_markdown(void) {
   if (!out) return;
   /* the fake translation's tokens are words with their punctuation: "link." is one token, wrapped whole */
   const char *want[] = {"# A HEADING WITH `code`\n",
-                        "SOME **BOLD** TEXT AND *EMPHASIS* WITH A [LINK.](https://example.org \"Title\") SOFT BROKEN LINE.",
-                        "- NESTED *ITEM*", "``` c\nint main(void) { return 0; } /* not text */\n```\n", "> QUOTED WORDS"};
+                        "SOME **BOLD** TEXT AND *EMPHASIS* WITH A [LINK.](https://example.org \"Title\") SOFT "
+                        "BROKEN LINE.",
+                        "- NESTED *ITEM*", "``` c\nint main(void) { return 0; } /* not text */\n```\n",
+                        "> QUOTED WORDS"};
   for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
     if (!strstr(out, want[i])) fprintf(stderr, "markdown: not found '%s' in:\n%s\n", want[i], out);
     CHECK(strstr(out, want[i]) != NULL);
