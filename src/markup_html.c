@@ -237,16 +237,23 @@ static void emit_node(walker *w, const GumboNode *n) {
 }
 
 /* ---- blocks ------------------------------------------------------------------------------------------------------ */
-static void read_inline(mk_block *b, GumboNode *n) {
+/* Text nodes next to each other in the tree but not in the source (text moved out of a table) read as two words.
+ * *prev: where the source of the text node just read ended (NULL after anything else). */
+static void read_inline(mk_block *b, GumboNode *n, const char **prev) {
+  const GumboText *t = &n->v.text;
   switch (node_kind(n)) {
-  case K_TEXT: mk_block_text(b, n->v.text.text, strlen(n->v.text.text)); return;
-  case K_ITEM: mk_block_item(b, n, n->type != GUMBO_NODE_COMMENT); return;
-  default: break; /* K_INLINE: a run holds no block */
+  case K_TEXT:
+    if (*prev && t->original_text.data != *prev) mk_block_text(b, " ", 1);
+    mk_block_text(b, t->text, strlen(t->text));
+    *prev = t->original_text.length ? t->original_text.data + t->original_text.length : NULL;
+    return;
+  case K_ITEM: mk_block_item(b, n, n->type != GUMBO_NODE_COMMENT); break;
+  default: /* K_INLINE: a run holds no block */
+    mk_block_open(b, n);
+    for (unsigned i = 0; i < n->v.element.children.length; i++) read_inline(b, n->v.element.children.data[i], prev);
+    mk_block_close(b);
   }
-  mk_block_open(b, n);
-  const GumboVector *c = &n->v.element.children;
-  for (unsigned i = 0; i < c->length; i++) read_inline(b, c->data[i]);
-  mk_block_close(b);
+  *prev = NULL;
 }
 
 static void parse_run(walker *w, GumboNode **nodes, unsigned n) {
@@ -257,7 +264,8 @@ static void parse_run(walker *w, GumboNode **nodes, unsigned n) {
   }
   mk_block *b = &w->m->blocks[k];
   b->first = nodes[0];
-  for (unsigned i = 0; i < n; i++) read_inline(b, nodes[i]);
+  const char *prev = NULL;
+  for (unsigned i = 0; i < n; i++) read_inline(b, nodes[i], &prev);
   if (mk_block_oom(b)) w->st = XLAT_ERR_NOMEM;
   if (!mk_block_finish(b)) { /* no text: not a block */
     mk_block_clear(b);

@@ -280,6 +280,10 @@ static void test_html_malformed(void) {
   CHECK(xlat_utf8_valid(b, strlen(b)));
   CHECK(strstr(b, "bad \xEF\xBF\xBD") != NULL);
   xlat_markup_free(m);
+  /* text moved out of a table does not run into its neighbour */
+  CHECK(xlat_markup_parse(XLAT_MARKUP_HTML, malformed[5], strlen(malformed[5]), &m) == XLAT_OK);
+  CHECK(xlat_markup_blocks(m) == 2 && !strcmp(xlat_markup_block(m, 0, NULL), "foster parented text"));
+  xlat_markup_free(m);
   for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
     size_t len = malformed_len[i] ? malformed_len[i] : strlen(malformed[i]);
     check_html_robust(malformed[i], len, 1);
