@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tsan.sh [BUILD_DIR] - the document pipeline (decode/document.c: reader, worker threads, ordered writer; the shared
+# tsan.sh [BUILD_DIR] - the document pipeline (decode/document.c and the library's translator.c: reader, worker threads, ordered writer; the shared
 # packed weights of the model) under ThreadSanitizer: xlat-decode built with -fsanitize=thread into BUILD_DIR
 # (default build-tsan) translates edge-case and ordinary input with 1 to 3 workers, several batch sizes and windows,
 # sentence splitting, n-best and forced decoding. Every output must equal the one-thread run's and no race or
