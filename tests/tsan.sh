@@ -44,6 +44,46 @@ cmp -s "$work/s1.out" "$work/s3.out" || fail "--split-sentences --n-best: output
 dec --threads 1 --input "$work/in.en" --score "$work/in.en" >"$work/f1.out" 2>/dev/null || true
 dec --threads 3 --input "$work/in.en" --score "$work/in.en" >"$work/f3.out" 2>/dev/null || true
 cmp -s "$work/f1.out" "$work/f3.out" || fail "--score: output differs between 1 and 3 threads"
+# the service: 8 clients at once against a small queue (some answered 503), then requests abandoned at a tight
+# timeout (their sets freed by a worker); SIGTERM after each
+serve() {
+  "$build/bin/xlat-decode" --model "$work/model/last.xlat" --max-length-a 0 --max-length-b 8 --serve 127.0.0.1:0 \
+    "$@" 2>"$work/serve.err" &
+  pid=$!
+  for _ in $(seq 300); do
+    url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.err" || true)
+    [ -n "$url" ] && return
+    sleep 0.1
+  done
+}
+serve --threads 2 --queue 12
+python3 - "$url" "$work/in.en" <<'PY' || fail "service: $(tail -3 "$work/serve.err")"
+import http.client, json, sys, threading, urllib.parse
+url = urllib.parse.urlparse(sys.argv[1])
+lines = open(sys.argv[2], encoding="utf-8", errors="replace").read().split("\n")[:150]
+codes = []
+def client(k):
+    c = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
+    for i in range(6):
+        at = (k * 6 + i) * 3 % 140
+        c.request("POST", "/translate", json.dumps({"q": lines[at:at + 1 + (k + i) % 5]}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        codes.append(r.status)
+threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert len(codes) == 48 and set(codes) <= {200, 503}, codes
+PY
+kill -TERM "$pid"
+wait "$pid" || fail "service: exit $? after SIGTERM"
+serve --threads 2 --timeout 0.0001
+for _ in 1 2 3 4; do
+  curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"q": ["A dog runs.", "Two men sit."]}' "$url/translate"
+done
+kill -TERM "$pid"
+wait "$pid" || fail "service with timeouts: exit $? after SIGTERM"
 for report in "$work"/tsan.*; do
   [ -e "$report" ] || continue
   echo "tsan.sh: ThreadSanitizer report:" >&2
@@ -51,4 +91,4 @@ for report in "$work"/tsan.*; do
   fails=$((fails + 1))
 done
 [ $fails -eq 0 ] || exit 1
-echo "tsan.sh: the document pipeline is clean under ThreadSanitizer ($(wc -l <"$work/in.en") lines, 1-3 workers)"
+echo "tsan.sh: the document pipeline and the service are clean under ThreadSanitizer ($(wc -l <"$work/in.en") lines, 1-3 workers)"
