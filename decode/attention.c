@@ -1,9 +1,39 @@
-/* attention.c - xlat-decode --attention-svg: forced decoding of the kept segment's translation with the first model
- * (xlat_beam_attention) and the library's heatmap writer (svg.h), labelled with SentencePiece pieces. */
+/* attention.c - attention maps: forced decoding of a translation with the first model (xlat_beam_attention) and the
+ * library's heatmap writer (svg.h), labelled with SentencePiece pieces. */
 #include "attention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+
+xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src, int32_t src_len,
+                           const int32_t *tgt, int32_t tgt_len, const char *title, const char *path, char **out,
+                           size_t *out_len) {
+  int32_t S = src_len, T = tgt_len + 1;
+  float *attn = malloc(sizeof(float) * (size_t)(S ? S : 1) * (size_t)T);
+  const char **rows = malloc(sizeof *rows * (size_t)T), **cols = malloc(sizeof *cols * (size_t)(S ? S : 1));
+  xlat_status st = XLAT_OK;
+  if (!attn || !rows || !cols) {
+    st = xlat_fail(XLAT_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (int32_t t = 0; t < T; t++) {
+    const char *p = t < tgt_len ? xlat_spm_id_to_piece(spm, tgt[t]) : "</s>";
+    rows[t] = p ? p : "?";
+  }
+  for (int32_t s = 0; s < S; s++) {
+    const char *p = xlat_spm_id_to_piece(spm, src[s]);
+    cols[s] = p ? p : "?";
+  }
+  st = xlat_beam_attention(b, src, S, tgt, tgt_len, attn);
+  if (st == XLAT_OK)
+    st = path ? xlat_svg_heatmap(path, title, rows, T, cols, S, attn)
+              : xlat_svg_heatmap_text(title, rows, T, cols, S, attn, out, out_len);
+done:
+  free(attn);
+  free(rows);
+  free(cols);
+  return st;
+}
 
 int attention_svg(const doc_options *o, const doc_first *first, const char *input_name, const char *path) {
   if (!first->found) {
@@ -11,37 +41,14 @@ int attention_svg(const doc_options *o, const doc_first *first, const char *inpu
             o->window, input_name, path);
     return 1;
   }
-  int32_t S = first->src_len, T = first->tgt_len + 1;
-  float *attn = malloc(sizeof(float) * (size_t)S * (size_t)T);
-  const char **rows = malloc(sizeof *rows * (size_t)T), **cols = malloc(sizeof *cols * (size_t)S);
-  xlat_beam *b = NULL;
-  int rc = 1;
-  if (!attn || !rows || !cols) {
-    fprintf(stderr, "xlat-decode: out of memory\n");
-    goto done;
-  }
-  for (int32_t t = 0; t < T; t++) {
-    const char *p = t < first->tgt_len ? xlat_spm_id_to_piece(o->spm, first->tgt[t]) : "</s>";
-    rows[t] = p ? p : "?";
-  }
-  for (int32_t s = 0; s < S; s++) {
-    const char *p = xlat_spm_id_to_piece(o->spm, first->src[s]);
-    cols[s] = p ? p : "?";
-  }
   char title[256];
   snprintf(title, sizeof title, "Attention, line %lld of %s%s", (long long)first->line + 1, input_name,
            o->score_path ? " (scored target)" : "");
-  if (xlat_beam_new(o->models, 1, &o->beam, &b) != XLAT_OK ||
-      xlat_beam_attention(b, first->src, S, first->tgt, first->tgt_len, attn) != XLAT_OK ||
-      xlat_svg_heatmap(path, title, rows, T, cols, S, attn) != XLAT_OK) {
-    fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
-    goto done;
-  }
-  rc = 0;
-done:
+  xlat_beam *b = NULL;
+  xlat_status st = xlat_beam_new(o->tr.models, 1, &o->tr.beam, &b);
+  if (st == XLAT_OK)
+    st = attention_draw(b, o->tr.spm, first->src, first->src_len, first->tgt, first->tgt_len, title, path, NULL, NULL);
   xlat_beam_free(b);
-  free(attn);
-  free(rows);
-  free(cols);
-  return rc;
+  if (st != XLAT_OK) fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
+  return st == XLAT_OK ? 0 : 1;
 }

@@ -1,12 +1,18 @@
-/* attention.h - xlat-decode --attention-svg: the attention map of one translated segment as an SVG heatmap. */
+/* attention.h - attention maps as SVG heatmaps: xlat-decode --attention-svg and the service's /attention. */
 #ifndef XLAT_DECODE_ATTENTION_H
 #define XLAT_DECODE_ATTENTION_H
 
 #include "document.h"
 
-/* Writes the heatmap of first (filled in by doc_translate) to path: rows the output pieces and "</s>", columns the
- * source pieces, cells the first model's attention (xlat_beam_attention). Returns 0, or 1 after saying why on
- * stderr (also when the input had no line with text to draw). */
+/* The heatmap of src (src_len ids) translated as tgt (tgt_len ids) by b's first model (xlat_beam_attention): rows the
+ * output pieces and "</s>", columns the source pieces. Written to path, or when path is NULL into *out (malloc'ed,
+ * *out_len bytes). On failure returns the status, with the message for xlat_last_error(). */
+xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src, int32_t src_len,
+                           const int32_t *tgt, int32_t tgt_len, const char *title, const char *path, char **out,
+                           size_t *out_len);
+
+/* xlat-decode --attention-svg: writes the heatmap of first (filled in by doc_translate) to path. Returns 0, or 1
+ * after saying why on stderr (also when the input had no line with text to draw). */
 int attention_svg(const doc_options *o, const doc_first *first, const char *input_name, const char *path);
 
 #endif

@@ -1,12 +1,11 @@
 /* document.h - translating a document line by line: the pipeline of xlat-decode.
  *
- * The reader (the calling thread) takes a window of lines, cleans them (text.h), splits them into segments (whole
- * lines, or sentences with --split-sentences or when a line is longer than the model accepts), encodes them, sorts
- * the window's segments by length and cuts them into mini-batches for the worker threads (each with its own
- * xlat_beam). While the workers translate one window the reader prepares the next; a finished window is written in
- * input order, one output line per input line. A segment's translation depends only on the segment (beam.h), so
- * the output is the same for any batch size, window or thread count. Under mpirun the ranks take the windows in
- * turn and rank 0 writes them all, in order, so it is also the same for any number of ranks.
+ * The reader (the calling thread) takes a window of lines and hands them to the library's translator (translator.h:
+ * clean-up, sentence splitting, length-sorted mini-batches, worker threads). While the workers translate one window
+ * the reader prepares the next; a finished window is written in input order, one output line per input line. A
+ * segment's translation depends only on the segment (beam.h), so the output is the same for any batch size, window or
+ * thread count. Under mpirun the ranks take the windows in turn and rank 0 writes them all, in order, so it is also
+ * the same for any number of ranks.
  */
 #ifndef XLAT_DECODE_DOCUMENT_H
 #define XLAT_DECODE_DOCUMENT_H
@@ -32,16 +31,8 @@ typedef struct {
 } doc_first;
 
 typedef struct {
-  const xlat_model *const *models; /* ensemble, at least one */
-  int32_t n_models;
-  const xlat_spm *spm;
-  xlat_beam_options beam;
-  int32_t threads;         /* worker threads, each with its own search state */
-  int32_t batch_size;      /* sentences per mini-batch */
-  int32_t batch_tokens;    /* padded source tokens per mini-batch */
+  xlat_translator_options tr; /* models, tokenizer, search, threads, batches, segment length, sentence splitting */
   int32_t window;          /* lines sorted together */
-  int32_t max_input;       /* longest segment in tokens; longer lines are split (<= the models' max_len) */
-  int split_sentences;     /* translate each sentence of a line on its own */
   out_format format;
   const char *input;       /* NULL: stdin */
   const char *output;      /* NULL: stdout; else written to a temporary file renamed when complete */

@@ -12,6 +12,7 @@
 #include "attention.h"
 #include "cli.h"
 #include "document.h"
+#include "serve.h"
 
 #define MAX_MODELS 16
 #define DEFAULT_MAX_INPUT 512 /* tokens per segment unless --max-input-tokens says otherwise */
@@ -42,6 +43,14 @@ static const char usage_text[] =
     "  --window N              input lines sorted by length together (default 1024)\n"
     "  --state-mb N            decoding state per thread and model, in MB (default 96)\n"
     "  --quiet                 no warnings\n"
+    "\n"
+    "Service (instead of translating the input):\n"
+    "  --serve HOST:PORT       HTTP service, LibreTranslate's API: POST /translate, GET /languages, the web page\n"
+    "                          at /, POST /attention; port 0 takes a free port (printed); SIGTERM stops it\n"
+    "  --source-lang CODE      what the model translates, as /languages tells clients (default en)\n"
+    "  --target-lang CODE      (default de)\n"
+    "  --queue N               sentences waiting at most; a request beyond gets 503 (default 4096)\n"
+    "  --timeout S             seconds a request may wait for its translation, else 504 (default 60)\n"
     "  --help, --version\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n";
 
@@ -92,15 +101,14 @@ int main(int argc, char **argv) {
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   doc_options o;
   memset(&o, 0, sizeof o);
-  xlat_beam_options_default(&o.beam);
-  o.threads = 2;
-  o.batch_size = 32;
-  o.batch_tokens = 2048;
+  xlat_translator_options_default(&o.tr);
   o.window = 1024;
   o.format = FORMAT_TEXT;
   const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL, *svg_path = NULL;
   doc_first first;
   memset(&first, 0, sizeof first);
+  serve_options serve = {NULL, "en", "de", 60.0};
+  int32_t queue = 4096;
   int n_models = 0;
   int32_t max_input = 0;
   for (int i = 1; i < argc; i++) {
@@ -115,7 +123,7 @@ int main(int argc, char **argv) {
       printf("xlat-decode %s (%s)\n", XLAT_VERSION, xlat_cpu_describe(kernels, sizeof kernels));
       return 0;
     } else if (!strcmp(argv[i], "--split-sentences")) {
-      o.split_sentences = 1;
+      o.tr.split_sentences = 1;
       continue;
     } else if (!strcmp(argv[i], "--quiet")) {
       o.quiet = 1;
@@ -134,36 +142,51 @@ int main(int argc, char **argv) {
     } else if (FLAG("--attention-svg")) {
       svg_path = v;
       o.first = &first;
+    } else if (FLAG("--serve")) {
+      serve.address = v;
+    } else if (FLAG("--source-lang")) {
+      serve.source_lang = v;
+    } else if (FLAG("--target-lang")) {
+      serve.target_lang = v;
+    } else if (FLAG("--queue")) {
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &queue)) return usage_error("--queue expects >= 1, got ", v);
+    } else if (FLAG("--timeout")) {
+      float t = 0;
+      if (r > 0 && !xlat_cli_float(v, 1e-4f, 86400.0f, &t))
+        return usage_error("--timeout expects 0.0001..86400, got ", v);
+      serve.timeout = t;
     } else if (FLAG("--format")) {
       format = v;
     } else if (FLAG("--beam")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1024, &o.beam.beam_size)) return usage_error("--beam expects 1..1024, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1024, &o.tr.beam.beam_size))
+        return usage_error("--beam expects 1..1024, got ", v);
     } else if (FLAG("--n-best")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1024, &o.beam.n_best)) return usage_error("--n-best expects 1..1024, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 1024, &o.tr.beam.n_best))
+        return usage_error("--n-best expects 1..1024, got ", v);
     } else if (FLAG("--length-penalty")) {
-      if (r > 0 && !xlat_cli_float(v, 0.0f, 10.0f, &o.beam.length_penalty))
+      if (r > 0 && !xlat_cli_float(v, 0.0f, 10.0f, &o.tr.beam.length_penalty))
         return usage_error("--length-penalty expects 0..10, got ", v);
     } else if (FLAG("--max-length-a")) {
-      if (r > 0 && !xlat_cli_float(v, 0.0f, 1000.0f, &o.beam.max_len_a))
+      if (r > 0 && !xlat_cli_float(v, 0.0f, 1000.0f, &o.tr.beam.max_len_a))
         return usage_error("--max-length-a expects 0..1000, got ", v);
     } else if (FLAG("--max-length-b")) {
-      if (r > 0 && !xlat_cli_float(v, -1000.0f, 100000.0f, &o.beam.max_len_b))
+      if (r > 0 && !xlat_cli_float(v, -1000.0f, 100000.0f, &o.tr.beam.max_len_b))
         return usage_error("--max-length-b expects a number, got ", v);
     } else if (FLAG("--max-input-tokens")) {
       if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &max_input))
         return usage_error("--max-input-tokens expects >= 1, got ", v);
     } else if (FLAG("--threads")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 256, &o.threads)) return usage_error("--threads expects 1..256, got ", v);
+      if (r > 0 && !xlat_cli_i32(v, 1, 256, &o.tr.threads)) return usage_error("--threads expects 1..256, got ", v);
     } else if (FLAG("--batch-size")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 16, &o.batch_size))
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 16, &o.tr.batch_size))
         return usage_error("--batch-size expects >= 1, got ", v);
     } else if (FLAG("--batch-tokens")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.batch_tokens))
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.tr.batch_tokens))
         return usage_error("--batch-tokens expects >= 1, got ", v);
     } else if (FLAG("--window")) {
       if (r > 0 && !xlat_cli_i32(v, 1, 1 << 24, &o.window)) return usage_error("--window expects >= 1, got ", v);
     } else if (FLAG("--state-mb")) {
-      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &o.beam.max_state_mb))
+      if (r > 0 && !xlat_cli_i32(v, 1, 1 << 20, &o.tr.beam.max_state_mb))
         return usage_error("--state-mb expects >= 1, got ", v);
     } else {
       return usage_error("unknown argument ", argv[i]);
@@ -172,7 +195,7 @@ int main(int argc, char **argv) {
 #undef FLAG
   }
   if (n_models == 0) return usage_error("--model is required", NULL);
-  if (o.beam.n_best > o.beam.beam_size) return usage_error("--n-best must not exceed --beam", NULL);
+  if (o.tr.beam.n_best > o.tr.beam.beam_size) return usage_error("--n-best must not exceed --beam", NULL);
   if (format) {
     static const char *const names[] = {"text", "scores", "ids", "align", "json"};
     int k = 0;
@@ -180,14 +203,20 @@ int main(int argc, char **argv) {
     if (k == 5) return usage_error("--format expects text, scores, ids, align or json, got ", format);
     o.format = (out_format)k;
   }
-  if (o.beam.n_best > 1 && o.format != FORMAT_JSON) {
+  if (o.tr.beam.n_best > 1 && o.format != FORMAT_JSON) {
     if (format && o.format != FORMAT_TEXT)
       return usage_error("--n-best prints Moses n-best lines; use it with --format json or none", NULL);
     o.format = FORMAT_NBEST;
   }
-  if (o.score_path && (o.split_sentences || o.beam.n_best > 1))
+  if (o.score_path && (o.tr.split_sentences || o.tr.beam.n_best > 1))
     return usage_error("--score scores whole lines: it takes no --split-sentences or --n-best", NULL);
-  o.beam.alignments = o.format == FORMAT_ALIGN || o.format == FORMAT_JSON;
+  o.tr.beam.alignments = o.format == FORMAT_ALIGN || o.format == FORMAT_JSON;
+  if (serve.address) {
+    if (o.input || o.output || o.score_path || format || svg_path || o.tr.beam.n_best > 1)
+      return usage_error("--serve answers HTTP requests: it takes no --input, --output, --score, --format, "
+                         "--attention-svg or --n-best", NULL);
+    o.tr.max_queued = queue;
+  }
   if (xlat_dist_init(&argc, &argv) != XLAT_OK) { /* under mpirun: the ranks share the windows */
     fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
     return 1;
@@ -233,14 +262,23 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
-  o.models = (const xlat_model *const *)models;
-  o.n_models = n_models;
-  o.spm = spm;
+  o.tr.models = (const xlat_model *const *)models;
+  o.tr.n_models = n_models;
+  o.tr.spm = spm;
   int32_t longest = xlat_model_config(models[0])->max_len;
   for (int m = 1; m < n_models; m++)
     if (xlat_model_config(models[m])->max_len < longest) longest = xlat_model_config(models[m])->max_len;
   if (!max_input) max_input = DEFAULT_MAX_INPUT;
-  o.max_input = max_input < longest ? max_input : longest;
+  o.tr.max_input = max_input < longest ? max_input : longest;
+  if (serve.address) {
+    if (xlat_dist_size() > 1) {
+      fprintf(stderr, "xlat-decode: --serve runs as one process, not under mpirun\n");
+      rc = 2;
+      goto done;
+    }
+    rc = serve_run(&o, &serve);
+    goto done;
+  }
   rc = doc_translate(&o);
   if (rc == 0 && svg_path && xlat_dist_rank() == 0)
     rc = attention_svg(&o, &first, o.input && strcmp(o.input, "-") ? o.input : "standard input", svg_path);

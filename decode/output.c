@@ -11,9 +11,9 @@
 #include <string.h>
 
 /* Hypothesis k of a segment, or its last one when it has fewer. */
-static const seg_hyp *hyp_at(const seg_result *s, int32_t k) { return &s->hyps[k < s->n ? k : s->n - 1]; }
+static const xlat_seg_hyp *hyp_at(const xlat_seg_result *s, int32_t k) { return &s->hyps[k < s->n ? k : s->n - 1]; }
 
-static void put_text(FILE *f, const seg_result *segs, int32_t n, int32_t k) {
+static void put_text(FILE *f, const xlat_seg_result *segs, int32_t n, int32_t k) {
   int first = 1;
   for (int32_t i = 0; i < n; i++) {
     const char *t = hyp_at(&segs[i], k)->text;
@@ -24,7 +24,7 @@ static void put_text(FILE *f, const seg_result *segs, int32_t n, int32_t k) {
   }
 }
 
-static float sum_scores(const seg_result *segs, int32_t n, int32_t k) {
+static float sum_scores(const xlat_seg_result *segs, int32_t n, int32_t k) {
   float s = 0.0f;
   for (int32_t i = 0; i < n; i++) s += hyp_at(&segs[i], k)->score;
   return s;
@@ -45,7 +45,7 @@ static void put_json_number(FILE *f, float x) {
   else fputs("null", f);
 }
 
-static void put_json_text(FILE *f, const seg_result *segs, int32_t n, int32_t k) {
+static void put_json_text(FILE *f, const xlat_seg_result *segs, int32_t n, int32_t k) {
   /* joined like put_text, escaped */
   size_t len = 1;
   for (int32_t i = 0; i < n; i++) len += strlen(hyp_at(&segs[i], k)->text) + 1;
@@ -69,11 +69,11 @@ static void put_json_text(FILE *f, const seg_result *segs, int32_t n, int32_t k)
 
 /* Alignment pairs of the best hypotheses, positions offset by the earlier segments; sep between pairs, pair
  * written as fmt (two ints). */
-static void put_alignment(FILE *f, const seg_result *segs, int32_t n, const char *fmt, const char *sep) {
+static void put_alignment(FILE *f, const xlat_seg_result *segs, int32_t n, const char *fmt, const char *sep) {
   int32_t src_off = 0, tgt_off = 0;
   int first = 1;
   for (int32_t i = 0; i < n; i++) {
-    const seg_hyp *h = hyp_at(&segs[i], 0);
+    const xlat_seg_hyp *h = hyp_at(&segs[i], 0);
     for (int32_t t = 0; h->align && t < h->len; t++) {
       if (!first) fputs(sep, f);
       fprintf(f, fmt, src_off + h->align[t], tgt_off + t);
@@ -84,7 +84,7 @@ static void put_alignment(FILE *f, const seg_result *segs, int32_t n, const char
   }
 }
 
-int out_line(FILE *f, out_format fmt, int64_t number, const seg_result *segs, int32_t n, int32_t n_best) {
+int out_line(FILE *f, out_format fmt, int64_t number, const xlat_seg_result *segs, int32_t n, int32_t n_best) {
   switch (fmt) {
   case FORMAT_TEXT:
     put_text(f, segs, n, 0);
@@ -96,7 +96,7 @@ int out_line(FILE *f, out_format fmt, int64_t number, const seg_result *segs, in
   case FORMAT_IDS: {
     int first = 1;
     for (int32_t i = 0; i < n; i++) {
-      const seg_hyp *h = hyp_at(&segs[i], 0);
+      const xlat_seg_hyp *h = hyp_at(&segs[i], 0);
       for (int32_t t = 0; t < h->len; t++, first = 0) fprintf(f, first ? "%d" : " %d", h->ids[t]);
     }
     break;
@@ -114,7 +114,7 @@ int out_line(FILE *f, out_format fmt, int64_t number, const seg_result *segs, in
     fputs(", \"ids\": [", f);
     int first = 1;
     for (int32_t i = 0; i < n; i++) {
-      const seg_hyp *h = hyp_at(&segs[i], 0);
+      const xlat_seg_hyp *h = hyp_at(&segs[i], 0);
       for (int32_t t = 0; t < h->len; t++, first = 0) fprintf(f, first ? "%d" : ", %d", h->ids[t]);
     }
     fputs("], \"alignment\": [", f);

@@ -9,27 +9,10 @@
 #include "document.h"
 #include "io.h"
 
-/* One hypothesis of a segment, owned by the window that holds it. */
-typedef struct {
-  char *text;     /* detokenized, one line */
-  float score;    /* length-normalized log-probability (beam.h) */
-  float logprob;
-  int32_t *ids;   /* (len) */
-  int32_t len;
-  int32_t *align; /* (len) source token of each output token, or NULL */
-} seg_hyp;
-
-/* The translation of one segment (a line, a sentence or a piece of a long line). */
-typedef struct {
-  int32_t src_len;
-  int32_t n; /* hypotheses, best first */
-  seg_hyp *hyps;
-} seg_result;
-
 /* Writes the output of input line number (0-based) translated as n segments (0 for an empty line), joining their
  * translations with spaces, adding their scores and offsetting their token positions. Returns 0, or -1 on a write
  * error. */
-int out_line(FILE *f, out_format fmt, int64_t number, const seg_result *segs, int32_t n, int32_t n_best);
+int out_line(FILE *f, out_format fmt, int64_t number, const xlat_seg_result *segs, int32_t n, int32_t n_best);
 
 /* Forced-decoding output of line number: the score, or a JSON object with score and log-probability. */
 int out_score(FILE *f, out_format fmt, int64_t number, float score, float logprob, int32_t len);

@@ -20,6 +20,8 @@ typedef enum {
   XLAT_ERR_NOMEM,    /* an allocation failed */
   XLAT_ERR_ARG,      /* an argument is out of range */
   XLAT_ERR_MISMATCH, /* two inputs disagree (line counts, tokenizer checksum, model config) */
+  XLAT_ERR_BUSY,     /* a bounded queue is full: try again later */
+  XLAT_ERR_TIMEOUT,  /* a deadline passed before the work was done */
 } xlat_status;
 
 const char *xlat_status_str(xlat_status s);

@@ -15,6 +15,8 @@ const char *xlat_status_str(xlat_status s) {
   case XLAT_ERR_NOMEM: return "out of memory";
   case XLAT_ERR_ARG: return "invalid argument";
   case XLAT_ERR_MISMATCH: return "mismatch";
+  case XLAT_ERR_BUSY: return "busy";
+  case XLAT_ERR_TIMEOUT: return "timed out";
   }
   return "unknown status";
 }

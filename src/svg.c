@@ -110,14 +110,18 @@ static void tick_label(const axis *a, int k, char *buf, size_t n) {
 
 /* ---- files ---------------------------------------------------------------------------------------------------- */
 
+static void put_header(FILE *f, double w, double h) {
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+             "font-family=\"sans-serif\" font-size=\"12\">\n"
+             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          ceil(w), ceil(h), ceil(w), ceil(h));
+}
+
 static xlat_status begin(xlat_atomic_file *af, const char *path, double w, double h) {
   xlat_status s = xlat_atomic_open(af, path);
   if (s != XLAT_OK) return s;
-  fprintf(af->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-                 "font-family=\"sans-serif\" font-size=\"12\">\n"
-                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          ceil(w), ceil(h), ceil(w), ceil(h));
+  put_header(af->f, w, h);
   return XLAT_OK;
 }
 
@@ -239,14 +243,20 @@ xlat_status xlat_svg_line_chart(const char *path, const char *title, const char 
 
 /* ---- heatmap -------------------------------------------------------------------------------------------------- */
 
-xlat_status xlat_svg_heatmap(const char *path, const char *title, const char *const *row_labels, int32_t rows,
-                             const char *const *col_labels, int32_t cols, const float *values) {
-  if (!path) return xlat_fail(XLAT_ERR_ARG, "heatmap: no output path");
+/* Checks a heatmap's arguments; name says which picture in the message. */
+static xlat_status heatmap_check(const char *name, const char *const *row_labels, int32_t rows,
+                                 const char *const *col_labels, int32_t cols, const float *values) {
   if (rows < 1 || cols < 1 || rows > 4096 || cols > 4096)
-    return xlat_fail(XLAT_ERR_ARG, "%s: heatmap of %d x %d cells, expected 1..4096 rows and columns", path, rows,
+    return xlat_fail(XLAT_ERR_ARG, "%s: heatmap of %d x %d cells, expected 1..4096 rows and columns", name, rows,
                      cols);
   if (!row_labels || !col_labels || !values)
-    return xlat_fail(XLAT_ERR_ARG, "%s: heatmap without %s", path, !values ? "values" : "labels");
+    return xlat_fail(XLAT_ERR_ARG, "%s: heatmap without %s", name, !values ? "values" : "labels");
+  return XLAT_OK;
+}
+
+/* The whole heatmap (xlat_svg_heatmap's picture) written to f. */
+static void heatmap_to(FILE *f, const char *title, const char *const *row_labels, int32_t rows,
+                       const char *const *col_labels, int32_t cols, const float *values) {
   const double cell = 26;
   double row_w = 0, col_w = 0;
   for (int32_t r = 0; r < rows; r++) row_w = fmax(row_w, text_width(row_labels[r], 12));
@@ -255,10 +265,7 @@ xlat_status xlat_svg_heatmap(const char *path, const char *title, const char *co
   const double left = 12 + row_w + 8, top = (title && *title ? 40 : 10) + (upright ? col_w + 10 : 20);
   double W = left + cols * cell + 70, H = top + rows * cell + 12;
   W = fmax(W, text_width(title, 16) + 20);
-  xlat_atomic_file af;
-  xlat_status st = begin(&af, path, W, H);
-  if (st != XLAT_OK) return st;
-  FILE *f = af.f;
+  put_header(f, W, H);
   put_title(f, title, W);
   fputs("<g class=\"columns\">\n", f);
   for (int32_t c = 0; c < cols; c++) {
@@ -300,5 +307,35 @@ xlat_status xlat_svg_heatmap(const char *path, const char *title, const char *co
              "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"%.1f\" fill=\"url(#shade)\" stroke=\"#333\"/>"
              "<text x=\"%.1f\" y=\"%.1f\">1</text><text x=\"%.1f\" y=\"%.1f\">0</text></g>\n",
           bx, top, bh, bx + 16, top + 9, bx + 16, top + bh);
-  return end(&af);
+  fputs("</svg>\n", f);
+}
+
+xlat_status xlat_svg_heatmap(const char *path, const char *title, const char *const *row_labels, int32_t rows,
+                             const char *const *col_labels, int32_t cols, const float *values) {
+  if (!path) return xlat_fail(XLAT_ERR_ARG, "heatmap: no output path");
+  xlat_status st = heatmap_check(path, row_labels, rows, col_labels, cols, values);
+  xlat_atomic_file af;
+  if (st == XLAT_OK) st = xlat_atomic_open(&af, path);
+  if (st != XLAT_OK) return st;
+  heatmap_to(af.f, title, row_labels, rows, col_labels, cols, values);
+  return xlat_atomic_commit(&af);
+}
+
+xlat_status xlat_svg_heatmap_text(const char *title, const char *const *row_labels, int32_t rows,
+                                  const char *const *col_labels, int32_t cols, const float *values, char **out,
+                                  size_t *len) {
+  *out = NULL;
+  *len = 0;
+  xlat_status st = heatmap_check("heatmap", row_labels, rows, col_labels, cols, values);
+  if (st != XLAT_OK) return st;
+  FILE *f = open_memstream(out, len);
+  if (!f) return xlat_fail(XLAT_ERR_NOMEM, "heatmap: out of memory");
+  heatmap_to(f, title, row_labels, rows, col_labels, cols, values);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    free(*out);
+    *out = NULL;
+    return xlat_fail(XLAT_ERR_NOMEM, "heatmap: out of memory");
+  }
+  return XLAT_OK;
 }

@@ -41,6 +41,11 @@ xlat_status xlat_svg_line_chart(const char *path, const char *title, const char 
 xlat_status xlat_svg_heatmap(const char *path, const char *title, const char *const *row_labels, int32_t rows,
                              const char *const *col_labels, int32_t cols, const float *values /* (rows,cols) */);
 
+/* The same heatmap as text in memory: *out (malloc'ed, NUL-terminated; the caller frees it), *len bytes. */
+xlat_status xlat_svg_heatmap_text(const char *title, const char *const *row_labels, int32_t rows,
+                                  const char *const *col_labels, int32_t cols, const float *values, char **out,
+                                  size_t *len);
+
 /* s escaped for XML text and attributes (& < > " ' as entities; invalid UTF-8 and characters XML 1.0 cannot hold as
  * U+FFFD; NULL as "") into out, snprintf-style: at most cap - 1 bytes and a NUL when cap > 0; returns the length of
  * the whole escaped text, so a return value >= cap means out was too small (out may be NULL when cap is 0). */

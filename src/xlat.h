@@ -236,4 +236,6 @@ xlat_status xlat_decoder_reorder(xlat_decoder *d, int32_t N, const int32_t *pare
 #include "beam.h"
 /* Line charts and heatmaps written as SVG. */
 #include "svg.h"
+/* Texts in, translations out, for many callers at once: the document pipeline and the service share it. */
+#include "translator.h"
 #endif

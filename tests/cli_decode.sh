@@ -4,33 +4,12 @@
 # window and threads, printed scores equal forced decoding (--score), beam 5 scores at least as well as beam 1 on
 # average, n-best / JSON / alignment formats, --split-sentences, atomic output files, exit codes.
 #
-# Needs a trained model: trains a tiny one on 4000 Multi30k pairs for a few hundred steps (about a minute), or uses
-# XLAT_TEST_MODEL (a .xlat file with its SentencePiece model beside it) when set; XLAT_KEEP_TEST_MODEL=DIR keeps the
-# trained one there.
+# Needs a trained model: harness.sh's tiny_model.
 . "$(dirname "$0")/harness.sh"
 DEC="$BIN/xlat-decode"
 
-# ---- a model ---------------------------------------------------------------------------------------------------
-if [ -n "${XLAT_TEST_MODEL:-}" ]; then
-  MODEL=$XLAT_TEST_MODEL
-else
-  M30=$SRC/corpora/multi30k
-  zcat "$M30/train.en.gz" | head -n 4000 >"$T/train.en"
-  zcat "$M30/train.de.gz" | head -n 4000 >"$T/train.de"
-  zcat "$M30/val.en.gz" | head -n 100 >"$T/val.en"
-  zcat "$M30/val.de.gz" | head -n 100 >"$T/val.de"
-  if ! "$BIN/xlat-train" --train-src "$T/train.en" --train-tgt "$T/train.de" --valid-src "$T/val.en" \
-    --valid-tgt "$T/val.de" --vocab-size 1000 --preset tiny --out "$T/model" --max-steps 400 --seed 1 \
-    --threads 2 >"$T/train.log" 2>&1; then
-    cat "$T/train.log" >&2
-    echo "FAIL: could not train the tiny model for this test" >&2
-    exit 1
-  fi
-  MODEL=$T/model/last.xlat
-  # kept for later runs of the suite (.ci/run's forced-kernel passes) as their XLAT_TEST_MODEL
-  [ -n "${XLAT_KEEP_TEST_MODEL:-}" ] && mkdir -p "$XLAT_KEEP_TEST_MODEL" &&
-    cp "$MODEL" "$T/model/spm.model" "$XLAT_KEEP_TEST_MODEL/"
-fi
+# ---- a model ----------------------------------------------------------------------------------------------------
+tiny_model
 D() { "$DEC" --model "$MODEL" --quiet "$@"; }
 
 # ---- inputs ----------------------------------------------------------------------------------------------------

@@ -1,14 +1,13 @@
-/* test_decode.c - xlat-decode's helpers: text clean-up, sentence splitter and output formats (decode/text.c and
- * decode/output.c are compiled in directly: they belong to the program, not the library). */
+/* test_decode.c - text clean-up and sentence splitter (src/text.c), and xlat-decode's output formats (decode/output.c
+ * is compiled in directly: it belongs to the program, not the library). */
 #include <string.h>
 
 #include "../decode/output.c"
-#include "../decode/text.c"
 #include "test.h"
 
 static int sanitized_is(const char *in, size_t len, const char *want, size_t want_bad) {
   char out[256];
-  size_t bad = 99, n = text_sanitize(in, len, out, &bad);
+  size_t bad = 99, n = xlat_text_sanitize(in, len, out, &bad);
   int ok = n == strlen(want) && memcmp(out, want, n) == 0 && out[n] == '\0' && bad == want_bad;
   if (!ok) fprintf(stderr, "sanitize gave \"%s\" (%zu invalid), expected \"%s\" (%zu)\n", out, bad, want, want_bad);
   return ok;
@@ -17,9 +16,9 @@ static int sanitized_is(const char *in, size_t len, const char *want, size_t wan
 /* The sentences of s joined with " | ". */
 static const char *split(const char *s) {
   static char buf[1024];
-  text_span spans[16];
-  size_t n = text_split_sentences(s, strlen(s), spans, 16), at = 0;
-  CHECK(n == text_split_sentences(s, strlen(s), NULL, 0));
+  xlat_text_span spans[16];
+  size_t n = xlat_text_split_sentences(s, strlen(s), spans, 16), at = 0;
+  CHECK(n == xlat_text_split_sentences(s, strlen(s), NULL, 0));
   buf[0] = '\0';
   for (size_t i = 0; i < n && i < 16; i++)
     at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%.*s", i ? " | " : "", (int)spans[i].len, s + spans[i].start);
@@ -34,7 +33,7 @@ static const char *split(const char *s) {
   } while (0)
 
 /* What out_line writes for n segments, as a string. */
-static const char *formatted(out_format fmt, int64_t number, const seg_result *segs, int32_t n, int32_t n_best) {
+static const char *formatted(out_format fmt, int64_t number, const xlat_seg_result *segs, int32_t n, int32_t n_best) {
   static char buf[2048];
   FILE *f = tmpfile();
   CHECK(f != NULL);
@@ -57,13 +56,13 @@ static const char *formatted(out_format fmt, int64_t number, const seg_result *s
 
 static void test_output(void) {
   int32_t ids_a[2] = {10, 11}, al_a[2] = {1, 0}, ids_b[1] = {12}, al_b[1] = {0}, ids_c[3] = {20, 21, 22};
-  seg_hyp a[2] = {{"Ein \"Hund\"", -1.5f, -3.0f, ids_a, 2, al_a}, {"Hund", -2.0f, -4.0f, ids_a, 1, al_a}};
-  seg_hyp b[1] = {{"läuft\\.", -0.25f, -0.5f, ids_b, 1, al_b}};
-  seg_hyp c[1] = {{"", 0.0f, 0.0f, ids_c, 0, NULL}};
-  seg_result two[2] = {{3, 2, a}, {2, 1, b}};
+  xlat_seg_hyp a[2] = {{"Ein \"Hund\"", -1.5f, -3.0f, ids_a, 2, al_a}, {"Hund", -2.0f, -4.0f, ids_a, 1, al_a}};
+  xlat_seg_hyp b[1] = {{"läuft\\.", -0.25f, -0.5f, ids_b, 1, al_b}};
+  xlat_seg_hyp c[1] = {{"", 0.0f, 0.0f, ids_c, 0, NULL}};
+  xlat_seg_result two[2] = {{3, 2, a}, {2, 1, b}};
   CHECK_FORMAT(FORMAT_TEXT, 0, two, 2, 1, "Ein \"Hund\" läuft\\.\n");
   CHECK_FORMAT(FORMAT_TEXT, 0, two, 0, 1, "\n"); /* an empty line stays one empty line */
-  seg_result empty_output[1] = {{1, 1, c}};
+  xlat_seg_result empty_output[1] = {{1, 1, c}};
   CHECK_FORMAT(FORMAT_TEXT, 0, empty_output, 1, 1, "\n");
   CHECK_FORMAT(FORMAT_SCORES, 0, two, 2, 1, "-1.750000\tEin \"Hund\" läuft\\.\n");
   CHECK_FORMAT(FORMAT_IDS, 0, two, 2, 1, "10 11 12\n");
@@ -100,9 +99,9 @@ int main(void) {
   CHECK(sanitized_is("a\0b\tc\rd\x1b" "e\x7f" "f\xC2\x85g\xE2\x80\xA8h", 18, "a b c d e f g h", 0));
   CHECK(sanitized_is("", 0, "", 0));
 
-  CHECK(text_blank("", 0));
-  CHECK(text_blank(" \t ", 3));
-  CHECK(!text_blank(" x ", 3));
+  CHECK(xlat_text_blank("", 0));
+  CHECK(xlat_text_blank(" \t ", 3));
+  CHECK(!xlat_text_blank(" x ", 3));
 
   CHECK_SPLIT("One sentence.", "One sentence.");
   CHECK_SPLIT("A dog runs. A cat sleeps!  Why? Because.", "A dog runs. | A cat sleeps! | Why? | Because.");
@@ -119,12 +118,12 @@ int main(void) {
   /* CJK full stops need no space */
   CHECK_SPLIT("今日は晴れ。明日は雨！本当？", "今日は晴れ。 | 明日は雨！ | 本当？");
   /* no text, no sentence; a paragraph without a terminator is one sentence */
-  CHECK(text_split_sentences("   ", 3, NULL, 0) == 0);
+  CHECK(xlat_text_split_sentences("   ", 3, NULL, 0) == 0);
   CHECK_SPLIT("no final period", "no final period");
   /* invalid bytes do not stop the scan */
   CHECK_SPLIT("Bad \x80 byte. Next.", "Bad \x80 byte. | Next.");
   /* more sentences than room: the count is still right */
-  text_span one[1];
-  CHECK(text_split_sentences("Go. Run. Stop.", 14, one, 1) == 3 && one[0].start == 0 && one[0].len == 3);
+  xlat_text_span one[1];
+  CHECK(xlat_text_split_sentences("Go. Run. Stop.", 14, one, 1) == 3 && one[0].start == 0 && one[0].len == 3);
   TEST_END();
 }

@@ -127,6 +127,12 @@ static void test_heatmap(void) {
   CHECK(count(t, "fill=\"rgb(8,48,107)\"") == 1 && count(t, "fill=\"rgb(255,255,255)\"") == 2);
   CHECK(strstr(t, "<title>\xE2\x96\x81" "Hund / b: 0.800</title>") != NULL);
   CHECK(strstr(t, "rotate(-90)") == NULL); /* short labels fit a cell */
+  char *mem = NULL; /* the in-memory picture (the service's) is the file's, byte for byte */
+  size_t mem_len = 0;
+  CHECK(xlat_svg_heatmap_text("attention <first line>", rows, 3, cols, 3, v, &mem, &mem_len) == XLAT_OK);
+  CHECK(mem && mem_len == strlen(t) && strcmp(mem, t) == 0);
+  free(mem);
+  CHECK(xlat_svg_heatmap_text(NULL, rows, 0, cols, 3, v, &mem, &mem_len) == XLAT_ERR_ARG && mem == NULL);
   free(t);
   CHECK(!tmp_left(path));
   CHECK(well_formed(path));

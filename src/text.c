@@ -1,4 +1,4 @@
-/* text.c - UTF-8 clean-up and a rule-based sentence splitter for xlat-decode.
+/* text.c - UTF-8 clean-up and a rule-based sentence splitter before translation.
  *
  * The splitter is deliberately simple (in the spirit of the Moses/Europarl splitter, not a copy of it): it only has
  * to cut paragraphs into units the model translates well; joining the translations back is done by the caller.
@@ -14,7 +14,7 @@ static int is_control(uint32_t cp) {
   return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
 }
 
-size_t text_sanitize(const char *in, size_t len, char *out, size_t *n_invalid) {
+size_t xlat_text_sanitize(const char *in, size_t len, char *out, size_t *n_invalid) {
   const unsigned char *s = (const unsigned char *)in;
   size_t i = 0, o = 0, bad = 0;
   while (i < len) {
@@ -41,7 +41,7 @@ size_t text_sanitize(const char *in, size_t len, char *out, size_t *n_invalid) {
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-int text_blank(const char *s, size_t len) {
+int xlat_text_blank(const char *s, size_t len) {
   for (size_t i = 0; i < len; i++)
     if (!is_space((unsigned char)s[i])) return 0;
   return 1;
@@ -71,15 +71,15 @@ static int abbreviation_before(const char *s, size_t dot) {
   return 0;
 }
 
-static size_t emit(const char *s, size_t from, size_t to, text_span *spans, size_t max, size_t count) {
+static size_t emit(const char *s, size_t from, size_t to, xlat_text_span *spans, size_t max, size_t count) {
   while (from < to && is_space((unsigned char)s[from])) from++;
   while (to > from && is_space((unsigned char)s[to - 1])) to--;
   if (to == from) return count;
-  if (count < max) spans[count] = (text_span){from, to - from};
+  if (count < max) spans[count] = (xlat_text_span){from, to - from};
   return count + 1;
 }
 
-size_t text_split_sentences(const char *s, size_t len, text_span *spans, size_t max) {
+size_t xlat_text_split_sentences(const char *s, size_t len, xlat_text_span *spans, size_t max) {
   const unsigned char *u = (const unsigned char *)s;
   size_t count = 0, start = 0, i = 0;
   while (i < len) {
