@@ -5,7 +5,7 @@
 # lines around a blank one (Ctrl+Enter) exactly as `xlat-decode --model M` prints them, and show an SVG attention
 # map when a line of the translation is clicked. The server must then stop on SIGTERM with status 0.
 #
-# Needs a trained model: trains the tiny one cli_decode.sh trains, or uses XLAT_TEST_MODEL when set.
+# Needs a trained model: harness.sh's tiny_model (XLAT_TEST_MODEL when set).
 # XLAT_BROWSER_SCREENSHOT=FILE.png keeps a screenshot of the page at the end.
 . "$(dirname "$0")/harness.sh"
 . "$SRC/tests/server.sh"
@@ -17,7 +17,7 @@ command -v node >/dev/null || { fail "node not found (bash tests/setup.sh instal
 [ -d "$NODE_DIR/node_modules/playwright-core" ] ||
   { fail "$NODE_DIR/node_modules/playwright-core missing (bash tests/setup.sh runs npm ci there)"; finish cli_browser; }
 
-test_model
+tiny_model
 s1="A man is riding a bike."
 s2="Two dogs play in the snow."
 printf '%s\n%s\n' "$s1" "$s2" | "$BIN/xlat-decode" --model "$MODEL" --quiet >"$T/expected" 2>"$T/dec.err" ||

@@ -4,11 +4,11 @@
 # must equal what `xlat-decode --model M` prints for that sentence, none lost, none answered twice. The server must
 # then stop on SIGTERM with status 0. XLAT_LOAD_REQUESTS / XLAT_LOAD_CLIENTS change the first run's size.
 #
-# Needs a trained model: trains the tiny one cli_decode.sh trains, or uses XLAT_TEST_MODEL when set.
+# Needs a trained model: harness.sh's tiny_model (XLAT_TEST_MODEL when set).
 . "$(dirname "$0")/harness.sh"
 . "$SRC/tests/server.sh"
 
-test_model
+tiny_model
 zcat "$SRC/corpora/multi30k/test_2016_flickr.en.gz" >"$T/test.en"
 "$BIN/xlat-decode" --model "$MODEL" --quiet --input "$T/test.en" --output "$T/test.expected" 2>"$T/dec.err" ||
   { fail "xlat-decode --input test.en: exit $?: $(cat "$T/dec.err")"; finish cli_serve_load; }

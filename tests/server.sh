@@ -1,31 +1,10 @@
 # server.sh - what the tests of `xlat-decode --serve` share; sourced, not run (by cli_browser.sh, cli_serve_load.sh
-# and bench/serve_bench.sh). Needs $BIN (the programs) and $T (a temporary directory); test_model also needs $SRC.
-#   test_model            sets MODEL: $XLAT_TEST_MODEL, or a tiny model trained as cli_decode.sh trains one
+# and bench/serve_bench.sh). Needs $BIN (the programs), $MODEL and $T (a temporary directory).
 #   start_server [ARG...] starts $BIN/xlat-decode --model $MODEL --serve 127.0.0.1:$PORT ARG... on a free port, its
 #                         output in $T/server.log; waits until GET /languages answers. Sets PORT, URL, SERVER_PID.
 #                         Returns 1 (the log on stderr) when it exits or does not answer within 60 s.
 #   stop_server           SIGTERM, waits at most 30 s (then SIGKILL); returns the server's exit status
 # A server still running when the shell exits is killed.
-
-test_model() {
-  if [ -n "${XLAT_TEST_MODEL:-}" ]; then
-    MODEL=$XLAT_TEST_MODEL
-    return 0
-  fi
-  local m30=$SRC/corpora/multi30k
-  zcat "$m30/train.en.gz" | head -n 4000 >"$T/train.en"
-  zcat "$m30/train.de.gz" | head -n 4000 >"$T/train.de"
-  zcat "$m30/val.en.gz" | head -n 100 >"$T/val.en"
-  zcat "$m30/val.de.gz" | head -n 100 >"$T/val.de"
-  if ! "$BIN/xlat-train" --train-src "$T/train.en" --train-tgt "$T/train.de" --valid-src "$T/val.en" \
-    --valid-tgt "$T/val.de" --vocab-size 1000 --preset tiny --out "$T/model" --max-steps 400 --seed 1 \
-    --threads 2 >"$T/train.log" 2>&1; then
-    cat "$T/train.log" >&2
-    echo "FAIL: could not train the tiny model for this test" >&2
-    exit 1
-  fi
-  MODEL=$T/model/last.xlat
-}
 
 SERVER_PID=
 free_port() {
