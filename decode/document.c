@@ -225,3 +225,41 @@ done:
   xlat_lines_close(rd.tgt);
   return rc;
 }
+
+int doc_translate_markup(const doc_options *o, xlat_markup_format fmt) {
+  const char *name = o->input ? o->input : "standard input";
+  xlat_lines *in = NULL;
+  xlat_translator *tr = NULL;
+  char *doc = NULL, *out_text = NULL;
+  size_t doc_len = 0, out_len = 0;
+  int rc = 1;
+  FILE *mem = open_memstream(&doc, &doc_len);
+  xlat_status st = mem ? xlat_lines_open(o->input ? o->input : "-", &in) : xlat_fail(XLAT_ERR_NOMEM, "out of memory");
+  const char *line;
+  size_t len;
+  while (st == XLAT_OK && (st = xlat_lines_next(in, &line, &len)) == XLAT_OK && line)
+    if (fwrite(line, 1, len, mem) != len || fputc('\n', mem) == EOF) st = xlat_fail(XLAT_ERR_NOMEM, "out of memory");
+  if (mem && fclose(mem) != 0 && st == XLAT_OK) st = xlat_fail(XLAT_ERR_NOMEM, "out of memory");
+  if (st == XLAT_OK) st = xlat_translator_new(&o->tr, &tr);
+  if (st == XLAT_OK) st = xlat_translate_document(tr, fmt, doc, doc_len, -1, &out_text, &out_len);
+  if (st != XLAT_OK) {
+    fprintf(stderr, "xlat-decode: %s: %s\n", name, xlat_last_error());
+  } else {
+    out_file out;
+    if (out_open(&out, o->output) == 0) {
+      errno = 0;
+      if (fwrite(out_text, 1, out_len, out.f) != out_len) {
+        fprintf(stderr, "xlat-decode: cannot write %s: %s\n", o->output ? o->output : "standard output",
+                strerror(errno ? errno : EIO));
+        out_abort(&out);
+      } else {
+        rc = out_commit(&out) ? 1 : 0;
+      }
+    }
+  }
+  xlat_translator_free(tr);
+  xlat_lines_close(in);
+  free(doc);
+  free(out_text);
+  return rc;
+}

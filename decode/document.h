@@ -44,4 +44,8 @@ typedef struct {
 /* Runs the whole document; reports problems on stderr. Returns the program's exit code: 0 success, 1 failure. */
 int doc_translate(const doc_options *o);
 
+/* --input-format markdown|html: the whole input is one document (read through the line reader, lines joined with
+ * "\n"), translated keeping its markup (xlat_translate_document) and written whole. Returns the exit code. */
+int doc_translate_markup(const doc_options *o, xlat_markup_format fmt);
+
 #endif

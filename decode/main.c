@@ -32,6 +32,8 @@ static const char usage_text[] =
     "  --max-length-b B        (default 10)\n"
     "  --format F              text | scores (SCORE<TAB>TEXT) | ids | align (TEXT ||| s-t pairs) | json\n"
     "  --split-sentences       translate each sentence of a line separately, join them back into the line\n"
+    "  --input-format F        text (a line in, a line out) | markdown | html: the input is one document whose\n"
+    "                          markup is kept; inline tags follow the aligned words\n"
     "  --max-input-tokens N    longer lines are split at sentence ends, or cut (default: the model's max length, at\n"
     "                          most 512: attention's cost grows with the square of a segment's length)\n"
     "  --score FILE            forced decoding: print the score of each line of FILE as translation of the input\n"
@@ -104,7 +106,7 @@ int main(int argc, char **argv) {
   xlat_translator_options_default(&o.tr);
   o.window = 1024;
   o.format = FORMAT_TEXT;
-  const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL, *svg_path = NULL;
+  const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL, *svg_path = NULL, *input_format = NULL;
   doc_first first;
   memset(&first, 0, sizeof first);
   serve_options serve = {NULL, "en", "de", 60.0};
@@ -155,6 +157,8 @@ int main(int argc, char **argv) {
       if (r > 0 && !xlat_cli_float(v, 1e-4f, 86400.0f, &t))
         return usage_error("--timeout expects 0.0001..86400, got ", v);
       serve.timeout = t;
+    } else if (FLAG("--input-format")) {
+      input_format = v;
     } else if (FLAG("--format")) {
       format = v;
     } else if (FLAG("--beam")) {
@@ -211,11 +215,26 @@ int main(int argc, char **argv) {
   if (o.score_path && (o.tr.split_sentences || o.tr.beam.n_best > 1))
     return usage_error("--score scores whole lines: it takes no --split-sentences or --n-best", NULL);
   o.tr.beam.alignments = o.format == FORMAT_ALIGN || o.format == FORMAT_JSON;
+  xlat_markup_format markup = XLAT_MARKUP_TEXT;
+  if (input_format) {
+    static const char *const names[] = {"text", "markdown", "html"};
+    int k = 0;
+    while (k < 3 && strcmp(input_format, names[k])) k++;
+    if (k == 3) return usage_error("--input-format expects text, markdown or html, got ", input_format);
+    markup = (xlat_markup_format)k;
+  }
+  if (markup != XLAT_MARKUP_TEXT) {
+    if (o.score_path || format || svg_path || o.tr.beam.n_best > 1 || serve.address)
+      return usage_error("--input-format markdown|html writes the translated document: it takes no --score, "
+                         "--format, --attention-svg, --n-best or --serve", NULL);
+    o.tr.beam.alignments = 1; /* inline tags follow the aligned words */
+  }
   if (serve.address) {
     if (o.input || o.output || o.score_path || format || svg_path || o.tr.beam.n_best > 1)
       return usage_error("--serve answers HTTP requests: it takes no --input, --output, --score, --format, "
                          "--attention-svg or --n-best", NULL);
     o.tr.max_queued = queue;
+    o.tr.beam.alignments = 1; /* format "html": inline tags follow the aligned words */
   }
   if (xlat_dist_init(&argc, &argv) != XLAT_OK) { /* under mpirun: the ranks share the windows */
     fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
@@ -277,6 +296,15 @@ int main(int argc, char **argv) {
       goto done;
     }
     rc = serve_run(&o, &serve);
+    goto done;
+  }
+  if (markup != XLAT_MARKUP_TEXT) {
+    if (xlat_dist_size() > 1) {
+      fprintf(stderr, "xlat-decode: --input-format %s runs as one process, not under mpirun\n", input_format);
+      rc = 2;
+      goto done;
+    }
+    rc = doc_translate_markup(&o, markup);
     goto done;
   }
   rc = doc_translate(&o);

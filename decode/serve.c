@@ -167,11 +167,9 @@ static int check_ask(const server *sv, const ask *a, int texts_only, char *msg, 
   if (a->target && strcmp(a->target, s->target_lang))
     return snprintf(msg, cap, "target \"%.40s\" is not offered: this server translates %s to %s", a->target,
                     s->source_lang, s->target_lang), -1;
-  if (a->format && strcmp(a->format, "text")) {
-    if (texts_only || strcmp(a->format, "html"))
-      return snprintf(msg, cap, "format \"%.40s\": expected \"text\"", a->format), -1;
-    return snprintf(msg, cap, "format \"html\" is not supported yet: send \"text\""), -1;
-  }
+  if (a->format && strcmp(a->format, "text") && (texts_only || strcmp(a->format, "html")))
+    return snprintf(msg, cap, "format \"%.40s\": expected \"text\"%s", a->format, texts_only ? "" : " or \"html\""),
+           -1;
   return 0;
 }
 
@@ -194,15 +192,19 @@ static xlat_status add_lines(server *sv, xlat_texts *t, const ask *a, int32_t *l
   return XLAT_OK;
 }
 
+/* The HTTP status of a failed translation: a full queue 503, a timeout 504, anything else 500. */
+static unsigned http_status(xlat_status st) {
+  return st == XLAT_ERR_BUSY      ? MHD_HTTP_SERVICE_UNAVAILABLE
+         : st == XLAT_ERR_TIMEOUT ? MHD_HTTP_GATEWAY_TIMEOUT
+                                  : MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /* Submits t and waits for it; on failure answers the client (503 full, 504 timeout, 500) and returns -1. */
 static int run_texts(server *sv, struct MHD_Connection *c, xlat_texts *t, enum MHD_Result *answered) {
   xlat_status st = xlat_translator_submit(sv->tr, t);
   if (st == XLAT_OK) st = xlat_texts_wait(sv->tr, t, sv->s->timeout);
   if (st == XLAT_OK) return 0;
-  unsigned code = st == XLAT_ERR_BUSY      ? MHD_HTTP_SERVICE_UNAVAILABLE
-                  : st == XLAT_ERR_TIMEOUT ? MHD_HTTP_GATEWAY_TIMEOUT
-                                           : MHD_HTTP_INTERNAL_SERVER_ERROR;
-  *answered = reply_error(c, code, "%s", xlat_last_error());
+  *answered = reply_error(c, http_status(st), "%s", xlat_last_error());
   return -1;
 }
 
@@ -222,6 +224,29 @@ static char *joined(const xlat_texts *t, int32_t i) {
   return buf;
 }
 
+/* format "html": each text is a document whose markup is kept (xlat_translate_document). Takes a. */
+static enum MHD_Result translate_html(server *sv, struct MHD_Connection *c, ask *a) {
+  json_t *out = a->q_list ? json_array() : NULL;
+  xlat_status st = XLAT_OK;
+  for (size_t i = 0; i < a->n_q && st == XLAT_OK; i++) {
+    char *html = NULL;
+    size_t len = 0;
+    st = xlat_translate_document(sv->tr, XLAT_MARKUP_HTML, a->q[i], a->q_len[i], sv->s->timeout, &html, &len);
+    json_t *v = st == XLAT_OK ? json_stringn(html, len) : NULL;
+    free(html);
+    if (st == XLAT_OK && !v) /* a form's bytes are not checked as JSON's are */
+      st = xlat_fail(XLAT_ERR_FORMAT, "q: the document is not valid UTF-8");
+    if (st == XLAT_OK && (a->q_list ? json_array_append_new(out, v) : (out = v, 0)))
+      st = xlat_fail(XLAT_ERR_NOMEM, "out of memory");
+  }
+  ask_free(a);
+  if (st != XLAT_OK) {
+    json_decref(out);
+    return reply_error(c, http_status(st), "%s", xlat_last_error());
+  }
+  return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "translatedText", out));
+}
+
 static enum MHD_Result translate(server *sv, struct MHD_Connection *c, const request *rq) {
   char msg[512];
   ask a;
@@ -230,6 +255,7 @@ static enum MHD_Result translate(server *sv, struct MHD_Connection *c, const req
     ask_free(&a);
     return reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", msg);
   }
+  if (a.format && !strcmp(a.format, "html")) return translate_html(sv, c, &a);
   enum MHD_Result answered = MHD_NO;
   xlat_texts *t = NULL;
   int32_t *lines = malloc(sizeof *lines * (a.n_q ? a.n_q : 1));

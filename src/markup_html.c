@@ -215,6 +215,9 @@ static void emit_text(walker *w, const GumboNode *n) {
     put_escaped(w, t->text, strlen(t->text)); /* made by the parser */
   } else if (!lt || n->type == GUMBO_NODE_COMMENT || n->type == GUMBO_NODE_CDATA || raw_text(n->parent)) {
     emit_src(w, o, t->original_text.length);
+    size_t k = t->original_text.length;
+    if (n->type == GUMBO_NODE_COMMENT && (k < 7 || memcmp(o + k - 3, "-->", 3) != 0))
+      put(w, "-->", 3); /* an unterminated comment (it ran to the end) would swallow what follows it here */
   } else if (n->type == GUMBO_NODE_WHITESPACE) {
     emit_src(w, o, (size_t)(lt - o));
   } else {

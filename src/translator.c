@@ -49,6 +49,8 @@ void xlat_translator_options_default(xlat_translator_options *o) {
 
 int32_t xlat_translator_max_target(const xlat_translator *tr) { return tr->max_tgt; }
 
+const xlat_translator_options *xlat_translator_options_of(const xlat_translator *tr) { return &tr->o; }
+
 /* ---- sets of texts -------------------------------------------------------------------------------------------- */
 
 xlat_status xlat_texts_new(int32_t scoring, xlat_texts **out) {

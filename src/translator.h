@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "beam.h"
+#include "markup.h"
 #include "text.h"
 
 #ifdef __cplusplus
@@ -44,6 +45,8 @@ xlat_status xlat_translator_new(const xlat_translator_options *o, xlat_translato
 /* Stops the workers; sets still queued are finished with XLAT_ERR_ARG "translator stopped". Free (or abandon) the
  * sets submitted to it first. */
 void xlat_translator_free(xlat_translator *tr);
+/* The options it runs with (max_input lowered to what the models accept). */
+const xlat_translator_options *xlat_translator_options_of(const xlat_translator *tr);
 /* The longest target a scored pair may have (what the models accept). */
 int32_t xlat_translator_max_target(const xlat_translator *tr);
 
@@ -126,6 +129,14 @@ xlat_status xlat_translator_submit(xlat_translator *tr, xlat_texts *t);
 /* Waits until every segment of a submitted t is translated (or scored): XLAT_OK; the failure of a worker, with its
  * message for xlat_last_error(); or XLAT_ERR_TIMEOUT after timeout_s seconds (< 0: no limit), t still pending. */
 xlat_status xlat_texts_wait(xlat_translator *tr, xlat_texts *t, double timeout_s);
+
+/* ---- documents with markup (markup_translate.c) ---- */
+/* Translates a whole document of format fmt (markup.h) keeping its markup: each block's sentences are translated
+ * as one set (a timeout as xlat_texts_wait) and inline tags follow the words aligned to the ones they wrapped, which
+ * needs a translator made with beam.alignments = 1 (without, the tags of a block stay, before its translation). The
+ * translated document in *out (malloc'ed, NUL-terminated), *out_len bytes. */
+xlat_status xlat_translate_document(xlat_translator *tr, xlat_markup_format fmt, const char *doc, size_t len,
+                                    double timeout_s, char **out, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ static void check_lossless(const xlat_spm *s, const char *rel, const char *plain
   if (!f) return;
   const char *line;
   size_t len;
-  int64_t bad_ids = 0, bad_pieces = 0, unk = 0;
+  int64_t bad_ids = 0, bad_pieces = 0, unk = 0, bad_spans = 0;
   while (xlat_lines_next(r, &line, &len) == XLAT_OK && line) {
     fprintf(f, "%s\n", line);
     int32_t *ids;
@@ -44,6 +44,20 @@ static void check_lossless(const xlat_spm *s, const char *rel, const char *plain
     for (size_t i = 0; i < n; i++) unk += ids[i] == XLAT_UNK;
     CHECK(xlat_spm_decode_ids(s, ids, n, &text) == 0);
     bad_ids += strcmp(text, line) != 0;
+    /* spans: the same ids; consecutive, covering the line (a leading space belongs to the piece after it); decoding
+     * gives the text and spans of the same pieces */
+    int32_t *ids2, *spans, *dspans;
+    size_t n2;
+    char *text2;
+    CHECK(xlat_spm_encode_spans(s, line, len, &ids2, &spans, &n2) == 0);
+    CHECK(xlat_spm_decode_spans(s, ids2, n2, &text2, &dspans) == 0);
+    int ok = n2 == n && memcmp(ids2, ids, sizeof *ids * n) == 0 && strcmp(text2, text) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+      ok &= spans[2 * i] <= spans[2 * i + 1] && (i == 0 ? spans[0] == 0 : spans[2 * i] == spans[2 * i - 1]);
+      ok &= dspans[2 * i] <= dspans[2 * i + 1] && dspans[2 * i + 1] <= (int32_t)strlen(text2);
+    }
+    bad_spans += !(ok && (n == 0 || (size_t)spans[2 * n - 1] == len));
+    free(ids2), free(spans), free(dspans), free(text2);
     free(text);
     free(ids);
     CHECK(xlat_spm_encode_pieces(s, line, len, &pieces) == 0);
@@ -55,10 +69,10 @@ static void check_lossless(const xlat_spm *s, const char *rel, const char *plain
   CHECK(xlat_lines_number(r) == 1014);
   xlat_lines_close(r);
   fclose(f);
-  if (bad_ids || bad_pieces || unk)
-    fprintf(stderr, "%s: %lld lines differ through ids, %lld through pieces, %lld <unk>\n", rel, (long long)bad_ids,
-            (long long)bad_pieces, (long long)unk);
-  CHECK(bad_ids == 0 && bad_pieces == 0 && unk == 0);
+  if (bad_ids || bad_pieces || unk || bad_spans)
+    fprintf(stderr, "%s: %lld lines differ through ids, %lld through pieces, %lld <unk>, %lld bad spans\n", rel,
+            (long long)bad_ids, (long long)bad_pieces, (long long)unk, (long long)bad_spans);
+  CHECK(bad_ids == 0 && bad_pieces == 0 && unk == 0 && bad_spans == 0);
 }
 
 /* Our ids equal spm_encode's on the same file (skipped when Debian's sentencepiece package is absent). */

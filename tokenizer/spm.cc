@@ -414,6 +414,66 @@ int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **
   });
 }
 
+// The byte spans of a SentencePieceText's pieces, malloc'ed as begin, end pairs; nullptr when out of memory.
+static int32_t *spans_of(const sentencepiece::ImmutableSentencePieceText &spt) {
+  size_t n = spt.pieces_size();
+  int32_t *sp = static_cast<int32_t *>(malloc(sizeof(int32_t) * 2 * (n ? n : 1)));
+  if (!sp) return nullptr;
+  for (size_t i = 0; i < n; i++) {
+    auto p = spt.pieces(static_cast<int>(i));
+    sp[2 * i] = static_cast<int32_t>(p.begin());
+    sp[2 * i + 1] = static_cast<int32_t>(p.end());
+  }
+  return sp;
+}
+
+int xlat_spm_encode_spans(const xlat_spm *s, const char *text, size_t len, int32_t **ids, int32_t **spans, size_t *n) {
+  *ids = nullptr;
+  *spans = nullptr;
+  *n = 0;
+  return guarded("spm encode", [&]() -> int {
+    if (len > INT32_MAX) return fail("spm encode: %zu bytes, more than spans can address", len);
+    sentencepiece::ImmutableSentencePieceText spt;
+    auto st = s->proc.Encode(absl::string_view(text, len), spt.mutable_proto());
+    if (!st.ok()) return fail("spm encode: %s", st.ToString().c_str());
+    size_t count = spt.pieces_size();
+    *ids = static_cast<int32_t *>(malloc(sizeof(int32_t) * (count ? count : 1)));
+    *spans = spans_of(spt);
+    if (!*ids || !*spans) {
+      free(*ids), free(*spans);
+      *ids = *spans = nullptr;
+      return fail("spm encode: out of memory");
+    }
+    for (size_t i = 0; i < count; i++) (*ids)[i] = static_cast<int32_t>(spt.pieces(static_cast<int>(i)).id());
+    *n = count;
+    return 0;
+  });
+}
+
+int xlat_spm_decode_spans(const xlat_spm *s, const int32_t *ids, size_t n, char **text, int32_t **spans) {
+  *text = nullptr;
+  *spans = nullptr;
+  return guarded("spm decode", [&]() -> int {
+    const int size = s->proc.GetPieceSize();
+    for (size_t i = 0; i < n; i++)
+      if (ids[i] < 0 || ids[i] >= size)
+        return fail("spm decode: id %ld at position %zu is outside the vocabulary [0, %d)", (long)ids[i], i, size);
+    std::vector<int> v(ids, ids + n);
+    sentencepiece::ImmutableSentencePieceText spt;
+    auto st = s->proc.Decode(v, spt.mutable_proto());
+    if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
+    if (spt.pieces_size() != n) return fail("spm decode: %zu pieces for %zu ids", spt.pieces_size(), n);
+    *text = dup_string(spt.text());
+    *spans = spans_of(spt);
+    if (!*text || !*spans) {
+      free(*text), free(*spans);
+      *text = nullptr, *spans = nullptr;
+      return fail("spm decode: out of memory");
+    }
+    return 0;
+  });
+}
+
 int xlat_spm_decode_pieces(const xlat_spm *s, const char *pieces, size_t len, char **text) {
   *text = nullptr;
   return guarded("spm decode", [&]() -> int {

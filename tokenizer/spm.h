@@ -58,6 +58,12 @@ int xlat_spm_encode_ids(const xlat_spm *s, const char *text, size_t len, int32_t
 int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char **out);
 /* Decodes ids into malloc'ed NUL-terminated text; caller frees *text. */
 int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **text);
+/* Encodes len bytes of text (whole, not in chunks: for sentences) into malloc'ed ids and, for each id, the bytes of
+ * text it stands for: spans[2 i] .. spans[2 i + 1] (empty for a piece normalization made up); caller frees both. */
+int xlat_spm_encode_spans(const xlat_spm *s, const char *text, size_t len, int32_t **ids, int32_t **spans, size_t *n);
+/* Decodes ids into malloc'ed NUL-terminated text and, for each id, the bytes of the text it became:
+ * spans[2 i] .. spans[2 i + 1] (malloc'ed); caller frees both. */
+int xlat_spm_decode_spans(const xlat_spm *s, const int32_t *ids, size_t n, char **text, int32_t **spans);
 /* Decodes space-separated pieces into malloc'ed NUL-terminated text; caller frees *text. */
 int xlat_spm_decode_pieces(const xlat_spm *s, const char *pieces, size_t len, char **text);
 
