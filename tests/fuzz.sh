@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build-fuzz}
 seconds=${XLAT_FUZZ_SECONDS:-15}
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (Debian package clang)" >&2; exit 1; }
-names=(checkpoint lines corpus cache text spm bleu)
+names=(checkpoint lines corpus cache text spm bleu markup)
 [ -n "${XLAT_FUZZ_ONLY:-}" ] && names=("$XLAT_FUZZ_ONLY")
 CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXLAT_FUZZ=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target xlat-spm "${names[@]/#/fuzz_}" >/dev/null

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# tsan.sh [BUILD_DIR] - the document pipeline (decode/document.c: reader, worker threads, ordered writer; the shared
-# packed weights of the model) under ThreadSanitizer: xlat-decode built with -fsanitize=thread into BUILD_DIR
-# (default build-tsan) translates edge-case and ordinary input with 1 to 3 workers, several batch sizes and windows,
-# sentence splitting, n-best and forced decoding. Every output must equal the one-thread run's and no race or
-# lock-order report may appear. (Interrupts are cli_decode.sh's: TSan defers signal handlers, which changes them.) Outputs are kept short (--max-length-a 0 --max-length-b 8):
-# instrumented search is slow, and the threads' interplay does not depend on output length.
+# tsan.sh [BUILD_DIR] - the document pipeline (decode/document.c over the library's translator.c: reader, worker
+# threads, ordered writer; the shared packed weights of the model) under ThreadSanitizer: xlat-decode built with
+# -fsanitize=thread into BUILD_DIR (default build-tsan) translates edge-case and ordinary input with 1 to 3 workers,
+# several batch sizes and windows, sentence splitting, n-best and forced decoding. Every output must equal the
+# one-thread run's and no race or lock-order report may appear. (Interrupts are cli_decode.sh's: TSan defers signal
+# handlers, which changes them.) Outputs are kept short (--max-length-a 0 --max-length-b 8): instrumented search is
+# slow, and the threads' interplay does not depend on output length.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build-tsan}

@@ -1,4 +1,4 @@
-/* fuzz_text.c - xlat-decode's text preparation: UTF-8 clean-up and the sentence splitter on any bytes. */
+/* fuzz_text.c - the text preparation before translation: UTF-8 clean-up and the sentence splitter on any bytes. */
 #include <string.h>
 
 #include "text.h"
