@@ -7,6 +7,7 @@
 #
 # Needs a trained model: harness.sh's tiny_model.
 . "$(dirname "$0")/harness.sh"
+. "$SRC/tests/server.sh"
 DEC="$BIN/xlat-decode"
 PAGES=$SRC/tests/markup
 tiny_model
@@ -94,13 +95,7 @@ grep -q '](https://example.org/sea "the sea")' "$T/notes.out.md" && grep -q '`bo
   fail "notes.md: link, code span, fenced code or quote lost: $(cat "$T/notes.out.md")"
 
 # ---- the service's format "html" ------------------------------------------------------------------------------
-"$DEC" --model "$MODEL" --serve 127.0.0.1:0 2>"$T/serve.err" &
-PID=$!
-for _ in $(seq 100); do
-  URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/serve.err" || true)
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
+start_server || fail "the service did not start"
 python3 -c "
 import json, sys
 print(json.dumps({'q': open(sys.argv[1], encoding='utf-8').read(), 'format': 'html', 'target': 'de'}))" \
@@ -111,8 +106,7 @@ import json, sys
 got = json.load(open(sys.argv[1]))['translatedText']
 assert got == open(sys.argv[2], encoding='utf-8').read(), 'differs'" "$T/answer.json" "$T/article.out.html" ||
   fail "service format html: $(head -c 300 "$T/answer.json")"
-kill -TERM "$PID"
-wait "$PID" || fail "service: exit $?"
+stop_server || fail "service: exit $?"
 
 # ---- usage ----------------------------------------------------------------------------------------------------
 "$DEC" --model "$MODEL" --input-format pdf </dev/null 2>/dev/null

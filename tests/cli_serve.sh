@@ -6,25 +6,11 @@
 #
 # Needs a trained model: harness.sh's tiny_model.
 . "$(dirname "$0")/harness.sh"
+. "$SRC/tests/server.sh"
 DEC="$BIN/xlat-decode"
 tiny_model
 
-# serve ARGS...: starts the service on a free port; sets PID and URL
-serve() {
-  "$DEC" --model "$MODEL" --serve 127.0.0.1:0 "$@" 2>"$T/serve.err" &
-  PID=$!
-  for _ in $(seq 100); do
-    URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/serve.err" || true)
-    [ -n "$URL" ] && return
-    sleep 0.1
-  done
-  fail "the service did not start: $(cat "$T/serve.err")"
-  finish cli_serve
-}
-stop() {
-  kill -TERM "$PID"
-  wait "$PID"
-}
+serve() { start_server "$@" || { fail "the service did not start"; finish cli_serve; }; }
 # post PATH JSON: the body on stdout, the status code in $T/code
 post() {
   curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' -X POST "$URL$1" --data-binary "$2" \
@@ -104,17 +90,17 @@ import sys, xml.etree.ElementTree as E
 r = E.parse('$T/att.svg').getroot()
 assert r.tag.endswith('svg') and len(r.findall('.//{http://www.w3.org/2000/svg}rect')) > 3" ||
   fail "/attention: $(code) $(head -c 200 "$T/att.svg")"
-stop || fail "SIGTERM: exit $?"
+stop_server || fail "SIGTERM: exit $?"
 
 # ---- a full queue, a timeout ----------------------------------------------------------------------------------
 serve --queue 4
 expect 503 "queue is full" /translate "$(pyjson "{'q': ['a dog runs.'] * 5}")"
 post /translate '{"q": "A dog."}' >/dev/null
 [ "$(code)" = 200 ] || fail "after a 503: $(code) $(cat "$T/body")"
-stop || fail "SIGTERM after 503: exit $?"
+stop_server || fail "SIGTERM after 503: exit $?"
 serve --timeout 0.001 --threads 1
 expect 504 "not translated within" /translate "$(cat "$T/list.json")"
-stop || fail "SIGTERM after a timeout: exit $?"
+stop_server || fail "SIGTERM after a timeout: exit $?"
 
 # ---- SIGTERM with requests in flight --------------------------------------------------------------------------
 serve --threads 1 --batch-size 4
@@ -125,11 +111,12 @@ print(json.dumps({'q': lines * 20}))" >"$T/big.json"
 curl -s -H 'Content-Type: application/json' --data-binary @"$T/big.json" "$URL/translate" >"$T/flight.json" &
 CURL=$!
 sleep 0.3
-kill -TERM "$PID"
+kill -TERM "$SERVER_PID"
 wait "$CURL" || fail "the request in flight got no answer"
-wait "$PID" || fail "SIGTERM with a request in flight: exit $?"
-grep -q "finishing 1 request(s) in flight" "$T/serve.err" ||
-  fail "SIGTERM came after the request: $(cat "$T/serve.err")"
+wait "$SERVER_PID" || fail "SIGTERM with a request in flight: exit $?"
+SERVER_PID=
+grep -q "finishing 1 request(s) in flight" "$T/server.log" ||
+  fail "SIGTERM came after the request: $(cat "$T/server.log")"
 python3 -c "
 import json
 got = json.load(open('$T/flight.json'))['translatedText']

@@ -1,23 +1,20 @@
-# server.sh - what the tests of `xlat-decode --serve` share; sourced, not run (by cli_browser.sh, cli_serve_load.sh
-# and bench/serve_bench.sh). Needs $BIN (the programs), $MODEL and $T (a temporary directory).
-#   start_server [ARG...] starts $BIN/xlat-decode --model $MODEL --serve 127.0.0.1:$PORT ARG... on a free port, its
-#                         output in $T/server.log; waits until GET /languages answers. Sets PORT, URL, SERVER_PID.
+# server.sh - what the tests of `xlat-decode --serve` share; sourced, not run (by cli_serve.sh, cli_markup.sh,
+# cli_browser.sh, cli_serve_load.sh and bench/serve_bench.sh). Needs $BIN (the programs), $MODEL and $T (a temporary
+# directory).
+#   start_server [ARG...] starts $BIN/xlat-decode --model $MODEL --serve 127.0.0.1:0 ARG... (the server takes a free
+#                         port and prints it: no race for one), its output in $T/server.log; waits until
+#                         GET /languages answers. Sets PORT, URL, SERVER_PID.
 #                         Returns 1 (the log on stderr) when it exits or does not answer within 60 s.
 #   stop_server           SIGTERM, waits at most 30 s (then SIGKILL); returns the server's exit status
 # A server still running when the shell exits is killed.
 
 SERVER_PID=
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 start_server() {
-  PORT=$(free_port)
-  URL=http://127.0.0.1:$PORT
-  "$BIN/xlat-decode" --model "$MODEL" --serve "127.0.0.1:$PORT" "$@" >"$T/server.log" 2>&1 &
+  "$BIN/xlat-decode" --model "$MODEL" --serve 127.0.0.1:0 "$@" >"$T/server.log" 2>&1 &
   SERVER_PID=$!
+  URL=
   local i
-  for i in $(seq 1 120); do
+  for i in $(seq 1 240); do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
       wait "$SERVER_PID"
       echo "xlat-decode --serve exited with status $? before answering:" >&2
@@ -25,11 +22,13 @@ start_server() {
       SERVER_PID=
       return 1
     fi
-    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/languages", timeout=2).read()' \
-      "$URL" 2>/dev/null && return 0
-    sleep 0.5
+    URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/server.log" || true)
+    PORT=${URL##*:}
+    [ -n "$URL" ] && python3 -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "/languages", timeout=2).read()' "$URL" 2>/dev/null && return 0
+    sleep 0.25
   done
-  echo "xlat-decode --serve did not answer GET $URL/languages within 60 s:" >&2
+  echo "xlat-decode --serve did not answer GET /languages within 60 s:" >&2
   cat "$T/server.log" >&2
   return 1
 }
