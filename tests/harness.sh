@@ -15,28 +15,16 @@ finish() {
   [ "$failures" -eq 0 ] || { echo "$1: $failures failure(s)" >&2; exit 1; }
   echo "$1: all passed"
 }
-# tiny_model: sets MODEL to a tiny En->De model (its spm.model beside it): $XLAT_TEST_MODEL when set, else one
-# trained here on 4000 Multi30k pairs for 400 steps (about a minute); XLAT_KEEP_TEST_MODEL=DIR keeps that one there
-# for later runs of the suite (.ci/run's forced-kernel passes).
+# tiny_model: sets MODEL to a tiny En->De model (its spm.model beside it): $XLAT_TEST_MODEL when set, else the one
+# ctest's tiny_model fixture trained once for all the tests that need it ($XLAT_TINY_MODEL), else one trained here
+# (tiny_model.sh: about a minute).
 tiny_model() {
   if [ -n "${XLAT_TEST_MODEL:-}" ]; then
     MODEL=$XLAT_TEST_MODEL
-    return
-  fi
-  local m30=$SRC/corpora/multi30k
-  zcat "$m30/train.en.gz" | head -n 4000 >"$T/train.en"
-  zcat "$m30/train.de.gz" | head -n 4000 >"$T/train.de"
-  zcat "$m30/val.en.gz" | head -n 100 >"$T/val.en"
-  zcat "$m30/val.de.gz" | head -n 100 >"$T/val.de"
-  if ! "$BIN/xlat-train" --train-src "$T/train.en" --train-tgt "$T/train.de" --valid-src "$T/val.en" \
-    --valid-tgt "$T/val.de" --vocab-size 1000 --preset tiny --out "$T/model" --max-steps 400 --seed 1 \
-    --threads 2 >"$T/train.log" 2>&1; then
-    cat "$T/train.log" >&2
-    echo "FAIL: could not train the tiny model for this test" >&2
-    exit 1
-  fi
-  MODEL=$T/model/last.xlat
-  if [ -n "${XLAT_KEEP_TEST_MODEL:-}" ]; then
-    mkdir -p "$XLAT_KEEP_TEST_MODEL" && cp "$MODEL" "$T/model/spm.model" "$XLAT_KEEP_TEST_MODEL/"
+  elif [ -n "${XLAT_TINY_MODEL:-}" ] && [ -f "$XLAT_TINY_MODEL" ]; then
+    MODEL=$XLAT_TINY_MODEL
+  else
+    bash "$SRC/tests/tiny_model.sh" "$T/model" || { echo "FAIL: could not train the tiny model" >&2; exit 1; }
+    MODEL=$T/model/last.xlat
   fi
 }
