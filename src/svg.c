@@ -144,16 +144,23 @@ static const char *const palette[10] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d6272
                                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 static const char *const dashes[3] = {"", " stroke-dasharray=\"7 3\"", " stroke-dasharray=\"2 2\""};
 
-xlat_status xlat_svg_line_chart(const char *path, const char *title, const char *x_label, const char *y_label,
-                                const xlat_svg_series *series, int32_t n_series) {
-  if (!path) return xlat_fail(XLAT_ERR_ARG, "line chart: no output path");
-  if (n_series < 0 || (n_series > 0 && !series))
-    return xlat_fail(XLAT_ERR_ARG, "%s: %d series, expected 0 or more", path, n_series);
+/* A chart's layout: its axes, its plot area and its size. */
+typedef struct {
+  axis xa, ya;
+  double left, top, W, H;
+} chart_layout;
+
+static const double plot_w = 560, plot_h = 320;
+
+/* Checks chart c (its series) and lays it out; name says which picture in a message. */
+static xlat_status chart_measure(const char *name, const xlat_svg_chart *c, chart_layout *L) {
+  if (c->n_series < 0 || (c->n_series > 0 && !c->series))
+    return xlat_fail(XLAT_ERR_ARG, "%s: %d series, expected 0 or more", name, c->n_series);
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY, name_w = 0;
-  for (int32_t i = 0; i < n_series; i++) {
-    const xlat_svg_series *s = &series[i];
+  for (int32_t i = 0; i < c->n_series; i++) {
+    const xlat_svg_series *s = &c->series[i];
     if (s->n < 0 || (s->n > 0 && (!s->x || !s->y)))
-      return xlat_fail(XLAT_ERR_ARG, "%s: series %d has %d points and %s, expected n >= 0 and x, y arrays", path, i,
+      return xlat_fail(XLAT_ERR_ARG, "%s: series %d has %d points and %s, expected n >= 0 and x, y arrays", name, i,
                        s->n, s->n > 0 ? "a NULL array" : "a negative count");
     name_w = fmax(name_w, text_width(s->name, 12));
     for (int32_t j = 0; j < s->n; j++)
@@ -161,51 +168,57 @@ xlat_status xlat_svg_line_chart(const char *path, const char *title, const char 
         x0 = fmin(x0, s->x[j]), x1 = fmax(x1, s->x[j]), y0 = fmin(y0, s->y[j]), y1 = fmax(y1, s->y[j]);
   }
   if (x0 > x1) x0 = 0, x1 = 1, y0 = 0, y1 = 1; /* nothing to draw: empty unit axes */
-  axis xa = nice_axis(x0, x1), ya = nice_axis(y0, y1);
+  L->xa = nice_axis(x0, x1), L->ya = nice_axis(y0, y1);
   char buf[64];
   double tick_w = 0;
-  for (int k = 0; k < ya.ticks; k++) tick_label(&ya, k, buf, sizeof buf), tick_w = fmax(tick_w, text_width(buf, 11));
-  const double pw = 560, ph = 320, top = title && *title ? 44 : 20;
-  const double left = (y_label && *y_label ? 30 : 8) + tick_w + 10, bottom = 30 + (x_label && *x_label ? 22 : 0);
-  double W = left + pw + (n_series > 0 ? 16 + 30 + name_w + 12 : 20), H = top + ph + bottom;
-  W = fmax(W, text_width(title, 16) + 20);
-  xlat_atomic_file af;
-  xlat_status st = begin(&af, path, W, H);
-  if (st != XLAT_OK) return st;
-  FILE *f = af.f;
-  put_title(f, title, W);
-#define PX(v) (left + ((v) - xa.lo) / (xa.hi - xa.lo) * pw)
-#define PY(v) (top + ph - ((v) - ya.lo) / (ya.hi - ya.lo) * ph)
+  for (int k = 0; k < L->ya.ticks; k++)
+    tick_label(&L->ya, k, buf, sizeof buf), tick_w = fmax(tick_w, text_width(buf, 11));
+  L->top = c->title && *c->title ? 44 : 20;
+  L->left = (c->y_label && *c->y_label ? 30 : 8) + tick_w + 10;
+  double bottom = 30 + (c->x_label && *c->x_label ? 22 : 0);
+  L->W = fmax(L->left + plot_w + (c->n_series > 0 ? 16 + 30 + name_w + 12 : 20), text_width(c->title, 16) + 20);
+  L->H = L->top + plot_h + bottom;
+  return XLAT_OK;
+}
+
+/* Draws chart c laid out as L, its title centred in width W. */
+static void chart_draw(FILE *f, const xlat_svg_chart *c, const chart_layout *L, double W) {
+  const axis *xa = &L->xa, *ya = &L->ya;
+  const double left = L->left, top = L->top, pw = plot_w, ph = plot_h;
+  char buf[64];
+  put_title(f, c->title, W);
+#define PX(v) (left + ((v) - xa->lo) / (xa->hi - xa->lo) * pw)
+#define PY(v) (top + ph - ((v) - ya->lo) / (ya->hi - ya->lo) * ph)
   fputs("<g class=\"axes\" font-size=\"11\" fill=\"#333\">\n", f);
-  for (int k = 0; k < xa.ticks; k++) {
-    double x = PX(xa.lo + k * xa.step);
-    tick_label(&xa, k, buf, sizeof buf);
+  for (int k = 0; k < xa->ticks; k++) {
+    double x = PX(xa->lo + k * xa->step);
+    tick_label(xa, k, buf, sizeof buf);
     fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>"
                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
             x, top, x, top + ph, x, top + ph + 16, buf);
   }
-  for (int k = 0; k < ya.ticks; k++) {
-    double y = PY(ya.lo + k * ya.step);
-    tick_label(&ya, k, buf, sizeof buf);
+  for (int k = 0; k < ya->ticks; k++) {
+    double y = PY(ya->lo + k * ya->step);
+    tick_label(ya, k, buf, sizeof buf);
     fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>"
                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
             left, y, left + pw, y, left - 6, y + 4, buf);
   }
   fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#333\"/>\n</g>\n",
           left, top, pw, ph);
-  if (x_label && *x_label) {
+  if (c->x_label && *c->x_label) {
     fprintf(f, "<text class=\"xlabel\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", left + pw / 2, top + ph + 40);
-    put_text(f, x_label);
+    put_text(f, c->x_label);
     fputs("</text>\n", f);
   }
-  if (y_label && *y_label) {
+  if (c->y_label && *c->y_label) {
     fprintf(f, "<text class=\"ylabel\" transform=\"translate(18 %.2f) rotate(-90)\" text-anchor=\"middle\">",
             top + ph / 2);
-    put_text(f, y_label);
+    put_text(f, c->y_label);
     fputs("</text>\n", f);
   }
-  for (int32_t i = 0; i < n_series; i++) {
-    const xlat_svg_series *s = &series[i];
+  for (int32_t i = 0; i < c->n_series; i++) {
+    const xlat_svg_series *s = &c->series[i];
     const char *colour = palette[i % 10], *dash = dashes[(i / 10) % 3];
     int32_t shown = 0;
     for (int32_t j = 0; j < s->n; j++) shown += isfinite(s->x[j]) && isfinite(s->y[j]);
@@ -227,18 +240,48 @@ xlat_status xlat_svg_line_chart(const char *path, const char *title, const char 
     fputs("</g>\n", f);
   }
   fputs("<g class=\"legend\">\n", f);
-  for (int32_t i = 0; i < n_series; i++) {
+  for (int32_t i = 0; i < c->n_series; i++) {
     double lx = left + pw + 16, ly = top + 10 + 20 * i;
     fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"%s/>"
                "<text x=\"%.2f\" y=\"%.2f\">", lx, ly, lx + 24, ly, palette[i % 10], dashes[(i / 10) % 3], lx + 30,
             ly + 4);
-    put_text(f, series[i].name);
+    put_text(f, c->series[i].name);
     fputs("</text>\n", f);
   }
   fputs("</g>\n", f);
 #undef PX
 #undef PY
-  return end(&af);
+}
+
+xlat_status xlat_svg_charts(const char *path, const xlat_svg_chart *charts, int32_t n) {
+  if (!path) return xlat_fail(XLAT_ERR_ARG, "line chart: no output path");
+  if (n < 1 || !charts) return xlat_fail(XLAT_ERR_ARG, "%s: %d charts, expected at least one", path, n);
+  chart_layout *L = malloc(sizeof *L * (size_t)n);
+  if (!L) return xlat_fail(XLAT_ERR_NOMEM, "%s: out of memory", path);
+  double W = 0, H = 0;
+  xlat_status st = XLAT_OK;
+  for (int32_t i = 0; i < n && st == XLAT_OK; i++)
+    if ((st = chart_measure(path, &charts[i], &L[i])) == XLAT_OK) W = fmax(W, L[i].W), H += L[i].H;
+  xlat_atomic_file af;
+  if (st == XLAT_OK) st = begin(&af, path, W, H);
+  if (st == XLAT_OK) {
+    double y = 0;
+    for (int32_t i = 0; i < n; i++) {
+      if (n > 1) fprintf(af.f, "<g class=\"chart\" transform=\"translate(0 %.0f)\">\n", y);
+      chart_draw(af.f, &charts[i], &L[i], W);
+      if (n > 1) fputs("</g>\n", af.f);
+      y += L[i].H;
+    }
+    st = end(&af);
+  }
+  free(L);
+  return st;
+}
+
+xlat_status xlat_svg_line_chart(const char *path, const char *title, const char *x_label, const char *y_label,
+                                const xlat_svg_series *series, int32_t n_series) {
+  xlat_svg_chart c = {title, x_label, y_label, series, n_series};
+  return xlat_svg_charts(path, &c, 1);
 }
 
 /* ---- heatmap -------------------------------------------------------------------------------------------------- */

@@ -34,6 +34,16 @@ typedef struct {
 xlat_status xlat_svg_line_chart(const char *path, const char *title, const char *x_label, const char *y_label,
                                 const xlat_svg_series *series, int32_t n_series);
 
+/* One chart of a picture of several (xlat_svg_charts). */
+typedef struct {
+  const char *title, *x_label, *y_label; /* each may be NULL */
+  const xlat_svg_series *series;
+  int32_t n_series;
+} xlat_svg_chart;
+
+/* n >= 1 charts, each drawn as xlat_svg_line_chart draws one, stacked top to bottom in one picture. */
+xlat_status xlat_svg_charts(const char *path, const xlat_svg_chart *charts, int32_t n);
+
 /* A heatmap of values (rows,cols), row-major, each cell shaded from white (0) to dark blue (1) (values are clamped
  * to [0,1]; a non-finite value is grey), with row labels on the left, column labels on top (turned upright when
  * wider than a cell), a colour bar, and each cell's row, column and value as its tooltip. title may be NULL; labels

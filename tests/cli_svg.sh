@@ -68,6 +68,21 @@ nloss=$(awk -F'\t' 'NR > 1 && $3 != ""' "$T/tf/train.tsv" | wc -l)
 check_chart "$T/loss.svg" "loss: tf" "$nloss" tf || fail "train_loss chart of a TSV file given directly"
 "$TRAIN" plot --metric dev_loss --output "$T/dloss.svg" "$T/gru=g" 2>/dev/null &&
   check_chart "$T/dloss.svg" "dev loss" "$ngru" g || fail "dev_loss chart"
+# train.svg, redrawn by xlat-train at each validation: four charts (loss and dev BLEU, against updates and minutes),
+# each line with as many points as train.tsv has values
+python3 - "$T/tf/train.svg" "$nloss" "$ntf" <<'EOF' || fail "train.svg"
+import sys, xml.etree.ElementTree as E
+ns = {"s": "http://www.w3.org/2000/svg"}
+root = E.parse(sys.argv[1]).getroot()
+charts = root.findall("s:g[@class='chart']", ns)
+titles = [c.find("s:text[@class='title']", ns).text for c in charts]
+assert titles == ["Loss against updates", "Dev BLEU against updates", "Loss against training minutes",
+                  "Dev BLEU against training minutes"], titles
+points = [[len(g.findall("s:circle", ns)) for g in c.findall("s:g[@class='series']", ns)] for c in charts]
+n_loss, n_dev = int(sys.argv[2]), int(sys.argv[3])
+assert points == [[n_loss, n_dev], [n_dev], [n_loss, n_dev], [n_dev]], points
+EOF
+[ ! -e "$T/tf/train.svg.tmp" ] || fail "train.svg.tmp left behind"
 
 # bad input names the file and line; usage errors exit 2
 mkdir -p "$T/bad"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "plot.h"
 #include "progress.h"
 #include "session.h"
 #include "signals.h"
@@ -37,6 +38,13 @@ static double eta(const train_args *a, int64_t step, int64_t start_step, double 
     e = (double)(a->max_steps - step) * elapsed / (double)(step - start_step);
   if (a->max_time > 0 && (e < 0 || a->max_time - trained < e)) e = a->max_time - trained;
   return e < 0 ? (a->max_steps > 0 || a->max_time > 0 ? 0 : -1) : e;
+}
+
+/* Redraws train.svg from train.tsv after a validation (its row is written). A picture that cannot be written is
+ * worth a warning, not the training run. */
+static void draw(session *s, progress *pr) {
+  if (plot_training(s->tsv_path, s->svg_path) != XLAT_OK)
+    progress_message(pr, "xlat-train: warning: %s not redrawn: %s", s->svg_path, xlat_last_error());
 }
 
 /* Validates, keeps best.xlat and counts validations without improvement. Returns 0 or the exit status. */
@@ -157,6 +165,7 @@ int session_train(session *s) {
     progress_step_info info = {p->epoch + 1, step, p->train_seconds, lr,
                                eta(a, step, start_step, progress_now() - t0, p->train_seconds)};
     progress_step(&pr, &info, dev_loss, dev_bleu);
+    if (!isnan(dev_loss)) draw(s, &pr);
     if (writer && step % a->save_freq == 0) {
       double s0 = progress_now();
       if ((rc = save(s, &pr, step)) != 0) goto done;
@@ -170,6 +179,7 @@ int session_train(session *s) {
     if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
     progress_step_info info = {p->epoch + 1, step, trained0 + (progress_now() - t0), xlat_trainer_lr(t, step), 0};
     progress_step(&pr, &info, dev_loss, dev_bleu);
+    draw(s, &pr);
   }
 done:
   p->train_seconds = trained0 + (progress_now() - t0);

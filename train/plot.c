@@ -91,8 +91,9 @@ static xlat_status add_point(run *r, double x, double y) {
   return XLAT_OK;
 }
 
-/* Reads column metric of r->path against wall_s / 60 into r. */
-static xlat_status read_run(run *r, const char *metric) {
+/* Reads column metric of r->path into r against training minutes (wall_s / 60), or against updates (step). */
+static xlat_status read_run(run *r, const char *metric, int by_step) {
+  const char *xname = by_step ? "step" : "wall_s";
   xlat_lines *in;
   xlat_status s = xlat_lines_open(r->path, &in);
   if (s != XLAT_OK) return s;
@@ -110,7 +111,7 @@ static xlat_status read_run(run *r, const char *metric) {
       break;
     }
     if (no == 1) {
-      wall = find_column(c, n, "wall_s");
+      wall = find_column(c, n, xname);
       col = find_column(c, n, metric);
       if (n > MAX_COLS) {
         s = xlat_fail(XLAT_ERR_FORMAT, "%s:1: more than %d columns, expected xlat-train's train.tsv", r->path,
@@ -120,7 +121,7 @@ static xlat_status read_run(run *r, const char *metric) {
       if (wall < 0 || col < 0) {
         s = xlat_fail(XLAT_ERR_FORMAT, "%s:1: header \"%.60s%s\" has no column %s, expected xlat-train's train.tsv "
                       "(step, wall_s, train_loss, dev_loss, dev_bleu, lr, tokens_per_s)", r->path, line,
-                      len > 60 ? "..." : "", wall < 0 ? "wall_s" : metric);
+                      len > 60 ? "..." : "", wall < 0 ? xname : metric);
         break;
       }
       ncols = n;
@@ -133,7 +134,7 @@ static xlat_status read_run(run *r, const char *metric) {
       break;
     }
     if (!parse_cell(c[wall], &minutes) || isnan(minutes) || minutes < 0) {
-      s = xlat_fail(XLAT_ERR_FORMAT, "%s:%lld: wall_s is \"%.*s\", expected seconds (a number >= 0)", r->path, no,
+      s = xlat_fail(XLAT_ERR_FORMAT, "%s:%lld: %s is \"%.*s\", expected a number >= 0", r->path, no, xname,
                     (int)(c[wall].len > 40 ? 40 : c[wall].len), c[wall].p);
       break;
     }
@@ -142,7 +143,7 @@ static xlat_status read_run(run *r, const char *metric) {
                     r->path, no, metric, (int)(c[col].len > 40 ? 40 : c[col].len), c[col].p);
       break;
     }
-    if (!isnan(v) && (s = add_point(r, minutes / 60.0, v)) != XLAT_OK) break;
+    if (!isnan(v) && (s = add_point(r, by_step ? minutes : minutes / 60.0, v)) != XLAT_OK) break;
   }
   if (s == XLAT_OK && xlat_lines_number(in) == 0)
     s = xlat_fail(XLAT_ERR_FORMAT, "%s: empty, expected a header line naming the columns", r->path);
@@ -218,7 +219,7 @@ int plot_main(int argc, char **argv) {
       fprintf(stderr, "xlat-train: out of memory\n");
       goto done;
     }
-    if (read_run(&runs[i], metrics[m].column) != XLAT_OK) {
+    if (read_run(&runs[i], metrics[m].column, 0) != XLAT_OK) {
       fprintf(stderr, "xlat-train: %s\n", xlat_last_error());
       goto done;
     }
@@ -241,4 +242,33 @@ done:
   free(runs);
   free(series);
   return rc;
+}
+
+xlat_status plot_training(const char *tsv_path, const char *svg_path) {
+  /* train_loss, dev_loss, dev_bleu against updates (k = 0..2), then against minutes (k = 3..5) */
+  run r[6];
+  memset(r, 0, sizeof r);
+  xlat_status st = XLAT_OK;
+  for (int k = 0; k < 6 && st == XLAT_OK; k++) {
+    r[k].path = (char *)tsv_path; /* read only */
+    st = read_run(&r[k], metrics[2 - k % 3].column, k < 3); /* metrics: dev_bleu, dev_loss, train_loss */
+  }
+  if (st == XLAT_OK) {
+    xlat_svg_series s[6];
+    const char *names[3] = {"training loss", "dev loss", "dev BLEU"};
+    for (int k = 0; k < 6; k++) s[k] = (xlat_svg_series){names[k % 3], r[k].x, r[k].y, r[k].n};
+    const char *loss = "cross-entropy (nats per token)";
+    xlat_svg_chart charts[4] = {{"Loss against updates", "updates", loss, s, 2},
+                                {"Dev BLEU against updates", "updates", "dev BLEU", s + 2, 1},
+                                {"Loss against training minutes", "training minutes", loss, s + 3, 2},
+                                {"Dev BLEU against training minutes", "training minutes", "dev BLEU", s + 5, 1}};
+    if (r[2].n > 0) {
+      st = xlat_svg_charts(svg_path, charts, 4);
+    } else { /* a run validated on loss only: no BLEU charts */
+      xlat_svg_chart losses[2] = {charts[0], charts[2]};
+      st = xlat_svg_charts(svg_path, losses, 2);
+    }
+  }
+  for (int k = 0; k < 6; k++) free(r[k].x), free(r[k].y);
+  return st;
 }

@@ -8,7 +8,7 @@
 
 typedef struct {
   const train_args *a;
-  char *last_path, *best_path, *spm_path, *tsv_path, *average_path;
+  char *last_path, *best_path, *spm_path, *tsv_path, *average_path, *svg_path;
   xlat_train_options topt; /* a->train with max_len resolved against the model */
   int resumed;             /* the trainer state came from last_path */
   int writer;              /* rank 0: writes the output directory, validates and logs; other ranks only read it */

@@ -245,8 +245,9 @@ static int open_session(session *s, const train_args *a, int writer, int *resume
   s->best_path = files_join(a->out, "best.xlat");
   s->spm_path = files_join(a->out, "spm.model");
   s->tsv_path = files_join(a->out, "train.tsv");
+  s->svg_path = files_join(a->out, "train.svg");
   s->average_path = files_join(a->out, "average.xlat");
-  if (!s->last_path || !s->best_path || !s->spm_path || !s->tsv_path || !s->average_path) return 1;
+  if (!s->last_path || !s->best_path || !s->spm_path || !s->tsv_path || !s->average_path || !s->svg_path) return 1;
   int have_last = files_exists(s->last_path);
   if (!writer) {
     if (have_last != *resumed) {
@@ -321,5 +322,6 @@ void session_close(session *s) {
   free(s->best_path);
   free(s->spm_path);
   free(s->tsv_path);
+  free(s->svg_path);
   free(s->average_path);
 }
