@@ -2,8 +2,11 @@
  * library's heatmap writer (svg.h), labelled with SentencePiece pieces. */
 #include "attention.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src, int32_t src_len,
                            const int32_t *tgt, int32_t tgt_len, const char *title, const char *path, char **out,
@@ -51,4 +54,37 @@ int attention_svg(const doc_options *o, const doc_first *first, const char *inpu
   xlat_beam_free(b);
   if (st != XLAT_OK) fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
   return st == XLAT_OK ? 0 : 1;
+}
+
+int attention_window(const doc_options *o, xlat_beam *b, const xlat_texts *w) {
+  const char *dir = o->attention_dir, *input = o->input && strcmp(o->input, "-") ? o->input : "standard input";
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "xlat-decode: --attention-svg: cannot create directory %s: %s\n", dir, strerror(errno));
+    return 1;
+  }
+  size_t dl = strlen(dir);
+  const char *sep = dl > 0 && dir[dl - 1] == '/' ? "" : "/";
+  for (int32_t i = 0; i < w->n_texts; i++) {
+    const xlat_text_info *l = &w->texts[i];
+    for (int32_t k = 0; k < l->count; k++) {
+      const xlat_segment *s = &w->segs[l->first + k];
+      const xlat_seg_result *r = &w->res[l->first + k];
+      if (s->src_len == 0 || (!o->score_path && r->n == 0)) continue;
+      char path[4096], title[512];
+      long long line = (long long)l->number + 1;
+      if (k == 0)
+        snprintf(path, sizeof path, "%s%sline-%lld.svg", dir, sep, line);
+      else
+        snprintf(path, sizeof path, "%s%sline-%lld-%d.svg", dir, sep, line, k + 1);
+      snprintf(title, sizeof title, "Attention, line %lld%s of %s%s", line, l->count > 1 ? " (a segment)" : "",
+               input, o->score_path ? " (scored target)" : "");
+      if (o->score_path ? attention_draw(b, o->tr.spm, s->src, s->src_len, s->tgt, s->tgt_len, title, path, NULL, NULL)
+                        : attention_draw(b, o->tr.spm, s->src, s->src_len, r->hyps[0].ids, r->hyps[0].len, title,
+                                         path, NULL, NULL)) {
+        fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
+        return 1;
+      }
+    }
+  }
+  return 0;
 }

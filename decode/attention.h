@@ -15,4 +15,9 @@ xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src
  * after saying why on stderr (also when the input had no line with text to draw). */
 int attention_svg(const doc_options *o, const doc_first *first, const char *input_name, const char *path);
 
+/* --attention-svg DIR/: the heatmap of every segment of window w (translated, or scored with --score) with b (the
+ * first model) in o->attention_dir (created when missing): line-N.svg, or line-N-K.svg for segment K > 1 of line N
+ * (1-based). Returns 0, or 1 after saying why on stderr. */
+int attention_window(const doc_options *o, xlat_beam *b, const xlat_texts *w);
+
 #endif

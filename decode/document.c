@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "output.h"
 
 static void warn(const doc_options *o, int64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -164,6 +165,7 @@ int doc_translate(const doc_options *o) {
   memset(&out, 0, sizeof out);
   xlat_translator *tr = NULL;
   xlat_texts *cur = NULL, *prev = NULL;
+  xlat_beam *attention = NULL; /* --attention-svg DIR/ */
   int rc = 1, have_prev = 0, opened = 0;
   int scoring = o->score_path != NULL;
   if (xlat_texts_new(scoring, &cur) != XLAT_OK || xlat_texts_new(scoring, &prev) != XLAT_OK ||
@@ -177,7 +179,8 @@ int doc_translate(const doc_options *o) {
     if (out_open(&out, o->output)) goto done;
     opened = 1;
   }
-  if (xlat_translator_new(&o->tr, &tr) != XLAT_OK) {
+  if (xlat_translator_new(&o->tr, &tr) != XLAT_OK ||
+      (o->attention_dir && xlat_beam_new(o->tr.models, 1, &o->tr.beam, &attention) != XLAT_OK)) {
     fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
     goto done;
   }
@@ -200,6 +203,7 @@ int doc_translate(const doc_options *o) {
         fprintf(stderr, "xlat-decode: out of memory\n");
         goto done;
       }
+      if (attention && attention_window(o, attention, prev)) goto done;
       if (me != 0 ? send_window(o, prev) : write_window(o, out.f, prev)) {
         if (me == 0) fprintf(stderr, "xlat-decode: cannot write %s: %s\n", out_name, strerror(errno ? errno : EIO));
         goto done;
@@ -220,6 +224,7 @@ done:
   xlat_texts_free(cur); /* before the translator: a set still pending is abandoned to it */
   xlat_texts_free(prev);
   xlat_translator_free(tr);
+  xlat_beam_free(attention);
   if (opened) out_abort(&out);
   xlat_lines_close(rd.in);
   xlat_lines_close(rd.tgt);

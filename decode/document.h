@@ -39,6 +39,7 @@ typedef struct {
   const char *score_path;  /* forced decoding: target sentences, one per input line; prints their scores */
   int quiet;               /* no warnings on stderr */
   doc_first *first;        /* when not NULL, filled in as the first window is written */
+  const char *attention_dir; /* when not NULL: one attention heatmap per segment there (attention.h) */
 } doc_options;
 
 /* Runs the whole document; reports problems on stderr. Returns the program's exit code: 0 success, 1 failure. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "attention.h"
 #include "cli.h"
@@ -39,6 +40,8 @@ static const char usage_text[] =
     "  --score FILE            forced decoding: print the score of each line of FILE as translation of the input\n"
     "  --attention-svg FILE    also draw the first model's attention for the first input line with text (its best\n"
     "                          translation, or with --score its target) as an SVG heatmap: output x source pieces\n"
+    "  --attention-svg DIR/    (an existing directory, or a path ending in /) one heatmap per segment of every\n"
+    "                          line: DIR/line-N.svg, DIR/line-N-K.svg for a line's segment K > 1\n"
     "  --threads N             worker threads, one BLAS thread each (default 2)\n"
     "  --batch-size N          sentences per mini-batch (default 32)\n"
     "  --batch-tokens N        padded source tokens per mini-batch (default 2048)\n"
@@ -143,7 +146,6 @@ int main(int argc, char **argv) {
       o.score_path = v;
     } else if (FLAG("--attention-svg")) {
       svg_path = v;
-      o.first = &first;
     } else if (FLAG("--serve")) {
       serve.address = v;
     } else if (FLAG("--source-lang")) {
@@ -215,6 +217,14 @@ int main(int argc, char **argv) {
   if (o.score_path && (o.tr.split_sentences || o.tr.beam.n_best > 1))
     return usage_error("--score scores whole lines: it takes no --split-sentences or --n-best", NULL);
   o.tr.beam.alignments = o.format == FORMAT_ALIGN || o.format == FORMAT_JSON;
+  if (svg_path) {
+    struct stat st;
+    size_t l = strlen(svg_path);
+    if ((l > 0 && svg_path[l - 1] == '/') || (stat(svg_path, &st) == 0 && S_ISDIR(st.st_mode)))
+      o.attention_dir = svg_path;
+    else
+      o.first = &first;
+  }
   xlat_markup_format markup = XLAT_MARKUP_TEXT;
   if (input_format) {
     static const char *const names[] = {"text", "markdown", "html"};
@@ -308,7 +318,7 @@ int main(int argc, char **argv) {
     goto done;
   }
   rc = doc_translate(&o);
-  if (rc == 0 && svg_path && xlat_dist_rank() == 0)
+  if (rc == 0 && o.first && xlat_dist_rank() == 0)
     rc = attention_svg(&o, &first, o.input && strcmp(o.input, "-") ? o.input : "standard input", svg_path);
 done:
   free(first.src);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # cli_svg.sh - the pictures end to end: `xlat-train plot` draws two real runs' train.tsv (a Transformer and a GRU
-# trained for a few dozen updates) as one chart, and `xlat-decode --attention-svg` draws the attention of the first
-# line with text with each model. Every SVG must parse as XML (python3's xml.etree.ElementTree) and hold what was
+# trained for a few dozen updates) as one chart, xlat-train keeps train.svg (four charts), and `xlat-decode
+# --attention-svg` draws the attention of the first line with text with each model, or of every segment into a
+# directory. Every SVG must parse as XML (python3's xml.etree.ElementTree) and hold what was
 # asked: one line per run with a marker per dev value, the legend's names (escaped text read back unescaped), the
 # metric's title; as many heatmap rows as output pieces plus "</s>", the source's pieces as columns, one cell per
 # pair, rows that sum to 1. Bad input: a malformed row or a missing file names the file (and line), exit 1; usage
@@ -142,5 +143,21 @@ rc=$?
 echo "A dog." | "$DEC" --model "$T/tf/last.xlat" --attention-svg "$T/nodir/a.svg" >/dev/null 2>"$T/dec.err"
 rc=$?
 [ $rc -eq 1 ] && grep -q "nodir/a.svg" "$T/dec.err" || fail "missing directory: exit $rc, $(cat "$T/dec.err")"
+# DIR/: one heatmap per segment of every line with text (line 4 has two sentences), translations unchanged; the same
+# pictures from 1 and 2 threads
+printf '\nA man is riding a bike.\nTwo dogs.\nA dog runs. A cat sleeps.\n' >"$T/in4.en"
+"$DEC" --model "$T/tf/last.xlat" --input "$T/in4.en" --split-sentences >"$T/plain4.de" 2>/dev/null
+"$DEC" --model "$T/tf/last.xlat" --input "$T/in4.en" --split-sentences --attention-svg "$T/att/" >"$T/att4.de" \
+  2>"$T/dec.err" || fail "--attention-svg DIR/: exit $?: $(cat "$T/dec.err")"
+cmp -s "$T/plain4.de" "$T/att4.de" || fail "--attention-svg DIR/ changed the translations"
+[ "$(cd "$T/att" && ls | tr '\n' ' ')" = "line-2.svg line-3.svg line-4-2.svg line-4.svg " ] ||
+  fail "--attention-svg DIR/: $(ls "$T/att")"
+python3 -c "
+import sys, xml.etree.ElementTree as E
+for p in sys.argv[1:]: assert E.parse(p).getroot().tag.endswith('svg'), p" "$T"/att/*.svg || fail "DIR/ heatmaps"
+mkdir "$T/att1"
+"$DEC" --model "$T/tf/last.xlat" --input "$T/in4.en" --split-sentences --threads 1 --attention-svg "$T/att1" \
+  >/dev/null 2>&1 || fail "--attention-svg into an existing directory named without /"
+for f in "$T"/att/*.svg; do cmp -s "$f" "$T/att1/$(basename "$f")" || fail "$(basename "$f") differs with 1 thread"; done
 
 finish cli_svg
