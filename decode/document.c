@@ -3,10 +3,13 @@
 #include "document.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "attention.h"
 #include "output.h"
@@ -121,6 +124,53 @@ static int keep_first(const doc_options *o, const xlat_texts *w) {
   return 0;
 }
 
+/* ---- progress on a terminal ---------------------------------------------------------------------------------- */
+
+/* One live line on stderr while translating, when stderr is a terminal (and not --quiet): lines done, of how many
+ * (counted first when the input is a file), segments per second, time left. */
+typedef struct {
+  int on;
+  int64_t total; /* input lines, 0 when unknown (standard input) */
+  int64_t segs;
+  double t0, drawn;
+} live;
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void live_start(live *lv, const doc_options *o) {
+  memset(lv, 0, sizeof *lv);
+  lv->on = !o->quiet && xlat_dist_rank() == 0 && isatty(STDERR_FILENO);
+  lv->t0 = lv->drawn = now();
+  xlat_lines *in;
+  if (!lv->on || !o->input || !strcmp(o->input, "-") || xlat_lines_open(o->input, &in) != XLAT_OK) return;
+  const char *line;
+  size_t len;
+  while (xlat_lines_next(in, &line, &len) == XLAT_OK && line) lv->total++;
+  xlat_lines_close(in);
+}
+
+/* After a window: done lines written, segs more segments translated; at most 4 redraws a second. */
+static void live_update(live *lv, int64_t done, int64_t segs, int last) {
+  lv->segs += segs;
+  double t = now(), rate = lv->segs / fmax(t - lv->t0, 1e-9);
+  if (!lv->on || (!last && t - lv->drawn < 0.25)) return;
+  lv->drawn = t;
+  fprintf(stderr, "\r\033[Kline %lld", (long long)done);
+  if (lv->total > 0) {
+    double left = done > 0 ? (t - lv->t0) * (double)(lv->total - done) / (double)done : 0;
+    fprintf(stderr, "/%lld (%.0f%%)  %.1f segments/s  ETA %d:%02d", (long long)lv->total,
+            100.0 * (double)done / (double)lv->total, rate, (int)left / 60, (int)left % 60);
+  } else {
+    fprintf(stderr, "  %.1f segments/s", rate);
+  }
+  if (last) fputc('\n', stderr);
+  fflush(stderr);
+}
+
 /* ---- the whole document --------------------------------------------------------------------------------------- */
 
 /* Under mpirun the windows are dealt out in turn (window k to rank k % ranks); every rank reads the whole input,
@@ -185,6 +235,8 @@ int doc_translate(const doc_options *o) {
     goto done;
   }
   const char *out_name = o->output ? o->output : "standard output";
+  live lv;
+  live_start(&lv, o);
   int64_t index = 0, prev_owner = 0; /* of the window in cur; of the one in prev */
   for (;;) {
     int got = read_window(o, tr, &rd, cur);
@@ -208,8 +260,10 @@ int doc_translate(const doc_options *o) {
         if (me == 0) fprintf(stderr, "xlat-decode: cannot write %s: %s\n", out_name, strerror(errno ? errno : EIO));
         goto done;
       }
-    } else if (have_prev && me == 0 && receive_window((int)prev_owner, out.f, out_name)) {
-      goto done;
+      live_update(&lv, prev->texts[prev->n_texts - 1].number + 1, prev->n_segs, got == 0);
+    } else if (have_prev && me == 0) {
+      if (receive_window((int)prev_owner, out.f, out_name)) goto done;
+      live_update(&lv, rd.number - (got > 0 ? cur->n_texts : 0), 0, got == 0);
     }
     if (got == 0) break;
     xlat_texts *t = prev;

@@ -199,5 +199,11 @@ printf 'Ein Byte.\n' >"$T/goodtgt.de"
 [ "$(grep -c "invalid UTF-8 byte(s) in $T/badsrc.en" "$T/score.err")" -eq 1 ] ||
   fail "--score warning: $(cat "$T/score.err")"
 "$DEC" --help | grep -q -- "--n-best" || fail "--help"
+# progress: a live line on a terminal (script(1) gives one), none on a pipe
+script -qec "$DEC --model $MODEL --input $T/test.en --window 16 --output $T/tty.de" /dev/null >"$T/tty.log" 2>&1 ||
+  fail "on a terminal: exit $?"
+grep -q "line 120/120 (100%)" "$T/tty.log" || fail "no progress line on a terminal: $(tr '\r' '\n' <"$T/tty.log" | tail -2)"
+"$DEC" --model "$MODEL" --input "$T/test.en" --window 16 >/dev/null 2>"$T/pipe.log"
+[ ! -s "$T/pipe.log" ] || fail "progress written to a pipe: $(head -c 200 "$T/pipe.log")"
 
 finish cli_decode
