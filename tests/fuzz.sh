@@ -32,6 +32,11 @@ for name in "${names[@]}"; do
   mkdir -p "$corpus"
   cp "$src/tests/fuzz/seeds/$name"/* "$corpus/" 2>/dev/null || true
   [ "$name" = cache ] && cp "$work/cache/a.en+a.de.ids" "$corpus/real.ids"
+  if [ "$name" = markup ]; then # the end-to-end test's pages, behind their format byte (2 HTML, 1 Markdown)
+    for page in "$src"/tests/markup/*; do
+      { case $page in *.md) printf '\1' ;; *) printf '\2' ;; esac; cat "$page"; } >"$corpus/$(basename "$page")"
+    done
+  fi
   if "$build/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$build/findings/$name-" "$corpus" >"$work/$name.log" 2>&1; then
     echo "fuzz_$name: $(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$work/$name.log") runs in ${seconds} s, nothing found"

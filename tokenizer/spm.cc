@@ -212,6 +212,29 @@ char *dup_string(const std::string &s) {
   return p;
 }
 
+// ids as SentencePiece takes them, each checked against the vocabulary (0, or -1 after fail()).
+int ids_in_vocab(const xlat_spm *s, const int32_t *ids, size_t n, std::vector<int> *v) {
+  const int size = s->proc.GetPieceSize();
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= size)
+      return fail("spm decode: id %ld at position %zu is outside the vocabulary [0, %d)", (long)ids[i], i, size);
+  v->assign(ids, ids + n);
+  return 0;
+}
+
+// The byte spans of a SentencePieceText's pieces, malloc'ed as begin, end pairs; nullptr when out of memory.
+int32_t *spans_of(const sentencepiece::ImmutableSentencePieceText &spt) {
+  size_t n = spt.pieces_size();
+  int32_t *sp = static_cast<int32_t *>(malloc(sizeof(int32_t) * 2 * (n ? n : 1)));
+  if (!sp) return nullptr;
+  for (size_t i = 0; i < n; i++) {
+    auto p = spt.pieces(static_cast<int>(i));
+    sp[2 * i] = static_cast<int32_t>(p.begin());
+    sp[2 * i + 1] = static_cast<int32_t>(p.end());
+  }
+  return sp;
+}
+
 // SentencePiece's encoder needs about 200 bytes of memory per byte of text (a 10 MB line: 2 GB), so a long text is
 // encoded in chunks of at most kChunk bytes, each cut at a space that is then left out: no piece spans a space and
 // the next chunk's dummy prefix "▁" stands for it, so the pieces are those of the whole text (a model without the
@@ -401,30 +424,14 @@ int xlat_spm_encode_pieces(const xlat_spm *s, const char *text, size_t len, char
 int xlat_spm_decode_ids(const xlat_spm *s, const int32_t *ids, size_t n, char **text) {
   *text = nullptr;
   return guarded("spm decode", [&]() -> int {
-    const int size = s->proc.GetPieceSize();
-    for (size_t i = 0; i < n; i++)
-      if (ids[i] < 0 || ids[i] >= size)
-        return fail("spm decode: id %ld at position %zu is outside the vocabulary [0, %d)", (long)ids[i], i, size);
-    std::vector<int> v(ids, ids + n);
+    std::vector<int> v;
+    if (ids_in_vocab(s, ids, n, &v) != 0) return -1;
     std::string t;
     auto st = s->proc.Decode(v, &t);
     if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
     if (!(*text = dup_string(t))) return fail("spm decode: out of memory");
     return 0;
   });
-}
-
-// The byte spans of a SentencePieceText's pieces, malloc'ed as begin, end pairs; nullptr when out of memory.
-static int32_t *spans_of(const sentencepiece::ImmutableSentencePieceText &spt) {
-  size_t n = spt.pieces_size();
-  int32_t *sp = static_cast<int32_t *>(malloc(sizeof(int32_t) * 2 * (n ? n : 1)));
-  if (!sp) return nullptr;
-  for (size_t i = 0; i < n; i++) {
-    auto p = spt.pieces(static_cast<int>(i));
-    sp[2 * i] = static_cast<int32_t>(p.begin());
-    sp[2 * i + 1] = static_cast<int32_t>(p.end());
-  }
-  return sp;
 }
 
 int xlat_spm_encode_spans(const xlat_spm *s, const char *text, size_t len, int32_t **ids, int32_t **spans, size_t *n) {
@@ -454,11 +461,8 @@ int xlat_spm_decode_spans(const xlat_spm *s, const int32_t *ids, size_t n, char 
   *text = nullptr;
   *spans = nullptr;
   return guarded("spm decode", [&]() -> int {
-    const int size = s->proc.GetPieceSize();
-    for (size_t i = 0; i < n; i++)
-      if (ids[i] < 0 || ids[i] >= size)
-        return fail("spm decode: id %ld at position %zu is outside the vocabulary [0, %d)", (long)ids[i], i, size);
-    std::vector<int> v(ids, ids + n);
+    std::vector<int> v;
+    if (ids_in_vocab(s, ids, n, &v) != 0) return -1;
     sentencepiece::ImmutableSentencePieceText spt;
     auto st = s->proc.Decode(v, spt.mutable_proto());
     if (!st.ok()) return fail("spm decode: %s", st.ToString().c_str());
