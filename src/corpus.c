@@ -1,34 +1,39 @@
-/* corpus.c - reads a parallel corpus, encodes it with SentencePiece, filters it, and caches the ids.
+/* corpus.c - reads a parallel corpus, encodes it with SentencePiece on every core, filters it, and caches the ids.
  *
- * A corpus is one block of memory laid out exactly like its cache file (header, line numbers, lengths, ids), plus
- * per-pair offsets computed on load, so writing the cache is one fwrite and loading it is one fread. The cache is
- * derived data: a missing, stale, truncated or corrupted cache file is simply rebuilt.
+ * A corpus is a file mapped into memory (mmap), laid out as the cache file: the header, every kept pair's ids
+ * (source then target, pair after pair), then the line numbers, each pair's offset into the ids and the lengths, and
+ * a CRC32. Encoding streams the ids straight into the file (the cache's temporary file, or an unlinked temporary
+ * file when nothing is cached), so building a corpus never holds it twice, and loading a cache reads nothing into
+ * private memory: the processes of one machine (the ranks of a run) share its pages, and the kernel can page a corpus
+ * larger than RAM in and out. The cache is derived data: a missing, stale, truncated or corrupted file is rebuilt.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
 
-/* The header of a corpus block / cache file: 8-byte words in native byte order. */
+/* The header: 8-byte words in native byte order. The first H_READ words are the cache key. */
 enum {
   H_MAGIC, H_VERSION, H_SRC_SUM, H_TGT_SUM, H_SPM_SUM, H_MAX_TOKENS, H_MAX_RATIO, H_DROP_EMPTY, H_SKIP_UTF8,
   H_READ, H_KEPT, H_EMPTY, H_TOO_LONG, H_BAD_RATIO, H_INVALID_UTF8, H_SRC_TOKENS, H_TGT_TOKENS,
   H_WORDS
 };
 static const char magic[8] = {'X', 'L', 'A', 'T', 'I', 'D', 'S', '\n'};
-enum { CACHE_VERSION = 2 }; /* 2: blank lines count as empty, long lines are dropped unencoded */
+enum { CACHE_VERSION = 3 }; /* 3: streamed layout (ids first), mapped */
 
 struct xlat_corpus {
-  unsigned char *block;  /* header, line (n) i64, src_len (n) i32, tgt_len (n) i32, src ids, tgt ids */
-  size_t block_size;     /* without the CRC32 the cache file adds */
+  void *map;     /* the whole file, header to CRC */
+  size_t size;
   int64_t n;
-  const int64_t *line;
-  const int32_t *src_len, *tgt_len, *src_ids, *tgt_ids;
-  int64_t *src_off, *tgt_off; /* (n+1) start of each pair's ids */
+  const int32_t *ids;  /* pair i: src at ids + off[i], then its target */
+  const int64_t *line, *off;
+  const int32_t *src_len, *tgt_len;
   xlat_corpus_stats stats;
 };
 
@@ -39,38 +44,40 @@ void xlat_corpus_options_default(xlat_corpus_options *o) {
   o->drop_empty = 1;
 }
 
-static size_t block_bytes(int64_t n, int64_t src_tokens, int64_t tgt_tokens) {
-  return H_WORDS * 8 + (size_t)n * (8 + 4 + 4) + (size_t)(src_tokens + tgt_tokens) * 4;
+/* Bytes of the ids region (padded to 8) and of the whole file, for n pairs and `tokens` ids. */
+static size_t ids_bytes(int64_t tokens) { return ((size_t)tokens * 4 + 7) / 8 * 8; }
+static size_t file_bytes(int64_t n, int64_t tokens) {
+  return H_WORDS * 8 + ids_bytes(tokens) + (size_t)n * (8 + 8 + 4 + 4) + 8 + 4;
 }
 
-/* Points c's arrays into c->block (whose header must be complete) and computes the offsets. */
+/* Points c's arrays into its mapping (whose size matches the header) and checks that the pairs' offsets and lengths
+ * tile the ids exactly, so no pair reaches outside them. */
 static xlat_status attach(xlat_corpus *c) {
   uint64_t h[H_WORDS];
-  memcpy(h, c->block, sizeof h);
+  memcpy(h, c->map, sizeof h);
   c->n = (int64_t)h[H_KEPT];
   int64_t ns = (int64_t)h[H_SRC_TOKENS], nt = (int64_t)h[H_TGT_TOKENS];
-  unsigned char *p = c->block + H_WORDS * 8;
+  const unsigned char *p = (const unsigned char *)c->map + H_WORDS * 8;
+  c->ids = (const int32_t *)p;
+  p += ids_bytes(ns + nt);
   c->line = (const int64_t *)p;
   p += c->n * 8;
+  c->off = (const int64_t *)p;
+  p += (c->n + 1) * 8;
   c->src_len = (const int32_t *)p;
   p += c->n * 4;
   c->tgt_len = (const int32_t *)p;
-  p += c->n * 4;
-  c->src_ids = (const int32_t *)p;
-  p += ns * 4;
-  c->tgt_ids = (const int32_t *)p;
-  c->src_off = malloc((size_t)(c->n + 1) * sizeof *c->src_off);
-  c->tgt_off = malloc((size_t)(c->n + 1) * sizeof *c->tgt_off);
-  if (!c->src_off || !c->tgt_off)
-    return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory for %lld pairs", (long long)c->n);
-  c->src_off[0] = c->tgt_off[0] = 0;
+  int64_t s_sum = 0, t_sum = 0;
   for (int64_t i = 0; i < c->n; i++) {
-    c->src_off[i + 1] = c->src_off[i] + c->src_len[i];
-    c->tgt_off[i + 1] = c->tgt_off[i] + c->tgt_len[i];
+    if (c->src_len[i] < 0 || c->tgt_len[i] < 0 || c->off[i] != s_sum + t_sum)
+      return xlat_fail(XLAT_ERR_FORMAT, "corpus: pair %lld has offset %lld and lengths %d + %d, expected offset %lld",
+                       (long long)i, (long long)c->off[i], c->src_len[i], c->tgt_len[i], (long long)(s_sum + t_sum));
+    s_sum += c->src_len[i];
+    t_sum += c->tgt_len[i];
   }
-  if (c->src_off[c->n] != ns || c->tgt_off[c->n] != nt)
+  if (s_sum != ns || t_sum != nt || c->off[c->n] != ns + nt)
     return xlat_fail(XLAT_ERR_FORMAT, "corpus: pair lengths add up to %lld + %lld tokens, header says %lld + %lld",
-                     (long long)c->src_off[c->n], (long long)c->tgt_off[c->n], (long long)ns, (long long)nt);
+                     (long long)s_sum, (long long)t_sum, (long long)ns, (long long)nt);
   c->stats.read = (int64_t)h[H_READ];
   c->stats.kept = c->n;
   c->stats.empty = (int64_t)h[H_EMPTY];
@@ -82,63 +89,36 @@ static xlat_status attach(xlat_corpus *c) {
   return XLAT_OK;
 }
 
-/* A corpus over a block of block_size bytes with header h (the block is allocated here, the caller fills it). */
-static xlat_status corpus_alloc(const uint64_t *h, xlat_corpus **out) {
+/* Maps fd's size bytes read-only (the descriptor may be closed afterwards) as a corpus; checks the CRC when asked. */
+static xlat_status map_corpus(int fd, size_t size, int check_crc, xlat_corpus **out) {
   *out = NULL;
   xlat_corpus *c = calloc(1, sizeof *c);
-  size_t size = block_bytes((int64_t)h[H_KEPT], (int64_t)h[H_SRC_TOKENS], (int64_t)h[H_TGT_TOKENS]);
-  if (!c || !(c->block = malloc(size))) {
+  if (!c) return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
+  c->map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (c->map == MAP_FAILED) {
     free(c);
-    return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory for %zu bytes", size);
+    return xlat_fail(XLAT_ERR_NOMEM, "corpus: cannot map %zu bytes: %s", size, strerror(errno));
   }
-  c->block_size = size;
-  memcpy(c->block, h, H_WORDS * 8);
+  c->size = size;
+  posix_madvise(c->map, size, POSIX_MADV_WILLNEED); /* read ahead: the CRC or an epoch reads it all */
+  uint32_t crc;
+  memcpy(&crc, (const unsigned char *)c->map + size - 4, 4);
+  xlat_status st = XLAT_OK;
+  if (check_crc && (uint32_t)crc32_z(0, c->map, size - 4) != crc)
+    st = xlat_fail(XLAT_ERR_FORMAT, "corpus: CRC mismatch");
+  if (st == XLAT_OK) st = attach(c);
+  if (st != XLAT_OK) {
+    xlat_corpus_free(c);
+    return st;
+  }
   *out = c;
   return XLAT_OK;
 }
 
 void xlat_corpus_free(xlat_corpus *c) {
   if (!c) return;
-  free(c->block);
-  free(c->src_off);
-  free(c->tgt_off);
+  if (c->map) munmap(c->map, c->size);
   free(c);
-}
-
-xlat_status xlat_corpus_from_ids(int64_t n, const int32_t *const *src, const int32_t *src_len,
-                                 const int32_t *const *tgt, const int32_t *tgt_len, xlat_corpus **out) {
-  *out = NULL;
-  if (n < 0) return xlat_fail(XLAT_ERR_ARG, "corpus from ids: %lld pairs, expected >= 0", (long long)n);
-  uint64_t h[H_WORDS] = {0};
-  memcpy(&h[H_MAGIC], magic, 8);
-  h[H_VERSION] = CACHE_VERSION;
-  for (int64_t i = 0; i < n; i++) {
-    if (src_len[i] < 0 || tgt_len[i] < 0)
-      return xlat_fail(XLAT_ERR_ARG, "corpus from ids: pair %lld has a negative length", (long long)i);
-    h[H_SRC_TOKENS] += (uint64_t)src_len[i];
-    h[H_TGT_TOKENS] += (uint64_t)tgt_len[i];
-  }
-  h[H_READ] = h[H_KEPT] = (uint64_t)n;
-  xlat_corpus *c;
-  xlat_status s = corpus_alloc(h, &c);
-  if (s != XLAT_OK) return s;
-  unsigned char *p = c->block + H_WORDS * 8;
-  int32_t *ps = (int32_t *)(p + n * 16), *pt = ps + h[H_SRC_TOKENS];
-  for (int64_t i = 0; i < n; i++) {
-    ((int64_t *)p)[i] = i + 1;
-    ((int32_t *)(p + n * 8))[i] = src_len[i];
-    ((int32_t *)(p + n * 12))[i] = tgt_len[i];
-    memcpy(ps, src[i], (size_t)src_len[i] * 4);
-    memcpy(pt, tgt[i], (size_t)tgt_len[i] * 4);
-    ps += src_len[i];
-    pt += tgt_len[i];
-  }
-  if ((s = attach(c)) != XLAT_OK) {
-    xlat_corpus_free(c);
-    return s;
-  }
-  *out = c;
-  return XLAT_OK;
 }
 
 int64_t xlat_corpus_size(const xlat_corpus *c) { return c->n; }
@@ -146,9 +126,9 @@ int64_t xlat_corpus_size(const xlat_corpus *c) { return c->n; }
 void xlat_corpus_pair(const xlat_corpus *c, int64_t i, const int32_t **src, int32_t *src_len, const int32_t **tgt,
                       int32_t *tgt_len) {
   XLAT_ASSERT(i >= 0 && i < c->n);
-  *src = c->src_ids + c->src_off[i];
+  *src = c->ids + c->off[i];
   *src_len = c->src_len[i];
-  *tgt = c->tgt_ids + c->tgt_off[i];
+  *tgt = *src + *src_len;
   *tgt_len = c->tgt_len[i];
 }
 
@@ -169,7 +149,7 @@ void xlat_corpus_describe(const xlat_corpus *c, char *buf, size_t n) {
            s->cache_hit ? ", from the cache" : "");
 }
 
-/* ---- reading and encoding -------------------------------------------------------------------------------------- */
+/* ---- writing a corpus file -------------------------------------------------------------------------------------- */
 
 /* Growable array of fixed-size elements. */
 typedef struct {
@@ -191,6 +171,96 @@ static int vec_push(vec *v, const void *x, size_t count) {
   return 0;
 }
 
+/* Streams pairs into f (positioned at its start): a placeholder header, the ids as they come; the per-pair arrays
+ * wait in memory (24 bytes a pair) until writer_finish appends them, the header and the CRC. */
+typedef struct {
+  FILE *f;
+  uint32_t crc;       /* of everything after the header, so far */
+  size_t body;        /* its bytes */
+  int64_t tokens;     /* ids written */
+  vec line, off, src_len, tgt_len;
+  int failed;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+  if (w->failed || n == 0) return;
+  if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
+  w->crc = (uint32_t)crc32_z(w->crc, p, n);
+  w->body += n;
+}
+
+static void writer_start(writer *w, FILE *f) {
+  memset(w, 0, sizeof *w);
+  w->f = f;
+  w->line.elem = w->off.elem = 8;
+  w->src_len.elem = w->tgt_len.elem = 4;
+  static const uint64_t zero[H_WORDS];
+  if (fwrite(zero, 8, H_WORDS, f) != H_WORDS) w->failed = 1;
+}
+
+static int writer_pair(writer *w, int64_t line, const int32_t *s, int32_t ns, const int32_t *t, int32_t nt) {
+  if (vec_push(&w->line, &line, 1) || vec_push(&w->off, &w->tokens, 1) || vec_push(&w->src_len, &ns, 1) ||
+      vec_push(&w->tgt_len, &nt, 1))
+    return -1;
+  put(w, s, (size_t)ns * 4);
+  put(w, t, (size_t)nt * 4);
+  w->tokens += ns + nt;
+  return 0;
+}
+
+/* Completes the file with header h (its H_KEPT, token counts are set here). Returns its size, or 0 on failure. */
+static size_t writer_finish(writer *w, uint64_t *h) {
+  static const char pad[8];
+  put(w, pad, ids_bytes(w->tokens) - (size_t)w->tokens * 4);
+  h[H_KEPT] = w->line.n;
+  put(w, w->line.p, w->line.n * 8);
+  if (vec_push(&w->off, &w->tokens, 1)) w->failed = 1;
+  put(w, w->off.p, w->off.n * 8);
+  put(w, w->src_len.p, w->src_len.n * 4);
+  put(w, w->tgt_len.p, w->tgt_len.n * 4);
+  uint32_t hcrc = (uint32_t)crc32_z(0, (const unsigned char *)h, H_WORDS * 8);
+  uint32_t crc = (uint32_t)crc32_combine(hcrc, w->crc, (z_off_t)w->body);
+  if (!w->failed && (fwrite(&crc, 4, 1, w->f) != 1 || fseek(w->f, 0, SEEK_SET) != 0 ||
+                     fwrite(h, 8, H_WORDS, w->f) != H_WORDS || fflush(w->f) != 0))
+    w->failed = 1;
+  size_t size = H_WORDS * 8 + w->body + 4;
+  free(w->line.p), free(w->off.p), free(w->src_len.p), free(w->tgt_len.p);
+  w->line.p = w->off.p = w->src_len.p = w->tgt_len.p = NULL;
+  return w->failed ? 0 : size;
+}
+
+/* A corpus written to an unlinked temporary file and mapped: when nothing is cached. */
+static FILE *scratch_file(void) { return tmpfile(); }
+
+xlat_status xlat_corpus_from_ids(int64_t n, const int32_t *const *src, const int32_t *src_len,
+                                 const int32_t *const *tgt, const int32_t *tgt_len, xlat_corpus **out) {
+  *out = NULL;
+  if (n < 0) return xlat_fail(XLAT_ERR_ARG, "corpus from ids: %lld pairs, expected >= 0", (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (src_len[i] < 0 || tgt_len[i] < 0)
+      return xlat_fail(XLAT_ERR_ARG, "corpus from ids: pair %lld has a negative length", (long long)i);
+  uint64_t h[H_WORDS] = {0};
+  memcpy(&h[H_MAGIC], magic, 8);
+  h[H_VERSION] = CACHE_VERSION;
+  h[H_READ] = (uint64_t)n;
+  FILE *f = scratch_file();
+  if (!f) return xlat_fail(XLAT_ERR_IO, "corpus: cannot create a temporary file: %s", strerror(errno));
+  writer w;
+  writer_start(&w, f);
+  for (int64_t i = 0; i < n && !w.failed; i++) {
+    if (writer_pair(&w, i + 1, src[i], src_len[i], tgt[i], tgt_len[i])) w.failed = 1;
+    h[H_SRC_TOKENS] += (uint64_t)src_len[i];
+    h[H_TGT_TOKENS] += (uint64_t)tgt_len[i];
+  }
+  size_t size = writer_finish(&w, h);
+  xlat_status st = size ? map_corpus(fileno(f), size, 0, out)
+                        : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(errno));
+  fclose(f);
+  return st;
+}
+
+/* ---- reading and encoding -------------------------------------------------------------------------------------- */
+
 /* FNV-1a over a file's raw bytes (compressed bytes for .gz): the cache key for its content. */
 static xlat_status file_checksum(const char *path, uint64_t *out) {
   FILE *f = fopen(path, "rb");
@@ -207,6 +277,42 @@ static xlat_status file_checksum(const char *path, uint64_t *out) {
   return XLAT_OK;
 }
 
+/* ---- encoding on every core ------------------------------------------------------------------------------------ *
+ * The calling thread reads pairs into chunks; worker threads check, encode and filter whole chunks; the calling
+ * thread writes finished chunks in input order, so the result (and the first error reported) is the same for any
+ * number of threads. */
+
+enum { CHUNK = 2048 }; /* pairs */
+
+typedef enum { C_FREE, C_READY, C_BUSY, C_DONE } chunk_state;
+
+typedef struct {
+  chunk_state state;
+  int64_t seq;
+  /* input: the pairs' text, copied */
+  char *text;
+  size_t text_n, text_cap;
+  size_t at[CHUNK][4]; /* source start, length, target start, length in text */
+  int64_t line[CHUNK];
+  int32_t n;
+  /* output */
+  vec ids, lens;         /* kept pairs' ids (source then target) and (line as 2 words, src len, tgt len) */
+  uint64_t count[H_WORDS]; /* H_READ .. H_TGT_TOKENS */
+  xlat_status st;
+  char error[512];
+} chunk;
+
+typedef struct {
+  const char *src_path, *tgt_path;
+  const xlat_spm *spm;
+  const xlat_corpus_options *o;
+  pthread_mutex_t mu;
+  pthread_cond_t ready, done;
+  chunk *chunks;
+  int32_t n_chunks;
+  int closing;
+} encoder;
+
 static xlat_status check_utf8(const char *path, int64_t line, const char *s, size_t len, int *ok) {
   size_t at = xlat_utf8_invalid_at(s, len);
   *ok = at == len;
@@ -222,98 +328,202 @@ static int blank(const char *s, size_t len) {
   return 1;
 }
 
-typedef struct {
-  vec line, src_len, tgt_len, src_ids, tgt_ids;
-} builder;
-
-static void builder_free(builder *b) {
-  free(b->line.p);
-  free(b->src_len.p);
-  free(b->tgt_len.p);
-  free(b->src_ids.p);
-  free(b->tgt_ids.p);
-}
-
-/* Reads, checks, encodes and filters every pair into b and the counters in h. */
-static xlat_status encode_pairs(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                                const xlat_corpus_options *o, builder *b, uint64_t *h) {
-  xlat_lines *rs = NULL, *rt = NULL;
+/* Checks, encodes and filters one pair into k; stops the chunk (k->st) at a failure. */
+static void encode_pair(const encoder *e, chunk *k, int32_t i) {
+  const xlat_corpus_options *o = e->o;
+  const char *ls = k->text + k->at[i][0], *lt = k->text + k->at[i][2];
+  size_t ns = k->at[i][1], nt = k->at[i][3];
+  int64_t line = k->line[i];
+  uint64_t *h = k->count;
+  h[H_READ]++;
+  int ok_s, ok_t;
+  xlat_status us = check_utf8(e->src_path, line, ls, ns, &ok_s);
+  xlat_status ut = ok_s ? check_utf8(e->tgt_path, line, lt, nt, &ok_t) : XLAT_OK;
+  if (!ok_s || !ok_t) {
+    if (!o->skip_invalid_utf8) {
+      k->st = ok_s ? ut : us;
+      return;
+    }
+    h[H_INVALID_UTF8]++;
+    return;
+  }
+  if (o->drop_empty && (blank(ls, ns) || blank(lt, nt))) {
+    h[H_EMPTY]++;
+    return;
+  }
+  /* a side of more bytes than max_tokens pieces can cover is too long for certain: not even encoded */
+  size_t most = (size_t)o->max_tokens * xlat_spm_max_piece_bytes(e->spm);
+  if (most > 0 && (ns > most || nt > most)) {
+    h[H_TOO_LONG]++;
+    return;
+  }
   int32_t *ids_s = NULL, *ids_t = NULL;
-  xlat_status st = xlat_lines_open(src_path, &rs);
-  if (st == XLAT_OK) st = xlat_lines_open(tgt_path, &rt);
-  while (st == XLAT_OK) {
-    const char *ls, *lt;
-    size_t ns, nt;
-    if ((st = xlat_lines_next(rs, &ls, &ns)) != XLAT_OK || (st = xlat_lines_next(rt, &lt, &nt)) != XLAT_OK) break;
-    if (!ls && !lt) break;
-    if (!ls || !lt) {
-      const char *shorter = ls ? tgt_path : src_path, *longer = ls ? src_path : tgt_path;
-      int64_t end = xlat_lines_number(ls ? rt : rs);
-      st = xlat_fail(XLAT_ERR_MISMATCH, "line counts differ: %s ends after line %lld, but %s has more lines", shorter,
-                     (long long)end, longer);
-      break;
-    }
-    int64_t line = xlat_lines_number(rs);
-    h[H_READ]++;
-    int ok_s, ok_t;
-    xlat_status us = check_utf8(src_path, line, ls, ns, &ok_s);
-    xlat_status ut = ok_s ? check_utf8(tgt_path, line, lt, nt, &ok_t) : XLAT_OK;
-    if (!ok_s || !ok_t) {
-      if (!o->skip_invalid_utf8) {
-        st = ok_s ? ut : us;
-        break;
-      }
-      h[H_INVALID_UTF8]++;
-      continue;
-    }
-    if (o->drop_empty && (blank(ls, ns) || blank(lt, nt))) {
-      h[H_EMPTY]++;
-      continue;
-    }
-    /* a side of more bytes than max_tokens pieces can cover is too long for certain: not even encoded */
-    size_t most = (size_t)o->max_tokens * xlat_spm_max_piece_bytes(spm);
-    if (most > 0 && (ns > most || nt > most)) {
-      h[H_TOO_LONG]++;
-      continue;
-    }
-    size_t ks, kt;
-    free(ids_s);
-    free(ids_t);
-    ids_s = ids_t = NULL;
-    if (xlat_spm_encode_ids(spm, ls, ns, &ids_s, &ks) != 0 || xlat_spm_encode_ids(spm, lt, nt, &ids_t, &kt) != 0) {
-      st = xlat_fail(XLAT_ERR_FORMAT, "%s / %s line %lld: %s", src_path, tgt_path, (long long)line,
-                     xlat_spm_last_error());
-      break;
-    }
-    if (o->drop_empty && (ks == 0 || kt == 0)) {
-      h[H_EMPTY]++;
-      continue;
-    }
-    if (o->max_tokens > 0 && (ks > (size_t)o->max_tokens || kt > (size_t)o->max_tokens)) {
-      h[H_TOO_LONG]++;
-      continue;
-    }
-    size_t lo = ks < kt ? ks : kt, hi = ks < kt ? kt : ks;
-    if (o->max_ratio > 0 && lo > 0 && (double)hi > (double)o->max_ratio * (double)lo) {
-      h[H_BAD_RATIO]++;
-      continue;
-    }
-    int32_t ls32 = (int32_t)ks, lt32 = (int32_t)kt;
-    if (vec_push(&b->line, &line, 1) || vec_push(&b->src_len, &ls32, 1) || vec_push(&b->tgt_len, &lt32, 1) ||
-        vec_push(&b->src_ids, ids_s, ks) || vec_push(&b->tgt_ids, ids_t, kt)) {
-      st = xlat_fail(XLAT_ERR_NOMEM, "%s / %s line %lld: out of memory", src_path, tgt_path, (long long)line);
-      break;
-    }
+  size_t ks, kt;
+  if (xlat_spm_encode_ids(e->spm, ls, ns, &ids_s, &ks) != 0 || xlat_spm_encode_ids(e->spm, lt, nt, &ids_t, &kt) != 0) {
+    k->st = xlat_fail(XLAT_ERR_FORMAT, "%s / %s line %lld: %s", e->src_path, e->tgt_path, (long long)line,
+                      xlat_spm_last_error());
+  } else if (o->drop_empty && (ks == 0 || kt == 0)) {
+    h[H_EMPTY]++;
+  } else if (o->max_tokens > 0 && (ks > (size_t)o->max_tokens || kt > (size_t)o->max_tokens)) {
+    h[H_TOO_LONG]++;
+  } else if (o->max_ratio > 0 && (ks < kt ? ks : kt) > 0 &&
+             (double)(ks < kt ? kt : ks) > (double)o->max_ratio * (double)(ks < kt ? ks : kt)) {
+    h[H_BAD_RATIO]++;
+  } else {
+    int32_t rec[4] = {(int32_t)(line & 0xFFFFFFFF), (int32_t)(line >> 32), (int32_t)ks, (int32_t)kt};
+    if (vec_push(&k->ids, ids_s, ks) || vec_push(&k->ids, ids_t, kt) || vec_push(&k->lens, rec, 4))
+      k->st = xlat_fail(XLAT_ERR_NOMEM, "%s / %s line %lld: out of memory", e->src_path, e->tgt_path,
+                        (long long)line);
     h[H_SRC_TOKENS] += ks;
     h[H_TGT_TOKENS] += kt;
   }
-  if (st == XLAT_OK && h[H_READ] == 0)
-    st = xlat_fail(XLAT_ERR_FORMAT, "%s and %s: empty files, expected at least one sentence pair", src_path, tgt_path);
   free(ids_s);
   free(ids_t);
+}
+
+static void *encode_worker(void *arg) {
+  encoder *e = arg;
+  pthread_mutex_lock(&e->mu);
+  for (;;) {
+    chunk *k = NULL;
+    for (int32_t i = 0; i < e->n_chunks && !k; i++)
+      if (e->chunks[i].state == C_READY) k = &e->chunks[i];
+    if (!k) {
+      if (e->closing) break;
+      pthread_cond_wait(&e->ready, &e->mu);
+      continue;
+    }
+    k->state = C_BUSY;
+    pthread_mutex_unlock(&e->mu);
+    k->ids.n = k->lens.n = 0;
+    memset(k->count, 0, sizeof k->count);
+    k->st = XLAT_OK;
+    for (int32_t i = 0; i < k->n && k->st == XLAT_OK; i++) encode_pair(e, k, i);
+    if (k->st != XLAT_OK) snprintf(k->error, sizeof k->error, "%s", xlat_last_error());
+    pthread_mutex_lock(&e->mu);
+    k->state = C_DONE;
+    pthread_cond_broadcast(&e->done);
+  }
+  pthread_mutex_unlock(&e->mu);
+  return NULL;
+}
+
+/* Appends a finished chunk to the file and its counts to h; returns its status (with the message restored). */
+static xlat_status write_chunk(writer *w, chunk *k, uint64_t *h) {
+  if (k->st != XLAT_OK) return xlat_fail(k->st, "%s", k->error);
+  const int32_t *rec = k->lens.p, *ids = k->ids.p;
+  for (size_t p = 0; p < k->lens.n / 4; p++, rec += 4) {
+    int64_t line = (int64_t)(uint32_t)rec[0] | (int64_t)rec[1] << 32;
+    if (writer_pair(w, line, ids, rec[2], ids + rec[2], rec[3]))
+      return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory at line %lld", (long long)line);
+    ids += rec[2] + rec[3];
+  }
+  for (int k2 = H_READ; k2 < H_WORDS; k2++)
+    if (k2 != H_KEPT) h[k2] += k->count[k2];
+  return XLAT_OK;
+}
+
+/* Copies one pair into chunk k. */
+static int add_to_chunk(chunk *k, int64_t line, const char *s, size_t ns, const char *t, size_t nt) {
+  if (!k->text || k->text_n + ns + nt > k->text_cap) {
+    size_t cap = 2 * (k->text_n + ns + nt) + 4096;
+    char *p = realloc(k->text, cap);
+    if (!p) return -1;
+    k->text = p, k->text_cap = cap;
+  }
+  k->at[k->n][0] = k->text_n, k->at[k->n][1] = ns;
+  memcpy(k->text + k->text_n, s, ns);
+  k->text_n += ns;
+  k->at[k->n][2] = k->text_n, k->at[k->n][3] = nt;
+  memcpy(k->text + k->text_n, t, nt);
+  k->text_n += nt;
+  k->line[k->n++] = line;
+  return 0;
+}
+
+/* Reads, encodes (o->threads workers) and filters every pair into w, adding the counts to h. */
+static xlat_status encode_pairs(const char *src_path, const char *tgt_path, const xlat_spm *spm,
+                                const xlat_corpus_options *o, writer *w, uint64_t *h) {
+  int32_t threads = o->threads > 0 ? o->threads : (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+  if (threads < 1) threads = 1;
+  encoder e = {src_path, tgt_path, spm, o, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+               PTHREAD_COND_INITIALIZER, NULL, 2 * threads + 2, 0};
+  e.chunks = calloc((size_t)e.n_chunks, sizeof *e.chunks);
+  pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+  int32_t started = 0;
+  xlat_status st = e.chunks && tid ? XLAT_OK : xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
+  for (int32_t i = 0; st == XLAT_OK && i < e.n_chunks; i++) e.chunks[i].ids.elem = e.chunks[i].lens.elem = 4;
+  for (; st == XLAT_OK && started < threads; started++)
+    if (pthread_create(&tid[started], NULL, encode_worker, &e) != 0)
+      st = xlat_fail(XLAT_ERR_NOMEM, "corpus: cannot start encoding thread %d", started);
+  xlat_lines *rs = NULL, *rt = NULL;
+  if (st == XLAT_OK) st = xlat_lines_open(src_path, &rs);
+  if (st == XLAT_OK) st = xlat_lines_open(tgt_path, &rt);
+  xlat_status read_st = XLAT_OK; /* a reading failure, reported after the chunks before it */
+  char read_error[512] = "";
+  int64_t next_read = 0, next_write = 0;
+  int eof = st != XLAT_OK;
+  while (st == XLAT_OK && (!eof || next_write < next_read)) {
+    chunk *k = &e.chunks[next_read % e.n_chunks];
+    pthread_mutex_lock(&e.mu);
+    int can_read = !eof && k->state == C_FREE;
+    chunk *oldest = &e.chunks[next_write % e.n_chunks];
+    while (!can_read && oldest->state != C_DONE) pthread_cond_wait(&e.done, &e.mu);
+    pthread_mutex_unlock(&e.mu);
+    if (!can_read) { /* the oldest chunk is done: write it */
+      st = write_chunk(w, oldest, h);
+      pthread_mutex_lock(&e.mu); /* the workers look at every chunk's state */
+      oldest->state = C_FREE;
+      pthread_mutex_unlock(&e.mu);
+      next_write++;
+      continue;
+    }
+    k->n = 0, k->text_n = 0, k->seq = next_read;
+    while (k->n < CHUNK) {
+      const char *ls, *lt;
+      size_t ns, nt;
+      if ((read_st = xlat_lines_next(rs, &ls, &ns)) != XLAT_OK || (read_st = xlat_lines_next(rt, &lt, &nt)) != XLAT_OK)
+        break;
+      if (!ls && !lt) break;
+      if (!ls || !lt) {
+        const char *shorter = ls ? tgt_path : src_path, *longer = ls ? src_path : tgt_path;
+        int64_t end = xlat_lines_number(ls ? rt : rs);
+        read_st = xlat_fail(XLAT_ERR_MISMATCH, "line counts differ: %s ends after line %lld, but %s has more lines",
+                            shorter, (long long)end, longer);
+        break;
+      }
+      if (add_to_chunk(k, xlat_lines_number(rs), ls, ns, lt, nt)) {
+        read_st = xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
+        break;
+      }
+    }
+    if (read_st != XLAT_OK) snprintf(read_error, sizeof read_error, "%s", xlat_last_error());
+    if (k->n < CHUNK) eof = 1;
+    if (k->n > 0) {
+      pthread_mutex_lock(&e.mu);
+      k->state = C_READY;
+      pthread_cond_signal(&e.ready);
+      pthread_mutex_unlock(&e.mu);
+      next_read++;
+    }
+  }
+  pthread_mutex_lock(&e.mu);
+  e.closing = 1;
+  pthread_cond_broadcast(&e.ready);
+  pthread_mutex_unlock(&e.mu);
+  for (int32_t i = 0; i < started; i++) pthread_join(tid[i], NULL);
+  if (st == XLAT_OK && read_st != XLAT_OK) st = xlat_fail(read_st, "%s", read_error);
+  if (st == XLAT_OK && h[H_READ] == 0)
+    st = xlat_fail(XLAT_ERR_FORMAT, "%s and %s: empty files, expected at least one sentence pair", src_path, tgt_path);
+  for (int32_t i = 0; e.chunks && i < e.n_chunks; i++)
+    free(e.chunks[i].text), free(e.chunks[i].ids.p), free(e.chunks[i].lens.p);
+  free(e.chunks);
+  free(tid);
   xlat_lines_close(rs);
   xlat_lines_close(rt);
-  h[H_KEPT] = b->line.n;
+  pthread_mutex_destroy(&e.mu);
+  pthread_cond_destroy(&e.ready);
+  pthread_cond_destroy(&e.done);
   return st;
 }
 
@@ -324,45 +534,21 @@ static const char *base_name(const char *path) {
   return s ? s + 1 : path;
 }
 
-/* Loads the cache file when it exists, is intact and its header matches key (the first H_READ words). Any other
+/* Maps the cache file when it exists, is intact and its header matches key (the first H_READ words). Any other
  * case is a miss (*out NULL), not an error: the caller rebuilds the cache. */
 static void cache_load(const char *path, const uint64_t *key, xlat_corpus **out) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
   uint64_t h[H_WORDS];
   struct stat sb;
-  xlat_corpus *c = NULL;
-  if (fread(h, 8, H_WORDS, f) != H_WORDS || memcmp(h, key, H_READ * 8) != 0 || fstat(fileno(f), &sb) != 0) goto miss;
-  if (h[H_KEPT] > (uint64_t)INT64_MAX / 64 || h[H_SRC_TOKENS] > (uint64_t)INT64_MAX / 64 ||
-      h[H_TGT_TOKENS] > (uint64_t)INT64_MAX / 64)
-    goto miss;
-  size_t size = block_bytes((int64_t)h[H_KEPT], (int64_t)h[H_SRC_TOKENS], (int64_t)h[H_TGT_TOKENS]);
-  if ((uint64_t)sb.st_size != size + 4 || corpus_alloc(h, &c) != XLAT_OK) goto miss;
-  uint32_t crc_file;
-  if (fread(c->block + H_WORDS * 8, 1, size - H_WORDS * 8, f) != size - H_WORDS * 8 || fread(&crc_file, 4, 1, f) != 1)
-    goto miss;
-  if ((uint32_t)crc32_z(0, c->block, size) != crc_file || attach(c) != XLAT_OK) goto miss;
-  fclose(f);
-  c->stats.cache_hit = 1;
-  *out = c;
-  return;
-miss:
-  xlat_corpus_free(c);
-  fclose(f);
-}
-
-/* Writes the block and its CRC32 atomically (io.h): a crash or a full disk leaves the old cache or the new one. */
-static xlat_status cache_write(const char *path, const xlat_corpus *c) {
-  uint32_t crc = (uint32_t)crc32_z(0, c->block, c->block_size);
-  xlat_atomic_file af;
-  xlat_status st = xlat_atomic_open(&af, path);
-  if (st == XLAT_OK) {
-    xlat_atomic_write(&af, c->block, c->block_size);
-    xlat_atomic_write(&af, &crc, 4);
-    st = xlat_atomic_commit(&af);
-  }
-  return st == XLAT_OK ? st : xlat_fail(st, "the corpus cache: %s", xlat_last_error());
+  if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h, key, H_READ * 8) == 0 && fstat(fd, &sb) == 0 &&
+      h[H_KEPT] <= (uint64_t)INT64_MAX / 64 && h[H_SRC_TOKENS] <= (uint64_t)INT64_MAX / 64 &&
+      h[H_TGT_TOKENS] <= (uint64_t)INT64_MAX / 64 &&
+      (uint64_t)sb.st_size == file_bytes((int64_t)h[H_KEPT], (int64_t)(h[H_SRC_TOKENS] + h[H_TGT_TOKENS])) &&
+      map_corpus(fd, (size_t)sb.st_size, 1, out) == XLAT_OK)
+    (*out)->stats.cache_hit = 1;
+  close(fd);
 }
 
 /* *cacheable = 1 for a regular file (its bytes can be checksummed and then read again); a pipe (FIFO,
@@ -374,6 +560,41 @@ static xlat_status input_kind(const char *path, int *cacheable) {
     return xlat_fail(XLAT_ERR_IO, "%s: is a directory, expected a text file (plain or .gz)", path);
   *cacheable = S_ISREG(st.st_mode);
   return XLAT_OK;
+}
+
+/* Encodes the corpus into the cache file at path (atomically: a crash or a full disk leaves the old cache or the new
+ * one) and maps it; without a path, into an unlinked temporary file. */
+static xlat_status build(const char *src_path, const char *tgt_path, const xlat_spm *spm,
+                         const xlat_corpus_options *o, uint64_t *h, const char *path, xlat_corpus **out) {
+  xlat_atomic_file af;
+  FILE *f = NULL;
+  xlat_status st = XLAT_OK;
+  if (path)
+    st = xlat_atomic_open(&af, path);
+  else if (!(f = scratch_file()))
+    st = xlat_fail(XLAT_ERR_IO, "corpus: cannot create a temporary file: %s", strerror(errno));
+  if (st != XLAT_OK) return path ? xlat_fail(st, "the corpus cache: %s", xlat_last_error()) : st;
+  writer w;
+  writer_start(&w, path ? af.f : f);
+  st = encode_pairs(src_path, tgt_path, spm, o, &w, h);
+  size_t size = writer_finish(&w, h);
+  if (st == XLAT_OK && !size)
+    st = xlat_fail(XLAT_ERR_IO, "%s: cannot write the corpus: %s", path ? path : "temporary file", strerror(errno));
+  if (path) {
+    if (st != XLAT_OK) {
+      xlat_atomic_abort(&af);
+      return st;
+    }
+    if ((st = xlat_atomic_commit(&af)) != XLAT_OK) return xlat_fail(st, "the corpus cache: %s", xlat_last_error());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return xlat_fail(XLAT_ERR_IO, "%s: cannot open the cache just written: %s", path, strerror(errno));
+    st = map_corpus(fd, size, 0, out);
+    close(fd);
+    return st;
+  }
+  if (st == XLAT_OK) st = map_corpus(fileno(f), size, 0, out);
+  fclose(f);
+  return st;
 }
 
 xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const xlat_spm *spm,
@@ -417,27 +638,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
       return XLAT_OK;
     }
   }
-
-  builder b = {{NULL, 0, 0, 8}, {NULL, 0, 0, 4}, {NULL, 0, 0, 4}, {NULL, 0, 0, 4}, {NULL, 0, 0, 4}};
-  xlat_corpus *c = NULL;
-  st = encode_pairs(src_path, tgt_path, spm, opt, &b, h);
-  if (st == XLAT_OK) st = corpus_alloc(h, &c);
-  if (st == XLAT_OK) {
-    unsigned char *p = c->block + H_WORDS * 8;
-    const vec *parts[] = {&b.line, &b.src_len, &b.tgt_len, &b.src_ids, &b.tgt_ids};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-      if (parts[i]->n) memcpy(p, parts[i]->p, parts[i]->n * parts[i]->elem);
-      p += parts[i]->n * parts[i]->elem;
-    }
-    st = attach(c);
-  }
-  builder_free(&b);
-  if (st == XLAT_OK && cache_path && !opt->cache_read_only) st = cache_write(cache_path, c);
+  st = build(src_path, tgt_path, spm, opt, h, opt->cache_read_only ? NULL : cache_path, out);
   free(cache_path);
-  if (st != XLAT_OK) {
-    xlat_corpus_free(c);
-    return st;
-  }
-  *out = c;
-  return XLAT_OK;
+  return st;
 }

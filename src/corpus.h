@@ -24,6 +24,7 @@ typedef struct {
   int32_t drop_empty;        /* 1: drop pairs where either side is blank (only whitespace) or encodes to no token */
   int32_t skip_invalid_utf8; /* 1: drop and count pairs with invalid UTF-8; 0: fail naming the file and line */
   int32_t cache_read_only;   /* 1: use a valid cache but never write one (the ranks of a run other than 0) */
+  int32_t threads;           /* encoding threads; 0: every online CPU (the result is the same for any number) */
   const char *cache_dir;     /* directory for the encoded-id cache (created if missing); NULL: no cache. Inputs
                               * that are pipes (FIFO, <(zcat ...)) are read once and never cached. */
 } xlat_corpus_options;

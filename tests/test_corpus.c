@@ -308,6 +308,35 @@ static void test_corpus_errors(const xlat_spm *spm) {
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
+/* Encoding on 1 or 3 threads (chunks of 2048 pairs finished out of order) gives the same corpus, and the same first
+ * error: an invalid byte at line 4100 is reported, not the one at line 9000 that another thread may meet first. */
+static void test_threads(const xlat_spm *spm) {
+  const char *en = test_path("corpora/multi30k/train.en.gz"), *de = test_path("corpora/multi30k/train.de.gz");
+  xlat_corpus_options o;
+  xlat_corpus_options_default(&o);
+  xlat_corpus *c1, *c3;
+  o.threads = 1;
+  CHECK(load(en, de, spm, &o, &c1) == XLAT_OK);
+  o.threads = 3;
+  CHECK(load(en, de, spm, &o, &c3) == XLAT_OK);
+  CHECK(c1 && c3 && xlat_corpus_size(c1) > 28900 && same_corpus(c1, c3));
+  xlat_corpus_free(c1);
+  xlat_corpus_free(c3);
+  FILE *fe = fopen(test_tmp("bad.en"), "w"), *fd = fopen(test_tmp("bad.de"), "w");
+  CHECK(fe && fd);
+  for (int i = 1; fe && fd && i <= 10000; i++) {
+    fprintf(fe, i == 9000 ? "A \xff dog.\n" : "A dog runs.\n");
+    fprintf(fd, i == 4100 ? "Ein \xfe Hund.\n" : "Ein Hund rennt.\n");
+  }
+  if (fe) fclose(fe);
+  if (fd) fclose(fd);
+  for (int t = 1; t <= 3; t += 2) {
+    o.threads = t;
+    CHECK(load(test_tmp("bad.en"), test_tmp("bad.de"), spm, &o, &c1) == XLAT_ERR_FORMAT && c1 == NULL);
+    CHECK(strstr(xlat_last_error(), "bad.de:4100: invalid UTF-8") != NULL);
+  }
+}
+
 static void test_cache(const xlat_spm *spm, const xlat_spm *spm2) {
   xlat_corpus_options o;
   xlat_corpus_options_default(&o);
@@ -429,6 +458,7 @@ int main(void) {
     CHECK(xlat_spm_checksum(spm) != xlat_spm_checksum(spm2));
     test_corpus_load(spm);
     test_corpus_errors(spm);
+    test_threads(spm);
     test_cache(spm, spm2);
   }
   xlat_spm_free(spm);

@@ -34,6 +34,7 @@ static int train_spm(session *s) {
   o.vocab_size = a->vocab_size;
   o.seed = (uint32_t)a->seed;
   o.num_threads = a->threads;
+  o.input_sentence_size = 2000000; /* a shuffled sample of sentences beyond: a big corpus trains in a minute or two */
   double t0 = progress_now();
   int rc = xlat_spm_train(&o) != 0;
   if (rc)

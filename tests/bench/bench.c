@@ -41,7 +41,9 @@ int main(int argc, char **argv) {
   }
   if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "export")) return bench_export(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "corpus")) return bench_corpus(argc - 1, argv + 1);
   fprintf(stderr, "usage: xlat-bench train [options]   (xlat-bench train --help)\n"
-                  "       xlat-bench export --model MODEL.xlat --output WEIGHTS.bin   (for torch_decode.py)\n");
+                  "       xlat-bench export --model MODEL.xlat --output WEIGHTS.bin   (for torch_decode.py)\n"
+                  "       xlat-bench corpus --src F --tgt F --spm S.model --cache-dir DIR   (the data pipeline)\n");
   return 2;
 }

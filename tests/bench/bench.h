@@ -11,5 +11,6 @@ float *bench_random(size_t n);                 /* malloc'ed uniform [-1,1) value
 
 int bench_train(int argc, char **argv);
 int bench_export(int argc, char **argv);
+int bench_corpus(int argc, char **argv);
 
 #endif
