@@ -145,7 +145,7 @@ mode == "tsv" {
 }
 mode == "plain" {
   if (FNR == 1) sub("^" BOM, "")
-  if ((getline t < "/dev/fd/3") <= 0) fail(file2 ":" FNR ": expected a line to pair with line " FNR " of " file ", found the end of the file")
+  if ((getline t < "/dev/fd/3") <= 0) fail(file2 ":" FNR ": expected a line to pair with " file ":" FNR ", found the end of the file")
   if (FNR == 1) sub("^" BOM, "", t)
   pair($0, t)
   next
@@ -222,7 +222,7 @@ END {
   if (failed) exit 1
   if (mode == "tsv" || mode == "plain" || mode == "keyed") {
     if (mode == "plain" && (getline t < "/dev/fd/3") > 0)
-      fail(file ":" FNR + 1 ": expected a line to pair with line " FNR + 1 " of " file2 ", found the end of the file")
+      fail(file ":" FNR + 1 ": expected a line to pair with " file2 ":" FNR + 1 ", found the end of the file")
     if (mode == "keyed" && (getline t < "/dev/fd/3") > 0) {
       split(t, b, "\t"); fail(file ": expected a <seg> to pair with " file2 ":" b[1] " (segment " b[2] "), found no more")
     }

@@ -132,30 +132,33 @@ awkx() { awk -f "$helper" -v counts="$work/counts" -v maxc="$max_chars" -v overl
 : >"$work/counts"
 
 # --- read: every input into records "INPUT<TAB>N<TAB>SOURCE<TAB>TARGET", in command-line order ----------------------
-# read_pairs INPUT KIND A B [AWK ARGS]: writes records to stdout
+# read_pairs INPUT KIND A B [AWK ARGS]: writes records to stdout; returns 1 after the error message of a bad input
+# (every step ends in "|| return 1": set -e does not act inside a function called before "||")
 read_pairs() {
   local input=$1 kind=$2 a=$3 b=$4
   shift 4
   case $kind in
     tsv)
-      gzip -dcf -- "$a" | awkx -v mode=tsv -v file="$a" -v input="$input" -v en_first=$([ "$src" = en ] && echo 1 || echo 0) "$@" ;;
+      gzip -dcf -- "$a" | awkx -v mode=tsv -v file="$a" -v input="$input" -v en_first="$en_first" "$@" || return 1 ;;
     plain)
       rm -f "$work/gzip-failed"
       gzip -dcf -- "$a" | awkx -v mode=plain -v file="$a" -v file2="$b" -v input="$input" "$@" \
-        3< <(gzip -dcf -- "$b" || : >"$work/gzip-failed")
-      [ ! -e "$work/gzip-failed" ] || die "$b: cannot be read (gzip failed)" ;;
+        3< <(gzip -dcf -- "$b" || : >"$work/gzip-failed") || return 1
+      [ ! -e "$work/gzip-failed" ] || { echo "$self: $b: cannot be read (gzip failed)" >&2; return 1; } ;;
     sgml | xml)
       if [ "$kind" = sgml ]; then
-        gzip -dcf -- "$a" | awkx -v mode=sgml -v file="$a" >"$work/segs.src"
-        gzip -dcf -- "$b" | awkx -v mode=sgml -v file="$b" >"$work/segs.tgt"
+        gzip -dcf -- "$a" | awkx -v mode=sgml -v file="$a" >"$work/segs.src" || return 1
+        gzip -dcf -- "$b" | awkx -v mode=sgml -v file="$b" >"$work/segs.tgt" || return 1
       else
         b=$a
-        gzip -dcf -- "$a" | awkx -v mode=xml -v file="$a" -v lang="$src" >"$work/segs.src"
-        gzip -dcf -- "$a" | awkx -v mode=xml -v file="$a" -v lang="$tgt" >"$work/segs.tgt"
+        gzip -dcf -- "$a" | awkx -v mode=xml -v file="$a" -v lang="$src" >"$work/segs.src" || return 1
+        gzip -dcf -- "$a" | awkx -v mode=xml -v file="$a" -v lang="$tgt" >"$work/segs.tgt" || return 1
       fi
-      awkx -v mode=keyed -v file="$a" -v file2="$b" -v input="$input" "$@" <"$work/segs.src" 3<"$work/segs.tgt" ;;
+      awkx -v mode=keyed -v file="$a" -v file2="$b" -v input="$input" "$@" <"$work/segs.src" 3<"$work/segs.tgt" || return 1 ;;
   esac
 }
+en_first=0
+[ "$src" != en ] || en_first=1
 # the exclusion list, cleaned like the inputs: "SOURCE<TAB>TARGET"
 : >"$work/exclude"
 for e in "${excludes[@]}"; do
@@ -240,6 +243,6 @@ mv -f -- "$work/train.$src" "$out/train.$src"
 mv -f -- "$work/train.$tgt" "$out/train.$tgt"
 mv -f -- "$work/prepare.log" "$out/prepare.log"
 cat "$out/prepare.log" >&2
-lines=$(awk -F'\t' '$2 == "read" { n += $3 } END { print n + 0 }' "$work/counts")
+lines=$(awk -F'\t' '$1 > 0 && $2 == "read" { n += $3 } END { print n + 0 }' "$work/counts")
 awk -v s="$start" -v e="$(date +%s.%N)" -v n="$lines" \
   'BEGIN { t = e - s; printf "prepare.sh: %d pairs in %.1f s (%.0f pairs/s)\n", n, t, (t > 0 ? n / t : 0) }' >&2
