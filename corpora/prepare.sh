@@ -230,7 +230,7 @@ done
       "${holdout_from:-all inputs}"
   done
   [ ${#excludes[@]} -eq 0 ] || printf 'excluded: pairs that occur (--overlap %s) in %s\n' "$overlap" "${excludes[*]}"
-  printf 'wrote %s/train.%s and train.%s: %d pairs\n' "$out" "$src" "$tgt" "$(wc -l <"$work/train.$src")"
+  printf 'wrote train.%s and train.%s: %d pairs\n' "$src" "$tgt" "$(wc -l <"$work/train.$src")"
 } >"$work/prepare.log"
 [ ! -e "$work/report-failed" ] || { cat "$work/prepare.log" >&2; die "internal error: the counts do not add up"; }
 
