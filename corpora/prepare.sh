@@ -1,115 +1,248 @@
 #!/usr/bin/env bash
-# prepare.sh - prepares the bigger English-German corpora, which stay outside the repository, for xlat-train.
+# prepare.sh - reads English-German parallel corpora in the formats they are published in and writes clean plain
+# parallel files for xlat-train: one training set, held-out sets drawn at random (seeded), and a report that says, per
+# input, how many pairs were read, dropped and why, held out and kept.
 #
-#   bash corpora/prepare.sh SOURCE_DIR [OUT_DIR]
+# usage: bash corpora/prepare.sh --out DIR [OPTION]... INPUT...
 #
-# SOURCE_DIR is laid out like the shared corpus directory (see corpora/README.md): any of
-#   wmt/newstest2009..2013.{en,de}, wmt/news-test2008.{en,de}   WMT news test sets (plain or .gz)
-#   tatoeba_manythings/deu-eng.{en,de} or tatoeba_manythings/deu.txt (English<TAB>German)
-#   multi30k/train.{en,de}.gz                                   (defaults to the shipped corpora/multi30k)
-# OUT_DIR (default runs/corpora, ignored by git) receives gzip files, line i of X.en.gz translating line i of X.de.gz:
-#   newstest2013.{en,de}.gz      the standard WMT dev set
-#   news-dev.{en,de}.gz          news-test2008 + newstest2009..2012, extra in-domain dev/tuning data; news-test2008.de's
-#                                Windows-1252 quotes and dashes read as Latin-1 (U+0084 U+0093 U+0094 U+0096) are
-#                                mapped back to „ “ ” –
-#   tatoeba.{en,de}.gz           Tatoeba sentence pairs
-#   multi30k-tatoeba.{en,de}.gz  Multi30k train followed by Tatoeba: a bigger training set
-# and MANIFEST.tsv (file, lines, sha256). Every pair of files is checked for equal line counts and valid UTF-8;
-# a set whose files are missing is skipped with a message. Exit status: 0 ok, 1 a check failed, 2 usage.
+# Inputs (any number, in any order; every file may be gzipped; NAME= is optional and names the input in the report
+# and for --holdout-from, by default the first file's name without .gz and its last extension; pairs of files are
+# SOURCE,TARGET in the --src/--tgt languages):
+#   --tsv [NAME=]FILE          ManyThings/Tatoeba TSV: English<TAB>German, or English<TAB>German<TAB>attribution
+#                              (the newer exports: the third field must start with CC-BY; it is not copied)
+#   --plain [NAME=]SRC,TGT     plain text, line i of SRC translated by line i of TGT
+#   --sgml [NAME=]SRC,TGT      WMT SGML (newstest2012-src.en.sgm, newstest2012-ref.de.sgm): <seg id="N">TEXT</seg>
+#                              inside <doc docid="..">; segments paired by document and id
+#   --xml [NAME=]FILE          WMT XML (newstest2021.de-en.xml): per <doc>, the <src lang=".."> block and the first
+#                              <ref lang=".."> block; segments paired by document and id
+# Options:
+#   --out DIR                  output directory (created when missing); required
+#   --src L, --tgt L           the two languages (default en and de; --tsv needs one of them to be en)
+#   --holdout NAME=N[,NAME=N]  held-out sets of N pairs each, drawn at random from the clean unique pairs
+#   --holdout-from NAME[,NAME] draw held-out pairs only from these inputs (default: all)
+#   --exclude SRC,TGT          drop pairs that occur in this dev/test set (plain or gzip; repeatable)
+#   --overlap pair|src|tgt|any what "occurs" means for --exclude and the held-out sets: the same pair (default), the
+#                              same source side, the same target side, either side
+#   --max-chars N              drop pairs with a side longer than N characters (default 0: no limit)
+#   --seed N                   seed of the held-out draw (default 1)
+#   -h, --help                 this text
+# Every pair is cleaned and checked in this order, the first reason that applies dropping it: whitespace normalised
+# (runs of space, TAB, CR, VT, FF become one space, none at either end; a UTF-8 BOM at the start of a file removed;
+# entities decoded in SGML/XML), then dropped as "empty" (a side empty), "bad-utf8" (a side not valid UTF-8),
+# "too-long" (--max-chars), "excluded" (occurs in an --exclude set), "duplicate" (the same pair as an earlier one:
+# the first is kept), "held-out" (drawn into a held-out set), "excluded" again (with --overlap src/tgt/any: shares a
+# side with a held-out pair); the rest is "train".
+# Writes DIR/train.SRC, DIR/train.TGT, DIR/NAME.SRC and DIR/NAME.TGT per held-out set (pairs in input order) and
+# DIR/prepare.log (the report, also printed on stderr). Every file is written under a temporary name in DIR and
+# renamed when all are complete, so a failed run leaves the previous outputs as they were. Same inputs, same options
+# and same seed give byte-identical files.
+# Exit status: 0 done, 1 bad input (the message names the file, the line, what was expected and what was found), 2
+# usage. Needs bash, gzip, GNU sort and awk (mawk or gawk); XLAT_PREPARE_SORT_MEM sets sort's buffer (default 1G).
 set -euo pipefail
+export LC_ALL=C # bytes, not characters: the same results in every locale, and fast sort/awk
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
-case "${1:-}" in --help | -h) usage; exit 0 ;; esac
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage >&2; exit 2; fi
-export LC_ALL=C # byte-wise sed and cut
+self=prepare.sh
 here=$(cd "$(dirname "$0")" && pwd)
-src=$1
-out=${2:-$here/../runs/corpora}
-[ -d "$src" ] || { echo "prepare.sh: $src: not a directory" >&2; exit 2; }
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+helper=$here/prepare.awk
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+die() { echo "$self: $*" >&2; exit 1; }
+usage_error() { echo "$self: $*" >&2; echo "(bash corpora/prepare.sh --help for the options)" >&2; exit 2; }
 
-# Prints a file's text whether it is plain or gzip, with a final newline (so concatenated files never merge lines).
-text() { gzip -dcf -- "$1" | sed -e '$a\'; }
-
-# Finds NAME or NAME.gz under the source directory; prints the path or nothing.
-find_file() {
-  if [ -f "$src/$1" ]; then echo "$src/$1"; elif [ -f "$src/$1.gz" ]; then echo "$src/$1.gz"; fi
+out="" src=en tgt=de holdout="" holdout_from="" overlap=pair max_chars=0 seed=1
+kinds=() names=() files_a=() files_b=() excludes=()
+add_input() { # KIND SPEC: NAME= split off unless the whole spec is an existing file
+  local kind=$1 spec=$2 name="" a b
+  if [[ ! -e $spec && $spec =~ ^([A-Za-z0-9_.-]+)=(.+)$ ]]; then name=${BASH_REMATCH[1]} spec=${BASH_REMATCH[2]}; fi
+  case $kind in
+    tsv | xml) a=$spec b="" ;;
+    *) [[ $spec == *,* && $spec != *,*,* ]] || usage_error "--$kind expects SOURCE,TARGET (two files), found '$spec'"
+       a=${spec%%,*} b=${spec#*,} ;;
+  esac
+  if [ -z "$name" ]; then name=$(basename "$a"); name=${name%.gz}; name=${name%.*}; fi
+  kinds+=("$kind") names+=("$name") files_a+=("$a") files_b+=("$b")
 }
-
-# check_pair NAME: equal line counts and valid UTF-8 on both sides of OUT/NAME.{en,de}.gz, then a manifest entry.
-check_pair() {
-  local n_en n_de f
-  n_en=$(gzip -dc "$out/$1.en.gz" | wc -l)
-  n_de=$(gzip -dc "$out/$1.de.gz" | wc -l)
-  if [ "$n_en" != "$n_de" ]; then
-    echo "prepare.sh: $1: $n_en English lines but $n_de German lines" >&2
-    exit 1
-  fi
-  for f in "$out/$1.en.gz" "$out/$1.de.gz"; do
-    if ! gzip -dc "$f" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then
-      echo "prepare.sh: $f: invalid UTF-8" >&2
-      exit 1
-    fi
-    printf '%s\t%s\t%s\n' "$(basename "$f")" "$n_en" "$(sha256sum "$f" | cut -d' ' -f1)" >>"$out/MANIFEST.tsv.tmp"
-  done
-  echo "prepare.sh: $1: $n_en pairs"
-}
-
-# Writes stdin gzipped to OUT/NAME atomically.
-put() { gzip -n -9 >"$out/$1.tmp" && mv "$out/$1.tmp" "$out/$1"; }
-
-: >"$out/MANIFEST.tsv.tmp"
-
-# WMT news: the standard dev set, and the earlier years as extra dev data.
-if [ -n "$(find_file wmt/newstest2013.en)" ] && [ -n "$(find_file wmt/newstest2013.de)" ]; then
-  text "$(find_file wmt/newstest2013.en)" | put newstest2013.en.gz
-  text "$(find_file wmt/newstest2013.de)" | put newstest2013.de.gz
-  check_pair newstest2013
-else
-  echo "prepare.sh: skipping newstest2013: $src/wmt/newstest2013.{en,de} not found"
-fi
-years=()
-for y in news-test2008 newstest2009 newstest2010 newstest2011 newstest2012; do
-  if [ -n "$(find_file "wmt/$y.en")" ] && [ -n "$(find_file "wmt/$y.de")" ]; then years+=("$y"); fi
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    --tsv | --plain | --sgml | --xml) [ $# -ge 2 ] || usage_error "$1 needs a value"; add_input "${1#--}" "$2"; shift 2 ;;
+    --out | --src | --tgt | --holdout | --holdout-from | --exclude | --overlap | --max-chars | --seed)
+      [ $# -ge 2 ] || usage_error "$1 needs a value"
+      case $1 in
+        --out) out=$2 ;; --src) src=$2 ;; --tgt) tgt=$2 ;; --holdout) holdout=$2 ;; --holdout-from) holdout_from=$2 ;;
+        --exclude) excludes+=("$2") ;; --overlap) overlap=$2 ;; --max-chars) max_chars=$2 ;; --seed) seed=$2 ;;
+      esac
+      shift 2 ;;
+    *) usage_error "unknown argument '$1' (inputs are given with --tsv, --plain, --sgml or --xml)" ;;
+  esac
 done
-if [ ${#years[@]} -gt 0 ]; then
-  for l in en de; do
-    for y in "${years[@]}"; do text "$(find_file "wmt/$y.$l")"; done |
-      sed -e 's/\xc2\x84/\xe2\x80\x9e/g' -e 's/\xc2\x93/\xe2\x80\x9c/g' -e 's/\xc2\x94/\xe2\x80\x9d/g' \
-          -e 's/\xc2\x96/\xe2\x80\x93/g' | put "news-dev.$l.gz"
-  done
-  echo "prepare.sh: news-dev from ${years[*]}"
-  check_pair news-dev
-else
-  echo "prepare.sh: skipping news-dev: no $src/wmt/news-test2008 or newstest2009..2012 pair found"
-fi
 
-# Tatoeba: the split files when present, else the two columns of deu.txt.
-tat=
-if [ -n "$(find_file tatoeba_manythings/deu-eng.en)" ] && [ -n "$(find_file tatoeba_manythings/deu-eng.de)" ]; then
-  text "$(find_file tatoeba_manythings/deu-eng.en)" | put tatoeba.en.gz
-  text "$(find_file tatoeba_manythings/deu-eng.de)" | put tatoeba.de.gz
-  tat=1
-elif [ -n "$(find_file tatoeba_manythings/deu.txt)" ]; then
-  tsv=$(find_file tatoeba_manythings/deu.txt)
-  bad=$(text "$tsv" | awk -F'\t' 'NF != 2 { n++ } END { print n + 0 }')
-  [ "$bad" = 0 ] || { echo "prepare.sh: $tsv: $bad lines without exactly two TAB-separated fields" >&2; exit 1; }
-  text "$tsv" | cut -f1 | put tatoeba.en.gz
-  text "$tsv" | cut -f2 | put tatoeba.de.gz
-  tat=1
-else
-  echo "prepare.sh: skipping tatoeba: $src/tatoeba_manythings/deu-eng.{en,de} or deu.txt not found"
-fi
-if [ -n "$tat" ]; then
-  check_pair tatoeba
-  m30k=$src/multi30k
-  [ -f "$m30k/train.en.gz" ] || m30k=$here/multi30k
-  for l in en de; do
-    { gzip -dc "$m30k/train.$l.gz"; gzip -dc "$out/tatoeba.$l.gz"; } | put "multi30k-tatoeba.$l.gz"
+# --- checks of the command line, before anything is read -------------------------------------------------------
+[ -n "$out" ] || usage_error "--out DIR is required"
+[ ${#kinds[@]} -gt 0 ] || usage_error "no input: give at least one --tsv, --plain, --sgml or --xml"
+[[ $src =~ ^[a-z]{2,3}$ && $tgt =~ ^[a-z]{2,3}$ && $src != "$tgt" ]] ||
+  usage_error "--src and --tgt expect two different language codes like en and de, found '$src' and '$tgt'"
+[[ $overlap =~ ^(pair|src|tgt|any)$ ]] || usage_error "--overlap expects pair, src, tgt or any, found '$overlap'"
+[[ $max_chars =~ ^[0-9]+$ ]] || usage_error "--max-chars expects a number of characters, found '$max_chars'"
+[[ $seed =~ ^[0-9]+$ && ${#seed} -le 18 ]] || usage_error "--seed expects a non-negative integer, found '$seed'"
+declare -A input_of=()
+for i in "${!names[@]}"; do
+  [ -z "${input_of[${names[$i]}]:-}" ] || usage_error "two inputs are named '${names[$i]}': name them with NAME=FILE"
+  input_of[${names[$i]}]=$((i + 1))
+  for f in "${files_a[$i]}" "${files_b[$i]}"; do
+    [ -z "$f" ] || [ -f "$f" ] || die "$f: no such file (--${kinds[$i]} input '${names[$i]}')"
   done
-  check_pair multi30k-tatoeba
+  if [ "${kinds[$i]}" = tsv ] && [ "$src" != en ] && [ "$tgt" != en ]; then
+    usage_error "--tsv reads English<TAB>other: one of --src/--tgt must be en"
+  fi
+done
+sets=() sizes=() total_held=0
+if [ -n "$holdout" ]; then
+  IFS=, read -r -a specs <<<"$holdout"
+  for s in "${specs[@]}"; do
+    [[ $s =~ ^([A-Za-z0-9][A-Za-z0-9_.-]*)=([1-9][0-9]*)$ ]] ||
+      usage_error "--holdout expects NAME=N[,NAME=N...] with N > 0, found '$s'"
+    [ "${BASH_REMATCH[1]}" != train ] && [ "${BASH_REMATCH[1]}" != prepare ] ||
+      usage_error "--holdout: '${BASH_REMATCH[1]}' is taken by the training set or the log"
+    for t in "${sets[@]}"; do [ "$t" != "${BASH_REMATCH[1]}" ] || usage_error "--holdout names '$t' twice"; done
+    sets+=("${BASH_REMATCH[1]}") sizes+=("${BASH_REMATCH[2]}") total_held=$((total_held + BASH_REMATCH[2]))
+  done
 fi
+from_inputs=""
+if [ -n "$holdout_from" ]; then
+  [ -n "$holdout" ] || usage_error "--holdout-from without --holdout"
+  IFS=, read -r -a specs <<<"$holdout_from"
+  for s in "${specs[@]}"; do
+    [ -n "${input_of[$s]:-}" ] || usage_error "--holdout-from: no input is named '$s' (inputs: ${names[*]})"
+    from_inputs+=${from_inputs:+,}${input_of[$s]}
+  done
+fi
+for e in "${excludes[@]}"; do
+  [[ $e == *,* && $e != *,*,* ]] || usage_error "--exclude expects SOURCE,TARGET (two files), found '$e'"
+  for f in "${e%%,*}" "${e#*,}"; do [ -f "$f" ] || die "$f: no such file (--exclude)"; done
+done
 
-mv "$out/MANIFEST.tsv.tmp" "$out/MANIFEST.tsv"
-echo "prepare.sh: wrote $out (MANIFEST.tsv lists files, lines, sha256)"
+mkdir -p -- "$out" || die "$out: cannot create the output directory"
+work=$(mktemp -d "$out/.prepare.XXXXXX") || die "$out: cannot write there"
+trap 'rm -rf -- "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+start=$(date +%s.%N)
+sortx() { sort -S "${XLAT_PREPARE_SORT_MEM:-1G}" -T "$work" "$@"; }
+awkx() { awk -f "$helper" -v counts="$work/counts" -v maxc="$max_chars" -v overlap="$overlap" "$@"; }
+: >"$work/counts"
+
+# --- read: every input into records "INPUT<TAB>N<TAB>SOURCE<TAB>TARGET", in command-line order ----------------------
+# read_pairs INPUT KIND A B [AWK ARGS]: writes records to stdout; returns 1 after the error message of a bad input
+# (every step ends in "|| return 1": set -e does not act inside a function called before "||")
+read_pairs() {
+  local input=$1 kind=$2 a=$3 b=$4
+  shift 4
+  case $kind in
+    tsv)
+      gzip -dcf -- "$a" | awkx -v mode=tsv -v file="$a" -v input="$input" -v en_first="$en_first" "$@" || return 1 ;;
+    plain)
+      rm -f "$work/gzip-failed"
+      gzip -dcf -- "$a" | awkx -v mode=plain -v file="$a" -v file2="$b" -v input="$input" "$@" \
+        3< <(gzip -dcf -- "$b" || : >"$work/gzip-failed") || return 1
+      [ ! -e "$work/gzip-failed" ] || { echo "$self: $b: cannot be read (gzip failed)" >&2; return 1; } ;;
+    sgml | xml)
+      if [ "$kind" = sgml ]; then
+        gzip -dcf -- "$a" | awkx -v mode=sgml -v file="$a" >"$work/segs.src" || return 1
+        gzip -dcf -- "$b" | awkx -v mode=sgml -v file="$b" >"$work/segs.tgt" || return 1
+      else
+        b=$a
+        gzip -dcf -- "$a" | awkx -v mode=xml -v file="$a" -v lang="$src" >"$work/segs.src" || return 1
+        gzip -dcf -- "$a" | awkx -v mode=xml -v file="$a" -v lang="$tgt" >"$work/segs.tgt" || return 1
+      fi
+      awkx -v mode=keyed -v file="$a" -v file2="$b" -v input="$input" "$@" <"$work/segs.src" 3<"$work/segs.tgt" || return 1 ;;
+  esac
+}
+en_first=0
+[ "$src" != en ] || en_first=1
+# the exclusion list, cleaned like the inputs: "SOURCE<TAB>TARGET"
+: >"$work/exclude"
+for e in "${excludes[@]}"; do
+  read_pairs 0 plain "${e%%,*}" "${e#*,}" -v maxc=0 | cut -f3- >>"$work/exclude" || exit 1
+done
+for i in "${!kinds[@]}"; do
+  read_pairs $((i + 1)) "${kinds[$i]}" "${files_a[$i]}" "${files_b[$i]}" -v exclude="$work/exclude" >>"$work/records" ||
+    exit 1
+done
+
+# --- deduplicate: sorted by text (stable, so the first of equal pairs stays first), repeats dropped, input order back
+sortx -s -t $'\t' -k3,4 "$work/records" | awkx -v mode=dedup | sortx -t $'\t' -k1,1n -k2,2n >"$work/unique"
+rm -f "$work/records"
+
+# --- hold out: every eligible pair numbered by a seeded generator; the lowest numbers make the held-out sets ---------
+held_files=""
+if [ ${#sets[@]} -gt 0 ]; then
+  set_specs=""
+  for k in "${!sets[@]}"; do set_specs+=${set_specs:+,}${sets[$k]}=${sizes[$k]}; done
+  for k in "${!sets[@]}"; do : >"$work/held.${sets[$k]}"; done
+  awkx -v mode=rand -v seed="$seed" -v from="$from_inputs" <"$work/unique" | sortx -t $'\t' -k1,1n |
+    awkx -v mode=split -v sets="$set_specs" -v dir="$work"
+  have=0
+  for k in "${!sets[@]}"; do have=$((have + $(wc -l <"$work/held.${sets[$k]}"))); done
+  [ "$have" -eq "$total_held" ] ||
+    die "--holdout asks for $total_held pairs, but only $have clean unique pairs are eligible${holdout_from:+ (from $holdout_from)}"
+  for k in "${!sets[@]}"; do
+    h=$work/held.${sets[$k]}
+    sortx -t $'\t' -k1,1n -k2,2n -o "$h" "$h"
+    awkx -v mode=write -v out_src="$work/${sets[$k]}.$src" -v out_tgt="$work/${sets[$k]}.$tgt" <"$h"
+    held_files+=${held_files:+,}$h
+  done
+fi
+: >"$work/train.$src"
+: >"$work/train.$tgt"
+awkx -v mode=train -v held="$held_files" -v out_src="$work/train.$src" -v out_tgt="$work/train.$tgt" <"$work/unique"
+
+# --- report -------------------------------------------------------------------------------------------------------
+describe=""
+for i in "${!kinds[@]}"; do
+  d="${names[$i]} (${kinds[$i]} ${files_a[$i]}${files_b[$i]:+,${files_b[$i]}})"
+  describe+="$((i + 1))"$'\t'"$d"$'\n'
+done
+{
+  printf '%s: %s-%s, --overlap %s, --max-chars %s, --seed %s\n' "$self" "$src" "$tgt" "$overlap" \
+    "$([ "$max_chars" -gt 0 ] && echo "$max_chars" || echo "none")" "$seed"
+  printf '%s' "$describe" | awk -F'\t' -v counts="$work/counts" '
+    BEGIN {
+      ncol = split("read empty bad-utf8 too-long excluded duplicate held-out train", col, " ")
+      while ((getline line < counts) > 0) { split(line, f, "\t"); c[f[1], f[2]] += f[3] }
+      for (k = 1; k <= ncol; k++) printf "%9s ", col[k]
+      print " input"
+    }
+    {
+      sum = 0
+      for (k = 1; k <= ncol; k++) { n = c[$1, col[k]] + 0; printf "%9d ", n; tot[k] += n; if (k > 1) sum += n }
+      note = ""
+      if (($1, "columns") in c) note = c[$1, "columns"] == 3 ? "; CC-BY attribution column on every line" : "; no attribution column"
+      print " " $2 note
+      if (sum != c[$1, "read"]) { printf "prepare.sh: internal error: input %s: %d pairs read, %d accounted for\n", $1, c[$1, "read"], sum; bad = 1 }
+    }
+    END {
+      for (k = 1; k <= ncol; k++) printf "%9d ", tot[k]
+      print " all inputs"
+      exit bad
+    }' || echo "internal error" >"$work/report-failed"
+  for k in "${!sets[@]}"; do
+    printf 'held out: %s, %d pairs drawn at random (--seed %s) from %s\n' "${sets[$k]}" "${sizes[$k]}" "$seed" \
+      "${holdout_from:-all inputs}"
+  done
+  [ ${#excludes[@]} -eq 0 ] || printf 'excluded: pairs that occur (--overlap %s) in %s\n' "$overlap" "${excludes[*]}"
+  printf 'wrote train.%s and train.%s: %d pairs\n' "$src" "$tgt" "$(wc -l <"$work/train.$src")"
+} >"$work/prepare.log"
+[ ! -e "$work/report-failed" ] || { cat "$work/prepare.log" >&2; die "internal error: the counts do not add up"; }
+
+# --- publish: every file complete under its temporary name, then renamed ----------------------------------------------
+for k in "${!sets[@]}"; do
+  mv -f -- "$work/${sets[$k]}.$src" "$out/${sets[$k]}.$src"
+  mv -f -- "$work/${sets[$k]}.$tgt" "$out/${sets[$k]}.$tgt"
+done
+mv -f -- "$work/train.$src" "$out/train.$src"
+mv -f -- "$work/train.$tgt" "$out/train.$tgt"
+mv -f -- "$work/prepare.log" "$out/prepare.log"
+cat "$out/prepare.log" >&2
+lines=$(awk -F'\t' '$1 > 0 && $2 == "read" { n += $3 } END { print n + 0 }' "$work/counts")
+awk -v s="$start" -v e="$(date +%s.%N)" -v n="$lines" \
+  'BEGIN { t = e - s; printf "prepare.sh: %d pairs in %.1f s (%.0f pairs/s)\n", n, t, (t > 0 ? n / t : 0) }' >&2
