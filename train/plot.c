@@ -34,7 +34,7 @@ static const struct {
                {"grad_norm", "gradient norm", "gradient norm before clipping (mean of the interval)"},
                {"lr", "learning rate", "learning rate"}};
 #define NMETRICS (int)(sizeof metrics / sizeof metrics[0])
-#define DEV_METRIC(m) (m == 0 || m == 1 || m == 3) /* values only at validations */
+#define DEV_METRIC(m) ((m) == 0 || (m) == 1 || (m) == 3) /* values only at validations */
 
 typedef struct {
   char *path, *label;
