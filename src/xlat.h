@@ -133,7 +133,7 @@ void xlat_train_options_default(xlat_train_options *o); /* lr 7e-4, warmup 4000,
 typedef struct {
   int64_t epoch, batch_in_epoch, sentences_seen, target_tokens_seen;
   int64_t validations, bad_validations; /* bad_validations: since the best dev BLEU (early stopping) */
-  double best_bleu, best_dev_loss, train_seconds;
+  double best_bleu, best_dev_loss, train_seconds; /* best_bleu: of the metric that decides (BLEU, or chrF) */
 } xlat_progress;
 
 /* Per-run training state: gradients, Adam moments, step, RNG for dropout, activation arena, progress counters.

@@ -87,7 +87,7 @@ EOF
 
 # bad input names the file and line; usage errors exit 2
 mkdir -p "$T/bad"
-{ head -n 3 "$T/tf/train.tsv"; printf '40\t12.5\tx7\t\t\t1e-3\t100\n'; } >"$T/bad/train.tsv"
+{ head -n 3 "$T/tf/train.tsv"; printf '40\t12.5\tx7\t\t\t\t1e-3\t100\t0.5\n'; } >"$T/bad/train.tsv"
 "$TRAIN" plot --metric train_loss --output "$T/bad.svg" "$T/bad" 2>"$T/bad.err"
 rc=$?
 [ $rc -eq 1 ] && grep -q "bad/train.tsv:4: train_loss is \"x7\"" "$T/bad.err" ||
@@ -95,7 +95,7 @@ rc=$?
 { head -n 2 "$T/tf/train.tsv"; printf '40\t12.5\n'; } >"$T/bad/train.tsv"
 "$TRAIN" plot --output "$T/bad.svg" "$T/bad" 2>"$T/bad.err"
 rc=$?
-[ $rc -eq 1 ] && grep -q "bad/train.tsv:3: 2 tab-separated fields, expected 7" "$T/bad.err" ||
+[ $rc -eq 1 ] && grep -q "bad/train.tsv:3: 2 tab-separated fields, expected 9" "$T/bad.err" ||
   fail "short row: exit $rc, $(cat "$T/bad.err")"
 "$TRAIN" plot --output "$T/bad.svg" "$T/nosuch" 2>"$T/bad.err"
 rc=$?

@@ -36,7 +36,8 @@ echo "short run: dev loss $dev_loss nats/token against unigram entropy $entropy;
 awk -v l="${dev_loss:-99}" -v h="${entropy:-0}" 'BEGIN { exit !(h > 3 && l < h - 1.5) }' ||
   fail "dev loss ${dev_loss:-none} is not well below the targets' unigram entropy ${entropy:-none}"
 [ "$(awk -F'\t' 'NR > 1 && $4 != ""' "$T/learn/train.tsv" | wc -l)" -eq 2 ] || fail "train.tsv: expected 2 validation rows"
-[ "$(head -n 1 "$T/learn/train.tsv")" = "$(printf 'step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tlr\ttokens_per_s')" ] ||
+[ "$(head -n 1 "$T/learn/train.tsv")" = \
+  "$(printf 'step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tdev_chrf\tlr\ttokens_per_s\tgrad_norm')" ] ||
   fail "train.tsv header"
 grep -q "^epoch [0-9]* step 50 loss" "$T/learn.log" || fail "no plain log line at step 50 (stderr not a terminal)"
 printf 'A man is riding a bike.\n' | "$BIN/xlat-decode" --model "$T/learn/best.xlat" --quiet >"$T/hyp.txt" 2>&1 &&

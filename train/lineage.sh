@@ -78,7 +78,8 @@ for g in $order; do
   arch=$(sed 's/^model: \(.*\), vocabulary.*/\1/' <<<"$model")
   # updates: the last logged step; tokens/s: the median of the logged rates
   updates=$(awk -F'\t' 'NR > 1 && $1 != "" { s = $1 } END { print s }' "$run/train.tsv")
-  tps=$(awk -F'\t' 'NR > 1 && $7 > 0 { print $7 }' "$run/train.tsv" | sort -n |
+  tps=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "tokens_per_s") c = i; next }
+    c && $c > 0 { print $c }' "$run/train.tsv" | sort -n |
     awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }')
   table+=$'\n'"| $g | $arch | $params | $updates | $tps | $lc | $cased | $beam | $chrf |"
   series+=("$run=$g")

@@ -47,24 +47,43 @@ static void draw(session *s, progress *pr) {
     progress_message(pr, "xlat-train: warning: %s not redrawn: %s", s->svg_path, xlat_last_error());
 }
 
-/* Validates, keeps best.xlat and counts validations without improvement. Returns 0 or the exit status. */
-static int validate(session *s, progress *pr, int64_t step, double *dev_loss, double *dev_bleu) {
+static const char *metric_name(valid_metric m) {
+  return m == METRIC_BLEU ? "BLEU" : m == METRIC_CHRF ? "chrF" : "loss";
+}
+
+/* The score of metric m in d (for the loss lower is better, for the others higher). */
+static double metric_score(const validator_scores *d, valid_metric m) {
+  return m == METRIC_BLEU ? d->bleu : m == METRIC_CHRF ? d->chrf : d->loss;
+}
+
+/* Validates, keeps best.xlat and counts validations without improvement: the first of --valid-metrics decides (its
+ * best is kept in xlat_progress: best_dev_loss for the loss, best_bleu for BLEU or chrF). Returns 0 or the exit
+ * status. */
+static int validate(session *s, progress *pr, int64_t step, validator_scores *dev) {
+  const train_args *a = s->a;
   xlat_progress *p = xlat_trainer_progress(s->trainer);
-  if (validator_run(s->valid, s->trainer, dev_loss, dev_bleu) != XLAT_OK) return 1;
-  int bleu = s->a->metric == METRIC_BLEU, first = p->validations == 0;
-  int better = first || (bleu ? *dev_bleu > p->best_bleu : *dev_loss < p->best_dev_loss);
-  if (first || *dev_loss < p->best_dev_loss) p->best_dev_loss = *dev_loss;
-  if (bleu && (first || *dev_bleu > p->best_bleu)) p->best_bleu = *dev_bleu;
+  if (validator_run(s->valid, s->trainer, step, dev) != XLAT_OK) return 1;
+  valid_metric m = a->metrics[0];
+  int first = p->validations == 0, translation = m != METRIC_LOSS;
+  double score = metric_score(dev, m);
+  int better = first || (translation ? score > p->best_bleu : score < p->best_dev_loss);
+  if (first || dev->loss < p->best_dev_loss) p->best_dev_loss = dev->loss;
+  if (translation && (first || score > p->best_bleu)) p->best_bleu = score;
   p->validations++;
   p->bad_validations = better ? 0 : p->bad_validations + 1;
   if (better && xlat_checkpoint_save(s->best_path, xlat_trainer_ema_model(s->trainer), NULL) != XLAT_OK)
     return lib_error(pr);
-  char bleu_text[96] = "";
-  if (bleu)
-    snprintf(bleu_text, sizeof bleu_text, ", dev BLEU %.2f (best %.2f)", *dev_bleu, p->best_bleu);
+  /* dev loss first (always computed), then the translation metrics in the order given; the deciding one's best */
+  char text[256] = "";
+  size_t n = 0;
+  for (int32_t k = 0; k < a->n_metrics && n < sizeof text; k++) {
+    if (a->metrics[k] == METRIC_LOSS) continue;
+    n += (size_t)snprintf(text + n, sizeof text - n, ", dev %s %.2f", metric_name(a->metrics[k]),
+                          metric_score(dev, a->metrics[k]));
+    if (k == 0 && n < sizeof text) n += (size_t)snprintf(text + n, sizeof text - n, " (best %.2f)", p->best_bleu);
+  }
   progress_message(pr, "validation %lld at step %lld: dev loss %.4f (best %.4f)%s%s", (long long)p->validations,
-                   (long long)step, *dev_loss, p->best_dev_loss, bleu_text,
-                   better ? ", saved best.xlat" : "");
+                   (long long)step, dev->loss, p->best_dev_loss, text, better ? ", saved best.xlat" : "");
   return 0;
 }
 
@@ -151,21 +170,22 @@ int session_train(session *s) {
       rc = 1;
       goto done;
     }
-    progress_add(&pr, loss_sum, ntok);
+    progress_add(&pr, loss_sum, ntok, gnorm);
     p->train_seconds = trained0 + (progress_now() - t0);
 
-    double dev_loss = NAN, dev_bleu = NAN;
+    validator_scores dev, *validated = NULL;
     if (writer && s->valid && step % a->valid_freq == 0) {
       double v0 = progress_now();
-      if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
+      if ((rc = validate(s, &pr, step, &dev)) != 0) goto done;
+      validated = &dev;
       last_valid = step;
       progress_exclude(&pr, progress_now() - v0);
       p->train_seconds = trained0 + (progress_now() - t0);
     }
     progress_step_info info = {p->epoch + 1, step, p->train_seconds, lr,
                                eta(a, step, start_step, progress_now() - t0, p->train_seconds)};
-    progress_step(&pr, &info, dev_loss, dev_bleu);
-    if (!isnan(dev_loss)) draw(s, &pr);
+    progress_step(&pr, &info, validated);
+    if (validated) draw(s, &pr);
     if (writer && step % a->save_freq == 0) {
       double s0 = progress_now();
       if ((rc = save(s, &pr, step)) != 0) goto done;
@@ -175,10 +195,10 @@ int session_train(session *s) {
   }
   progress_message(&pr, "stopping at step %lld, epoch %lld: %s", (long long)step, (long long)p->epoch + 1, why);
   if (writer && s->valid && step > 0 && step != last_valid && !train_signal_pending()) {
-    double dev_loss, dev_bleu;
-    if ((rc = validate(s, &pr, step, &dev_loss, &dev_bleu)) != 0) goto done;
+    validator_scores dev;
+    if ((rc = validate(s, &pr, step, &dev)) != 0) goto done;
     progress_step_info info = {p->epoch + 1, step, trained0 + (progress_now() - t0), xlat_trainer_lr(t, step), 0};
-    progress_step(&pr, &info, dev_loss, dev_bleu);
+    progress_step(&pr, &info, &dev);
     draw(s, &pr);
   }
 done:
@@ -194,8 +214,8 @@ done:
     if (rc == 0) progress_message(&pr, "averaged the last %d saves into %s", used, s->average_path);
   }
   if (rc == 0 && s->valid && p->validations > 0)
-    progress_message(&pr, "best dev %s %.4f: %s", a->metric == METRIC_BLEU ? "BLEU" : "loss",
-                     a->metric == METRIC_BLEU ? p->best_bleu : p->best_dev_loss, s->best_path);
+    progress_message(&pr, "best dev %s %.4f: %s", metric_name(a->metrics[0]),
+                     a->metrics[0] == METRIC_LOSS ? p->best_dev_loss : p->best_bleu, s->best_path);
   if (rc == 0 && train_signal_pending())
     progress_message(&pr, "interrupted: continue with the same command and --resume");
   progress_close(&pr);

@@ -21,8 +21,8 @@ static const char usage_text[] =
     "\n"
     "Trains an encoder-decoder (a Transformer, or a recurrent model: --arch) on a parallel corpus (line i of\n"
     "--train-tgt translates line i of --train-src; plain or gzip). DIR receives last.xlat (full training state, for\n"
-    "--resume), best.xlat (best dev score), spm.model, train.tsv (step, wall_s, train_loss, dev_loss, dev_bleu, lr,\n"
-    "tokens_per_s) and the id cache.\n"
+    "--resume), best.xlat (best dev score), spm.model, train.tsv (step, wall_s, train_loss, dev_loss, dev_bleu,\n"
+    "dev_chrf, lr, tokens_per_s, grad_norm: the mean gradient norm before clipping) and the id cache.\n"
     "SIGINT / SIGTERM finish the current step, save last.xlat and exit 0; a second signal exits at once.\n"
     "The `average` subcommand writes the element-wise mean of the weights of its inputs; `plot` draws a metric of\n"
     "each run's DIR/train.tsv against training minutes as an SVG line chart, one line per run (plot --help).\n"
@@ -89,10 +89,15 @@ static const char usage_text2[] =
     "  --early-stopping N       stop after N validations without a better dev score; 0 off (default 10)\n"
     "Validation, saving, logging (frequencies in updates):\n"
     "  --valid-freq N           validate every N updates (default 1000)\n"
-    "  --valid-metric NAME      bleu (dev BLEU, 13a, cased; default) or loss (dev cross entropy): picks best.xlat\n"
-    "  --valid-beam N           beam size for dev BLEU, 1 = greedy (default 1)\n"
-    "  --valid-length-penalty A GNMT length penalty for dev BLEU (default 0.6)\n"
-    "  --valid-max-sentences N  dev BLEU on the first N dev sentences; 0 all (default 0)\n"
+    "  --valid-metrics M [M ...] bleu (13a, cased), chrf (chrF2, sacreBLEU's defaults) and / or loss (dev cross\n"
+    "                           entropy; always computed): all logged at each validation, the first picks best.xlat\n"
+    "                           and counts for --early-stopping; BLEU and chrF score one translation (default bleu)\n"
+    "  --valid-metric NAME      the same as --valid-metrics NAME\n"
+    "  --valid-beam N           beam size for dev translations, 1 = greedy (default 1)\n"
+    "  --valid-length-penalty A GNMT length penalty for dev translations (default 0.6)\n"
+    "  --valid-max-sentences N  translate and score the first N dev sentences; 0 all (default 0)\n"
+    "  --valid-translation-output FILE  write each validation's dev translations to FILE, atomically; {U} in the\n"
+    "                           name becomes the update number (one file per validation)\n"
     "  --save-freq N            write DIR/last.xlat every N updates (default 1000)\n"
     "  --keep-last K            also keep the weights of the last K saves as DIR/step-N.xlat (default 0)\n"
     "  --average-last K         at the end, average the last K kept saves into DIR/average.xlat (default 0)\n"
@@ -111,6 +116,22 @@ int train_usage_error(const char *what, const char *arg) {
   return 2;
 }
 
+/* Adds the metrics named in v ("chrf", "chrf,bleu") to a's list; 0, or -1 when a name is unknown or repeated. */
+static int add_metrics(train_args *a, const char *v) {
+  static const char *const names[] = {"bleu", "loss", "chrf"}; /* by valid_metric */
+  while (*v) {
+    size_t n = strcspn(v, ",");
+    int m = 2;
+    while (m >= 0 && !(strlen(names[m]) == n && !strncmp(v, names[m], n))) m--;
+    for (int k = 0; m >= 0 && k < a->n_metrics; k++)
+      if (a->metrics[k] == (valid_metric)m) m = -1;
+    if (m < 0 || a->n_metrics == MAX_VALID_METRICS) return -1;
+    a->metrics[a->n_metrics++] = (valid_metric)m;
+    v += n + (v[n] == ',');
+  }
+  return 0;
+}
+
 /* Model fields given on the command line; -1 means "keep the preset's value". */
 typedef struct {
   int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, positions, rel_clip;
@@ -126,7 +147,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   a->valid_freq = 1000;
   a->save_freq = 1000;
   a->log_freq = 100;
-  a->metric = METRIC_BLEU;
+  a->metric = a->metrics[0] = METRIC_BLEU;
+  a->n_metrics = 1;
   a->valid_beam = 1;
   a->valid_length_penalty = 0.6f;
   a->seed = 1;
@@ -283,12 +305,16 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
     } else if (FLAG("--valid-freq")) {
       if (!xlat_cli_i64(v, 1, INT64_MAX, &a->valid_freq)) BAD("--valid-freq expects >= 1, got ");
     } else if (FLAG("--valid-metric")) {
-      if (!strcmp(v, "bleu"))
-        a->metric = METRIC_BLEU;
-      else if (!strcmp(v, "loss"))
-        a->metric = METRIC_LOSS;
-      else
-        BAD("--valid-metric expects bleu or loss, got ");
+      a->n_metrics = 0;
+      if (strchr(v, ',') || add_metrics(a, v) != 0) BAD("--valid-metric expects bleu, chrf or loss, got ");
+    } else if (FLAG("--valid-metrics")) { /* values up to the next flag, as Marian's; commas also separate */
+      a->n_metrics = 0;
+      do {
+        if (add_metrics(a, v) != 0) BAD("--valid-metrics expects distinct names of bleu, chrf and loss, got ");
+      } while (i + 1 < argc && argv[i + 1][0] != '-' && (v = argv[++i]));
+      if (a->n_metrics == 0) BAD("--valid-metrics expects bleu, chrf and / or loss, got ");
+    } else if (FLAG("--valid-translation-output")) {
+      a->valid_translation_output = v;
     } else if (FLAG("--valid-beam")) {
       if (!xlat_cli_i32(v, 1, 64, &a->valid_beam)) BAD("--valid-beam expects 1..64, got ");
     } else if (FLAG("--valid-length-penalty")) {
@@ -321,6 +347,9 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (!a->out) return train_usage_error("--out is required", NULL);
   if (!a->spm == !a->vocab_size) return train_usage_error("give exactly one of --spm and --vocab-size", NULL);
   if (!a->valid_src != !a->valid_tgt) return train_usage_error("--valid-src and --valid-tgt go together", NULL);
+  a->metric = a->metrics[0];
+  if (a->valid_translation_output && !a->valid_src)
+    return train_usage_error("--valid-translation-output needs a dev set (--valid-src, --valid-tgt)", NULL);
   if (a->average_last > a->keep_last)
     return train_usage_error("--average-last K needs --keep-last of at least K", NULL);
   if (a->finetune && a->vocab_size)

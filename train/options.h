@@ -6,7 +6,8 @@
 
 #include "xlat.h"
 
-typedef enum { METRIC_BLEU = 0, METRIC_LOSS = 1 } valid_metric;
+typedef enum { METRIC_BLEU = 0, METRIC_LOSS = 1, METRIC_CHRF = 2 } valid_metric;
+#define MAX_VALID_METRICS 3
 
 typedef struct {
   /* data */
@@ -33,7 +34,10 @@ typedef struct {
 
   /* validation, saving, logging */
   int64_t valid_freq, save_freq, log_freq; /* in updates */
-  valid_metric metric;
+  valid_metric metric;                         /* metrics[0]: decides best.xlat and early stopping */
+  valid_metric metrics[MAX_VALID_METRICS];     /* --valid-metrics: all computed and logged at each validation */
+  int32_t n_metrics;
+  const char *valid_translation_output;        /* dev translations of each validation; "{U}": the update number */
   int32_t valid_beam;
   float valid_length_penalty;
   int32_t valid_max_sentences; /* dev BLEU on the first N dev sentences; 0: all */

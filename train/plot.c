@@ -19,16 +19,22 @@
 #define MAX_COLS 64
 
 static const char plot_usage[] =
-    "usage: xlat-train plot --output OUT.svg [--metric dev_bleu|dev_loss|train_loss] [--title T] RUN_DIR[=LABEL] ...\n"
+    "usage: xlat-train plot --output OUT.svg [--metric NAME] [--title T] RUN_DIR[=LABEL] ...\n"
     "Draws a metric from each run's RUN_DIR/train.tsv against training minutes (wall_s / 60) as an SVG line chart,\n"
     "written atomically: one line per run, named LABEL or the directory's name. Rows without the metric (steps\n"
-    "without validation) are skipped. RUN_DIR may also name the TSV file itself. Default metric: dev_bleu.\n";
+    "without validation) are skipped. RUN_DIR may also name the TSV file itself. --metric: dev_bleu (default),\n"
+    "dev_chrf, dev_loss, train_loss, grad_norm or lr.\n";
 
 static const struct {
   const char *column, *title, *axis;
 } metrics[] = {{"dev_bleu", "dev BLEU", "dev BLEU"},
                {"dev_loss", "dev loss", "dev cross-entropy (nats per token)"},
-               {"train_loss", "training loss", "training loss (label-smoothed, nats per token)"}};
+               {"train_loss", "training loss", "training loss (label-smoothed, nats per token)"},
+               {"dev_chrf", "dev chrF", "dev chrF2"},
+               {"grad_norm", "gradient norm", "gradient norm before clipping (mean of the interval)"},
+               {"lr", "learning rate", "learning rate"}};
+#define NMETRICS (int)(sizeof metrics / sizeof metrics[0])
+#define DEV_METRIC(m) ((m) == 0 || (m) == 1 || (m) == 3) /* values only at validations */
 
 typedef struct {
   char *path, *label;
@@ -91,8 +97,9 @@ static xlat_status add_point(run *r, double x, double y) {
   return XLAT_OK;
 }
 
-/* Reads column metric of r->path into r against training minutes (wall_s / 60), or against updates (step). */
-static xlat_status read_run(run *r, const char *metric, int by_step) {
+/* Reads column metric of r->path into r against training minutes (wall_s / 60), or against updates (step). A file
+ * without that column is an error, or with optional set, a run without points (train.tsv of an older xlat-train). */
+static xlat_status read_run(run *r, const char *metric, int by_step, int optional) {
   const char *xname = by_step ? "step" : "wall_s";
   xlat_lines *in;
   xlat_status s = xlat_lines_open(r->path, &in);
@@ -118,10 +125,11 @@ static xlat_status read_run(run *r, const char *metric, int by_step) {
                       MAX_COLS);
         break;
       }
+      if (wall >= 0 && col < 0 && optional) break;
       if (wall < 0 || col < 0) {
         s = xlat_fail(XLAT_ERR_FORMAT, "%s:1: header \"%.60s%s\" has no column %s, expected xlat-train's train.tsv "
-                      "(step, wall_s, train_loss, dev_loss, dev_bleu, lr, tokens_per_s)", r->path, line,
-                      len > 60 ? "..." : "", wall < 0 ? xname : metric);
+                      "(step, wall_s, train_loss, dev_loss, dev_bleu, dev_chrf, lr, tokens_per_s, grad_norm)", r->path,
+                      line, len > 60 ? "..." : "", wall < 0 ? xname : metric);
         break;
       }
       ncols = n;
@@ -204,8 +212,10 @@ int plot_main(int argc, char **argv) {
     }
   }
   if (!out || n == 0) return train_usage_error("plot needs --output OUT.svg and at least one run directory", NULL);
-  while (m < 3 && strcmp(metric, metrics[m].column)) m++;
-  if (m == 3) return train_usage_error("--metric expects dev_bleu, dev_loss or train_loss, got ", metric);
+  while (m < NMETRICS && strcmp(metric, metrics[m].column)) m++;
+  if (m == NMETRICS)
+    return train_usage_error("--metric expects dev_bleu, dev_chrf, dev_loss, train_loss, grad_norm or lr, got ",
+                             metric);
   run *runs = calloc((size_t)n, sizeof *runs);
   xlat_svg_series *series = calloc((size_t)n, sizeof *series);
   int rc = 1;
@@ -219,13 +229,13 @@ int plot_main(int argc, char **argv) {
       fprintf(stderr, "xlat-train: out of memory\n");
       goto done;
     }
-    if (read_run(&runs[i], metrics[m].column, 0) != XLAT_OK) {
+    if (read_run(&runs[i], metrics[m].column, 0, 0) != XLAT_OK) {
       fprintf(stderr, "xlat-train: %s\n", xlat_last_error());
       goto done;
     }
     if (runs[i].n == 0)
       fprintf(stderr, "xlat-train: warning: %s has no %s values%s\n", runs[i].path, metrics[m].column,
-              m < 2 ? " (a run without --valid-src, or before its first validation)" : "");
+              DEV_METRIC(m) ? " (a run without --valid-src or that metric, or before its first validation)" : "");
     series[i] = (xlat_svg_series){runs[i].label, runs[i].x, runs[i].y, runs[i].n};
     points += runs[i].n;
   }
@@ -245,30 +255,45 @@ done:
 }
 
 xlat_status plot_training(const char *tsv_path, const char *svg_path) {
-  /* train_loss, dev_loss, dev_bleu against updates (k = 0..2), then against minutes (k = 3..5) */
-  run r[6];
+  /* train_loss, dev_loss, dev_bleu, dev_chrf against updates (k = 0..3), then against minutes (k = 4..7) */
+  static const char *const columns[4] = {"train_loss", "dev_loss", "dev_bleu", "dev_chrf"};
+  static const char *const names[4] = {"training loss", "dev loss", "dev BLEU", "dev chrF"};
+  run r[8];
   memset(r, 0, sizeof r);
   xlat_status st = XLAT_OK;
-  for (int k = 0; k < 6 && st == XLAT_OK; k++) {
+  for (int k = 0; k < 8 && st == XLAT_OK; k++) {
     r[k].path = (char *)tsv_path; /* read only */
-    st = read_run(&r[k], metrics[2 - k % 3].column, k < 3); /* metrics: dev_bleu, dev_loss, train_loss */
+    st = read_run(&r[k], columns[k % 4], k < 4, k % 4 == 3);
   }
   if (st == XLAT_OK) {
-    xlat_svg_series s[6];
-    const char *names[3] = {"training loss", "dev loss", "dev BLEU"};
-    for (int k = 0; k < 6; k++) s[k] = (xlat_svg_series){names[k % 3], r[k].x, r[k].y, r[k].n};
-    const char *loss = "cross-entropy (nats per token)";
-    xlat_svg_chart charts[4] = {{"Loss against updates", "updates", loss, s, 2},
-                                {"Dev BLEU against updates", "updates", "dev BLEU", s + 2, 1},
-                                {"Loss against training minutes", "training minutes", loss, s + 3, 2},
-                                {"Dev BLEU against training minutes", "training minutes", "dev BLEU", s + 5, 1}};
-    if (r[2].n > 0) {
+    xlat_svg_series loss[2][2], score[2][2];
+    int nscore = 0;
+    for (int x = 0; x < 2; x++) {
+      for (int k = 0; k < 2; k++)
+        loss[x][k] = (xlat_svg_series){names[k], r[4 * x + k].x, r[4 * x + k].y, r[4 * x + k].n};
+      nscore = 0;
+      for (int k = 2; k < 4; k++)
+        if (r[4 * x + k].n > 0)
+          score[x][nscore++] = (xlat_svg_series){names[k], r[4 * x + k].x, r[4 * x + k].y, r[4 * x + k].n};
+    }
+    /* the scores' chart title names what was measured: "Dev BLEU", "Dev chrF" or "Dev BLEU and chrF" */
+    char upd[64], min[64], score_axis[32];
+    const char *what = r[2].n > 0 && r[3].n > 0 ? "BLEU and chrF" : r[2].n > 0 ? "BLEU" : "chrF";
+    snprintf(upd, sizeof upd, "Dev %s against updates", what);
+    snprintf(min, sizeof min, "Dev %s against training minutes", what);
+    snprintf(score_axis, sizeof score_axis, "dev %s", what);
+    const char *loss_axis = "cross-entropy (nats per token)";
+    xlat_svg_chart charts[4] = {{"Loss against updates", "updates", loss_axis, loss[0], 2},
+                                {upd, "updates", score_axis, score[0], nscore},
+                                {"Loss against training minutes", "training minutes", loss_axis, loss[1], 2},
+                                {min, "training minutes", score_axis, score[1], nscore}};
+    if (nscore > 0) {
       st = xlat_svg_charts(svg_path, charts, 4);
-    } else { /* a run validated on loss only: no BLEU charts */
+    } else { /* a run validated on loss only: no score charts */
       xlat_svg_chart losses[2] = {charts[0], charts[2]};
       st = xlat_svg_charts(svg_path, losses, 2);
     }
   }
-  for (int k = 0; k < 6; k++) free(r[k].x), free(r[k].y);
+  for (int k = 0; k < 8; k++) free(r[k].x), free(r[k].y);
   return st;
 }

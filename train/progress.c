@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char tsv_header[] = "step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tlr\ttokens_per_s\n";
+static const char tsv_header[] =
+    "step\twall_s\ttrain_loss\tdev_loss\tdev_bleu\tdev_chrf\tlr\ttokens_per_s\tgrad_norm\n";
+#define TSV_COLUMNS 9
 static int quiet; /* progress_set_quiet */
 
 void progress_set_quiet(int q) { quiet = q; }
@@ -26,7 +28,20 @@ double progress_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Keeps the header and the rows with step <= last_step of an existing TSV (replaced atomically, io.h). */
+#define MAX_OLD_COLUMNS 64
+
+/* Splits line at TABs into at most MAX_OLD_COLUMNS cells (starts and lengths); returns how many. */
+static int split_cells(const char *line, size_t len, const char **cell, size_t *clen) {
+  int n = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= len && n < MAX_OLD_COLUMNS; i++)
+    if (i == len || line[i] == '\t') cell[n] = line + start, clen[n] = i - start, n++, start = i + 1;
+  return n;
+}
+
+/* Keeps the header and the rows with step <= last_step of an existing TSV (replaced atomically, io.h). A header
+ * other than today's (an older xlat-train's train.tsv) is replaced by today's, and each kept row's cells moved to
+ * the columns of the same names; columns it lacks stay empty. */
 static int tsv_truncate(const char *path, int64_t last_step) {
   xlat_lines *in;
   if (access(path, F_OK) != 0) return 0;
@@ -36,13 +51,36 @@ static int tsv_truncate(const char *path, int64_t last_step) {
     xlat_lines_close(in);
     return -1;
   }
-  const char *line;
-  size_t len;
+  const char *line, *cell[MAX_OLD_COLUMNS], *names[TSV_COLUMNS];
+  size_t len, clen[MAX_OLD_COLUMNS], nlen[TSV_COLUMNS];
+  int from[TSV_COLUMNS], convert = 0; /* from[j]: the old column of today's column j, or -1 */
   xlat_status st;
+  split_cells(tsv_header, strlen(tsv_header) - 1, names, nlen);
   while ((st = xlat_lines_next(in, &line, &len)) == XLAT_OK && line) {
+    if (xlat_lines_number(in) == 1 && (len != strlen(tsv_header) - 1 || memcmp(line, tsv_header, len) != 0)) {
+      int n = split_cells(line, len, cell, clen);
+      for (int j = 0; j < TSV_COLUMNS; j++) {
+        from[j] = -1;
+        for (int k = 0; k < n; k++)
+          if (clen[k] == nlen[j] && !memcmp(cell[k], names[j], nlen[j])) from[j] = k;
+      }
+      convert = 1;
+      fputs(tsv_header, out.f);
+      continue;
+    }
     char *end;
     long long step = strtoll(line, &end, 10);
-    if (end == line || step <= last_step) fprintf(out.f, "%s\n", line);
+    if (end != line && step > last_step) continue;
+    if (!convert || end == line) {
+      fprintf(out.f, "%s\n", line);
+      continue;
+    }
+    int n = split_cells(line, len, cell, clen);
+    for (int j = 0; j < TSV_COLUMNS; j++) {
+      if (j) fputc('\t', out.f);
+      if (from[j] >= 0 && from[j] < n) fwrite(cell[from[j]], 1, clen[from[j]], out.f);
+    }
+    fputc('\n', out.f);
   }
   xlat_lines_close(in);
   if (st != XLAT_OK) {
@@ -81,9 +119,11 @@ void progress_close(progress *p) {
   p->tsv = NULL;
 }
 
-void progress_add(progress *p, double loss_sum, int64_t tokens) {
+void progress_add(progress *p, double loss_sum, int64_t tokens, double grad_norm) {
   p->loss_sum += loss_sum;
   p->tokens += tokens;
+  p->grad_norm_sum += grad_norm;
+  p->updates++;
 }
 
 /* "1h02m", "12m05s", "42s" */
@@ -108,37 +148,42 @@ static void fmt_cell(double v, const char *f, char *buf, size_t n) {
     snprintf(buf, n, f, v);
 }
 
-void progress_step(progress *p, const progress_step_info *s, double dev_loss, double dev_bleu) {
+void progress_step(progress *p, const progress_step_info *s, const validator_scores *dev) {
   double now = progress_now(), span = now - p->interval_start;
   double loss = p->tokens ? p->loss_sum / (double)p->tokens : NAN;
+  double gnorm = p->updates ? p->grad_norm_sum / (double)p->updates : NAN;
   double tps = span > 0 ? (double)p->tokens / span : 0;
-  int row = (s->step % p->log_freq == 0 || !isnan(dev_loss) || !isnan(dev_bleu)) && !quiet;
+  int row = (s->step % p->log_freq == 0 || dev) && !quiet;
   char eta[32], wall[32];
   fmt_duration(s->eta, eta, sizeof eta);
   fmt_duration(s->wall, wall, sizeof wall);
   if (p->tty && !quiet && (row || now - p->last_draw >= 0.25)) {
-    fprintf(stderr, "\r\033[Kepoch %lld  step %lld  loss %.3f  lr %.2e  %.0f tok/s  %s  ETA %s",
-            (long long)s->epoch, (long long)s->step, loss, (double)s->lr, tps, wall, eta);
+    fprintf(stderr, "\r\033[Kepoch %lld  step %lld  loss %.3f  lr %.2e  gnorm %.2f  %.0f tok/s  %s  ETA %s",
+            (long long)s->epoch, (long long)s->step, loss, (double)s->lr, gnorm, tps, wall, eta);
     fflush(stderr);
     p->line_open = 1;
     p->last_draw = now;
   }
   if (!row) {
-    if (quiet) p->loss_sum = 0, p->tokens = 0, p->interval_start = now;
+    if (quiet) p->loss_sum = 0, p->tokens = 0, p->grad_norm_sum = 0, p->updates = 0, p->interval_start = now;
     return;
   }
   if (!p->tty && s->step % p->log_freq == 0 && p->tokens > 0)
-    fprintf(stderr, "epoch %lld step %lld loss %.4f lr %.3e tok/s %.0f time %s ETA %s\n", (long long)s->epoch,
-            (long long)s->step, loss, (double)s->lr, tps, wall, eta);
-  char c_loss[32], c_dev[32], c_bleu[32];
+    fprintf(stderr, "epoch %lld step %lld loss %.4f lr %.3e gnorm %.4f tok/s %.0f time %s ETA %s\n",
+            (long long)s->epoch, (long long)s->step, loss, (double)s->lr, gnorm, tps, wall, eta);
+  char c_loss[32], c_dev[32], c_bleu[32], c_chrf[32], c_gnorm[32];
   fmt_cell(loss, "%.5f", c_loss, sizeof c_loss);
-  fmt_cell(dev_loss, "%.5f", c_dev, sizeof c_dev);
-  fmt_cell(dev_bleu, "%.2f", c_bleu, sizeof c_bleu);
-  fprintf(p->tsv, "%lld\t%.1f\t%s\t%s\t%s\t%.4e\t%.0f\n", (long long)s->step, s->wall, c_loss, c_dev, c_bleu,
-          (double)s->lr, tps);
+  fmt_cell(dev ? dev->loss : NAN, "%.5f", c_dev, sizeof c_dev);
+  fmt_cell(dev ? dev->bleu : NAN, "%.2f", c_bleu, sizeof c_bleu);
+  fmt_cell(dev ? dev->chrf : NAN, "%.2f", c_chrf, sizeof c_chrf);
+  fmt_cell(gnorm, "%.5g", c_gnorm, sizeof c_gnorm);
+  fprintf(p->tsv, "%lld\t%.1f\t%s\t%s\t%s\t%s\t%.4e\t%.0f\t%s\n", (long long)s->step, s->wall, c_loss, c_dev, c_bleu,
+          c_chrf, (double)s->lr, tps, c_gnorm);
   fflush(p->tsv);
   p->loss_sum = 0;
   p->tokens = 0;
+  p->grad_norm_sum = 0;
+  p->updates = 0;
   p->interval_start = now;
 }
 

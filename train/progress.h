@@ -1,10 +1,12 @@
 /* progress.h - what xlat-train reports while it trains: a live line on a terminal, plain log lines otherwise, and
- * the TSV log (step, wall_s, train_loss, dev_loss, dev_bleu, lr, tokens_per_s) for plots. */
+ * the TSV log (step, wall_s, train_loss, dev_loss, dev_bleu, dev_chrf, lr, tokens_per_s, grad_norm) for plots. */
 #ifndef XLAT_TRAIN_PROGRESS_H
 #define XLAT_TRAIN_PROGRESS_H
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "validate.h"
 
 typedef struct {
   int tty;          /* stderr is a terminal: one live line, rewritten in place */
@@ -14,7 +16,8 @@ typedef struct {
   double last_draw; /* monotonic seconds of the last live-line redraw */
   /* since the last TSV row / log line */
   double loss_sum, interval_start;
-  int64_t tokens;
+  double grad_norm_sum; /* gradient norms before clipping, one per update */
+  int64_t tokens, updates;
 } progress;
 
 /* What one update leaves to report. */
@@ -26,15 +29,16 @@ typedef struct {
 } progress_step_info;
 
 /* Opens DIR/train.tsv for appending (writing the header to a new file). Rows of steps after resume_step (0 for a
- * fresh start; rows written after the checkpoint a resume starts from) are dropped first, atomically. Returns 0, or
- * -1 after printing why to stderr. */
+ * fresh start; rows written after the checkpoint a resume starts from) are dropped first, atomically; a file with
+ * other columns (written by an older xlat-train) is rewritten with today's, its cells moved by column name and the
+ * new columns left empty. Returns 0, or -1 after printing why to stderr. */
 int progress_open(progress *p, const char *tsv_path, int64_t resume_step, int64_t log_freq);
 void progress_close(progress *p);
-/* Training loss summed over a batch's tokens, and the token count. */
-void progress_add(progress *p, double loss_sum, int64_t tokens);
-/* After each update: redraws the live line, and every log_freq steps (or when dev results are given: dev_loss
- * and/or dev_bleu not NaN) writes a log line and a TSV row; the interval then restarts. */
-void progress_step(progress *p, const progress_step_info *s, double dev_loss, double dev_bleu);
+/* One update: the training loss summed over its tokens, the token count, and the gradient norm before clipping. */
+void progress_add(progress *p, double loss_sum, int64_t tokens, double grad_norm);
+/* After each update: redraws the live line, and every log_freq steps (or when dev results are given: dev not NULL)
+ * writes a log line and a TSV row (NaN scores: empty cells); the interval then restarts. */
+void progress_step(progress *p, const progress_step_info *s, const validator_scores *dev);
 /* Leaves seconds (spent validating or saving) out of the current interval's tokens per second. */
 void progress_exclude(progress *p, double seconds);
 /* A message on stderr (ending the live line first), printf-style, newline added; progress_error's also when quiet. */

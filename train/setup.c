@@ -226,8 +226,13 @@ static int prepare_data(session *s) {
   if (xlat_batcher_new(s->corpus, s->topt.max_tokens, s->topt.max_len, a->seed, &s->batcher) != XLAT_OK)
     return lib_error();
   if (a->valid_src && s->writer) {
-    validator_options vo = {s->topt.max_tokens, s->topt.max_len, a->metric == METRIC_BLEU, a->valid_beam,
-                            a->valid_length_penalty, a->valid_max_sentences};
+    validator_options vo = {.max_tokens = s->topt.max_tokens, .max_len = s->topt.max_len,
+                            .translation_output = a->valid_translation_output, .beam_size = a->valid_beam,
+                            .length_penalty = a->valid_length_penalty, .max_sentences = a->valid_max_sentences};
+    for (int32_t k = 0; k < a->n_metrics; k++) {
+      if (a->metrics[k] == METRIC_BLEU) vo.bleu = 1;
+      if (a->metrics[k] == METRIC_CHRF) vo.chrf = 1;
+    }
     if (validator_new(a->valid_src, a->valid_tgt, s->spm, &vo, &s->valid) != XLAT_OK) return 1;
     progress_message(NULL, "dev set %s + %s: unigram entropy of the targets %.3f nats per token", a->valid_src,
                      a->valid_tgt, validator_unigram_entropy(s->valid));

@@ -1,9 +1,10 @@
-/* validate.c - dev loss and dev BLEU during training.
+/* validate.c - dev loss, dev BLEU and chrF during training.
  *
  * Dev loss runs the trainer's evaluation pass (no dropout, gradients untouched) over length-sorted batches of the
- * dev pairs whose source is not empty. Dev BLEU translates the dev sources with the decoder's beam search and scores
- * the detokenized output against the dev target lines as they are in the file, with the metrics library (the same
- * numbers sacreBLEU prints). Neither touches the training RNG, so validating does not change what training does.
+ * dev pairs whose source is not empty. The translation metrics translate the dev sources once with the decoder's
+ * beam search and score the detokenized output against the dev target lines as they are in the file, with the
+ * metrics library (the same numbers sacreBLEU prints); the translations can also go to a file (io.h's atomic
+ * writer). Nothing here touches the training RNG, so validating does not change what training does.
  */
 #include "validate.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "metrics.h"
 
 #define BLEU_CHUNK 256 /* sentences per xlat_beam_translate call (it cuts them into sub-batches by memory) */
@@ -23,7 +25,7 @@ struct validator {
   xlat_corpus *loss_set; /* the pairs with a non-empty source */
   xlat_batcher *batches;
   int64_t nbatches;
-  int64_t n_bleu;        /* sentences scored */
+  int64_t n_bleu;        /* sentences translated and scored */
   char **refs;           /* (n_bleu) raw reference lines */
   char **hyps;           /* (n_bleu) scratch for the detokenized translations */
   double unigram_entropy;
@@ -121,7 +123,7 @@ xlat_status validator_new(const char *src_path, const char *tgt_path, const xlat
   if (st == XLAT_OK) st = report(xlat_batcher_new(v->loss_set, o->max_tokens, o->max_len, 0, &v->batches));
   if (st == XLAT_OK) v->nbatches = xlat_batcher_epoch(v->batches, 0);
 
-  if (st == XLAT_OK && o->bleu) {
+  if (st == XLAT_OK && (o->bleu || o->chrf || o->translation_output)) {
     v->n_bleu = o->max_sentences > 0 && o->max_sentences < n ? o->max_sentences : n;
     v->refs = read_lines(tgt_path, v->n_bleu, &st);
     v->hyps = calloc((size_t)v->n_bleu + 1, sizeof *v->hyps);
@@ -150,7 +152,8 @@ void validator_free(validator *v) {
 
 double validator_unigram_entropy(const validator *v) { return v->unigram_entropy; }
 
-static xlat_status dev_bleu(validator *v, const xlat_model *m, double *bleu) {
+/* Translates the first n_bleu dev sources with m into v->hyps (detokenized). */
+static xlat_status translate(validator *v, const xlat_model *m) {
   xlat_beam_options bo;
   xlat_beam_options_default(&bo);
   bo.beam_size = v->o.beam_size;
@@ -181,29 +184,63 @@ static xlat_status dev_bleu(validator *v, const xlat_model *m, double *bleu) {
     }
   }
   xlat_beam_free(beam);
-  if (st != XLAT_OK) return st;
-  const char *const *refs[1] = {(const char *const *)v->refs};
-  xlat_bleu_result r;
-  if (xlat_bleu_corpus((const char *const *)v->hyps, refs, v->n_bleu, 1, NULL, &r) != 0) {
-    fprintf(stderr, "xlat-train: dev BLEU: %s\n", xlat_metrics_error());
-    return XLAT_ERR_FORMAT;
-  }
-  *bleu = r.score;
-  return XLAT_OK;
+  return st;
 }
 
-xlat_status validator_run(validator *v, xlat_trainer *t, double *loss, double *bleu) {
+/* Writes v->hyps, one a line, to the translation output (its "{U}"s replaced by step), atomically. */
+static xlat_status write_translations(validator *v, int64_t step) {
+  const char *pattern = v->o.translation_output;
+  char num[24];
+  int nl = snprintf(num, sizeof num, "%lld", (long long)step);
+  size_t n = strlen(pattern) + 1;
+  for (const char *q = strstr(pattern, "{U}"); q; q = strstr(q + 3, "{U}")) n += (size_t)nl;
+  char *path = malloc(n), *w = path;
+  if (!path) return fail_nomem();
+  for (const char *q = pattern; *q;) {
+    if (!strncmp(q, "{U}", 3)) {
+      memcpy(w, num, (size_t)nl), w += nl, q += 3;
+    } else {
+      *w++ = *q++;
+    }
+  }
+  *w = '\0';
+  xlat_atomic_file af;
+  xlat_status st = xlat_atomic_open(&af, path);
+  for (int64_t i = 0; st == XLAT_OK && i < v->n_bleu; i++) {
+    size_t len = strlen(v->hyps[i]);
+    if (xlat_atomic_write(&af, v->hyps[i], len) != 0 || xlat_atomic_write(&af, "\n", 1) != 0) break;
+  }
+  if (st == XLAT_OK) st = xlat_atomic_commit(&af); /* reports a failed write */
+  if (st != XLAT_OK) fprintf(stderr, "xlat-train: dev translations: %s\n", xlat_last_error());
+  free(path);
+  return st;
+}
+
+xlat_status validator_run(validator *v, xlat_trainer *t, int64_t step, validator_scores *out) {
   double nll = 0;
   int64_t ntok = 0;
-  *loss = NAN;
-  *bleu = NAN;
+  out->loss = out->bleu = out->chrf = NAN;
   for (int64_t i = 0; i < v->nbatches; i++) {
     xlat_batch b;
     xlat_status st = xlat_batcher_get(v->batches, i, &b);
     if (st == XLAT_OK) st = xlat_trainer_eval_loss(t, &b, &nll, &ntok);
     if (st != XLAT_OK) return report(st);
   }
-  *loss = ntok ? nll / (double)ntok : NAN;
-  if (v->o.bleu && v->n_bleu > 0) return dev_bleu(v, xlat_trainer_ema_model(t), bleu);
+  out->loss = ntok ? nll / (double)ntok : NAN;
+  if (!v->hyps || v->n_bleu == 0) return XLAT_OK;
+  xlat_status st = translate(v, xlat_trainer_ema_model(t));
+  if (st == XLAT_OK && v->o.translation_output) st = write_translations(v, step);
+  if (st != XLAT_OK) return st;
+  const char *const *hyps = (const char *const *)v->hyps, *const *refs[1] = {(const char *const *)v->refs};
+  xlat_bleu_result r;
+  if (v->o.bleu && xlat_bleu_corpus(hyps, refs, v->n_bleu, 1, NULL, &r) != 0) {
+    fprintf(stderr, "xlat-train: dev BLEU: %s\n", xlat_metrics_error());
+    return XLAT_ERR_FORMAT;
+  }
+  if (v->o.bleu) out->bleu = r.score;
+  if (v->o.chrf && xlat_chrf_corpus(hyps, refs, v->n_bleu, 1, NULL, &out->chrf) != 0) {
+    fprintf(stderr, "xlat-train: dev chrF: %s\n", xlat_metrics_error());
+    return XLAT_ERR_FORMAT;
+  }
   return XLAT_OK;
 }
