@@ -179,12 +179,12 @@ typedef struct {
   size_t body;        /* its bytes */
   int64_t tokens;     /* ids written */
   vec line, off, src_len, tgt_len;
-  int failed;
+  int failed; /* the errno of the first failed write (ENOMEM for memory) */
 } writer;
 
 static void put(writer *w, const void *p, size_t n) {
   if (w->failed || n == 0) return;
-  if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
+  if (fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
   w->crc = (uint32_t)crc32_z(w->crc, p, n);
   w->body += n;
 }
@@ -195,7 +195,7 @@ static void writer_start(writer *w, FILE *f) {
   w->line.elem = w->off.elem = 8;
   w->src_len.elem = w->tgt_len.elem = 4;
   static const uint64_t zero[H_WORDS];
-  if (fwrite(zero, 8, H_WORDS, f) != H_WORDS) w->failed = 1;
+  if (fwrite(zero, 8, H_WORDS, f) != H_WORDS) w->failed = errno ? errno : EIO;
 }
 
 static int writer_pair(writer *w, int64_t line, const int32_t *s, int32_t ns, const int32_t *t, int32_t nt) {
@@ -214,7 +214,7 @@ static size_t writer_finish(writer *w, uint64_t *h) {
   put(w, pad, ids_bytes(w->tokens) - (size_t)w->tokens * 4);
   h[H_KEPT] = w->line.n;
   put(w, w->line.p, w->line.n * 8);
-  if (vec_push(&w->off, &w->tokens, 1)) w->failed = 1;
+  if (!w->failed && vec_push(&w->off, &w->tokens, 1)) w->failed = ENOMEM;
   put(w, w->off.p, w->off.n * 8);
   put(w, w->src_len.p, w->src_len.n * 4);
   put(w, w->tgt_len.p, w->tgt_len.n * 4);
@@ -222,7 +222,7 @@ static size_t writer_finish(writer *w, uint64_t *h) {
   uint32_t crc = (uint32_t)crc32_combine(hcrc, w->crc, (z_off_t)w->body);
   if (!w->failed && (fwrite(&crc, 4, 1, w->f) != 1 || fseek(w->f, 0, SEEK_SET) != 0 ||
                      fwrite(h, 8, H_WORDS, w->f) != H_WORDS || fflush(w->f) != 0))
-    w->failed = 1;
+    w->failed = errno ? errno : EIO;
   size_t size = H_WORDS * 8 + w->body + 4;
   free(w->line.p), free(w->off.p), free(w->src_len.p), free(w->tgt_len.p);
   w->line.p = w->off.p = w->src_len.p = w->tgt_len.p = NULL;
@@ -248,13 +248,13 @@ xlat_status xlat_corpus_from_ids(int64_t n, const int32_t *const *src, const int
   writer w;
   writer_start(&w, f);
   for (int64_t i = 0; i < n && !w.failed; i++) {
-    if (writer_pair(&w, i + 1, src[i], src_len[i], tgt[i], tgt_len[i])) w.failed = 1;
+    if (writer_pair(&w, i + 1, src[i], src_len[i], tgt[i], tgt_len[i])) w.failed = ENOMEM;
     h[H_SRC_TOKENS] += (uint64_t)src_len[i];
     h[H_TGT_TOKENS] += (uint64_t)tgt_len[i];
   }
   size_t size = writer_finish(&w, h);
   xlat_status st = size ? map_corpus(fileno(f), size, 0, out)
-                        : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(errno));
+                        : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(w.failed));
   fclose(f);
   return st;
 }
@@ -579,7 +579,8 @@ static xlat_status build(const char *src_path, const char *tgt_path, const xlat_
   st = encode_pairs(src_path, tgt_path, spm, o, &w, h);
   size_t size = writer_finish(&w, h);
   if (st == XLAT_OK && !size)
-    st = xlat_fail(XLAT_ERR_IO, "%s: cannot write the corpus: %s", path ? path : "temporary file", strerror(errno));
+    st = path ? xlat_fail(XLAT_ERR_IO, "the corpus cache: %s: cannot write: %s", path, strerror(w.failed))
+              : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(w.failed));
   if (path) {
     if (st != XLAT_OK) {
       xlat_atomic_abort(&af);
