@@ -40,6 +40,13 @@ static int is_null(const yaml_node_t *v) {
          (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"));
 }
 
+/* Keys name flags, whose '-' and '_' are interchangeable (cli.h): d-model and d_model are one key. */
+static int same_key(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_'))) return 0;
+  return *a == *b;
+}
+
 /* Appends the file's options to c->argv and c->marks; -1 or the exit status. */
 static int read_file(const char *path, struct config_args *c) {
   int cap = 0;
@@ -93,7 +100,7 @@ static int read_file(const char *path, struct config_args *c) {
       goto done;
     }
     for (int j = 0; j < c->from_file; j++)
-      if (!strcmp(c->marks[j].key, key)) {
+      if (same_key(c->marks[j].key, key)) {
         char first[32];
         snprintf(first, sizeof first, "%d", c->marks[j].key_line);
         rc = file_error(path, k->start_mark, "%s: given twice (first on line %s)", key, first);
