@@ -208,6 +208,7 @@ int config_args_unknown(const struct config_args *c, int i) {
 /* ---- the settings as text ---------------------------------------------------------------------------------------- */
 
 const char *config_number(char *buf, size_t n, double v, int is_float) {
+  if (!buf || n == 0) return buf;
   if (fabs(v) < 1e15 && v == (double)(long long)v) { /* 2250, not 2.25e+03 */
     snprintf(buf, n, "%lld", (long long)v);
     return buf;
