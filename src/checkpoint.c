@@ -450,6 +450,7 @@ typedef struct {
   int64_t *step;
   xlat_rng *rng;
   xlat_progress *progress;
+  int opts_whole; /* with opt: also ema_decay and max_tokens, which a restored trainer keeps as it was built */
 } targets;
 
 typedef struct {
@@ -644,6 +645,11 @@ static xlat_status read_sections(reader *r, const targets *dst) {
       }
     } else {
       if (k == K_OPTS && dst->opt) decode_opts(buf, dst->opt);
+      if (k == K_OPTS && dst->opt && dst->opts_whole) {
+        const uint8_t *p = buf + 8 * 4;
+        dst->opt->ema_decay = get_f32(&p);
+        dst->opt->max_tokens = (int32_t)get_u32(&p);
+      }
       if (k == K_STAT && dst->step) decode_stat(buf, dst->step, dst->rng);
       if (k == K_PROG && dst->progress) decode_prog(buf, dst->progress);
     }
@@ -745,6 +751,33 @@ xlat_status xlat_model_load(const char *path, xlat_model **out) {
   }
   *out = m;
   return XLAT_OK;
+}
+
+xlat_status xlat_checkpoint_read_info(const char *path, xlat_checkpoint_info *out) {
+  memset(out, 0, sizeof *out);
+  reader r;
+  xlat_status s = verify(&r, path);
+  if (s == XLAT_OK) {
+    xlat_rng rng;
+    targets dst = {0}; /* no tensor: their sections are skipped */
+    dst.opt = &out->opt;
+    dst.opts_whole = 1;
+    dst.step = &out->step;
+    dst.rng = &rng;
+    dst.progress = &out->progress;
+    s = fill(&r, &dst);
+  }
+  if (s == XLAT_OK) {
+    out->version = r.version;
+    out->bytes = r.size;
+    out->cfg = r.cfg;
+    out->tokenizer_checksum = r.tokenizer_checksum;
+    out->num_params = xlat_param_count(&r.cfg);
+    out->has_trainer = r.count[K_STAT] > 0;
+    out->has_ema = r.count[K_EMAW] > 0;
+  }
+  reader_close(&r);
+  return s;
 }
 
 xlat_status xlat_trainer_restore(xlat_trainer *t, const char *path) {

@@ -197,6 +197,22 @@ xlat_status xlat_model_load(const char *path, xlat_model **out);
  * weight decay and label smoothing (t's ema_decay, max_tokens and max_len stay; call xlat_trainer_reset after to
  * change options). Gradients are zeroed. Nothing in t changes when the file is refused. */
 xlat_status xlat_trainer_restore(xlat_trainer *t, const char *path);
+/* What a checkpoint holds, read without its weights (xlat-train info). */
+typedef struct {
+  uint32_t version;            /* file format version */
+  uint64_t bytes;              /* file size */
+  xlat_config cfg;
+  uint64_t tokenizer_checksum; /* xlat_spm_checksum of the SentencePiece model it was trained with; 0 when unset */
+  size_t num_params;           /* as xlat_model_num_params */
+  int has_trainer;             /* 1: optimizer options, step, progress and Adam moments (a checkpoint to resume) */
+  int has_ema;                 /* 1: EMA weights too */
+  /* has_trainer only (zero otherwise): */
+  xlat_train_options opt;      /* every option the file stores: all but max_len (0) */
+  int64_t step;                /* updates done */
+  xlat_progress progress;
+} xlat_checkpoint_info;
+/* Checks the whole file as xlat_model_load does (magic, version, every CRC, structure) and fills *out. */
+xlat_status xlat_checkpoint_read_info(const char *path, xlat_checkpoint_info *out);
 /* Element-wise mean (summed in double) of the weights xlat_model_load gives of n checkpoints with one architecture
  * and tokenizer, written as a weights-only checkpoint (XLAT_ERR_MISMATCH naming the field otherwise). */
 xlat_status xlat_checkpoint_average(const char *const *paths, int n, const char *out_path);

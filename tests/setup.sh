@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libopenblas-dev libsentencepiece-dev sentencepiece zlib1g-dev openmpi-bin
-  libopenmpi-dev libmicrohttpd-dev libjansson-dev libgumbo-dev libcmark-dev python3 clang curl chromium)
+  libopenmpi-dev libmicrohttpd-dev libjansson-dev libgumbo-dev libcmark-dev libyaml-dev python3 clang curl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

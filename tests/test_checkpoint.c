@@ -74,6 +74,8 @@ static void expect_refused(const unsigned char *bytes, size_t n, const char *wan
   CHECK(m == NULL);
   CHECK(strstr(xlat_last_error(), want) != NULL);
   if (!strstr(xlat_last_error(), want)) fprintf(stderr, "  expected '%s' in: %s\n", want, xlat_last_error());
+  xlat_checkpoint_info ck; /* xlat-train info checks the file as a load does */
+  CHECK(xlat_checkpoint_read_info(p, &ck) == XLAT_ERR_FORMAT && strstr(xlat_last_error(), want) != NULL);
 }
 
 static void test_weights_round_trip(void) {
@@ -230,6 +232,16 @@ static void test_trainer_round_trip(void) {
     /* the EMA copy is not the model the trainer trains */
     if (with_ema) CHECK(xlat_checkpoint_save(p, xlat_trainer_ema_model(t), t) == XLAT_ERR_ARG);
 
+    /* what info reads without the weights */
+    xlat_checkpoint_info ck;
+    CHECK(xlat_checkpoint_read_info(p, &ck) == XLAT_OK);
+    CHECK(ck.version == 2 && ck.has_trainer && ck.has_ema == with_ema && ck.step == 3);
+    CHECK(ck.num_params == m->n_params && memcmp(&ck.cfg, &m->cfg, sizeof c) == 0);
+    CHECK(ck.tokenizer_checksum == m->tokenizer_checksum);
+    CHECK(memcmp(&ck.progress, g, sizeof *g) == 0);
+    CHECK(ck.opt.lr == t->opt.lr && ck.opt.warmup_steps == 3 && ck.opt.clip_norm == 1.0f && ck.opt.max_tokens == 64);
+    CHECK(ck.opt.ema_decay == t->opt.ema_decay && ck.opt.max_len == 0);
+
     /* resume: a model loaded from the file, a fresh trainer, restore */
     xlat_model *m2 = NULL;
     CHECK(xlat_model_load(p, &m2) == XLAT_OK);
@@ -266,6 +278,7 @@ static void test_trainer_round_trip(void) {
 
     /* a weights-only file has no trainer state; another architecture does not fit */
     CHECK(xlat_checkpoint_save(q, m, NULL) == XLAT_OK);
+    CHECK(xlat_checkpoint_read_info(q, &ck) == XLAT_OK && !ck.has_trainer && !ck.has_ema && ck.step == 0);
     CHECK(xlat_trainer_restore(t2, q) == XLAT_ERR_ARG);
     CHECK(strstr(xlat_last_error(), "weights only") != NULL);
     xlat_config c2 = c;

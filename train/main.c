@@ -1,6 +1,6 @@
 /* xlat-train - train a translator (any architecture): flags (options.c) -> session (setup.c) -> training loop (loop.c);
  * `xlat-train average` writes the mean of several checkpoints' weights; `xlat-train plot` draws training curves
- * (plot.c).
+ * (plot.c); `xlat-train info` describes a checkpoint (info.c).
  *
  * Exit status: 0 success (also after SIGINT / SIGTERM, with last.xlat saved), 1 runtime failure, 2 usage error.
  */
@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
+#include "info.h"
 #include "options.h"
 #include "plot.h"
 #include "session.h"
@@ -53,9 +55,17 @@ int main(int argc, char **argv) {
   if (xlat_cpu_setup(argv) != XLAT_OK) return train_usage_error(xlat_last_error(), NULL);
   if (argc > 1 && !strcmp(argv[1], "average")) return average_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "plot")) return plot_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "info")) return info_main(argc, argv);
   train_args a;
   int rc = train_args_parse(argc, argv, 1, &a);
-  if (rc >= 0) return rc;
+  if (rc < 0 && a.dump_config) {
+    config_write(stdout, &a, &a.cfg, &a.train);
+    rc = fflush(stdout) == 0 ? 0 : 1;
+  }
+  if (rc >= 0) {
+    train_args_free(&a);
+    return rc;
+  }
   if (train_signals_install() != 0) {
     fprintf(stderr, "xlat-train: cannot install the SIGINT / SIGTERM handler\n");
     return 1;
@@ -71,5 +81,6 @@ int main(int argc, char **argv) {
   session_close(&s);
   if (rc != 0 && rc != 2) xlat_dist_abort(rc); /* a rank that failed alone would leave the others waiting */
   xlat_dist_finalize();
+  train_args_free(&a);
   return rc;
 }

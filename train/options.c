@@ -1,31 +1,37 @@
 /* options.c - xlat-train's flags: names as Marian and fairseq users expect them, defaults, --help text, checks.
  *
  * Flags accept "--flag VALUE" and "--flag=VALUE". Model dimensions start from --preset and each given flag
- * overrides one field, whatever the order on the command line.
+ * overrides one field, whatever the order on the command line. A --config file's keys arrive first as
+ * "--key=value" (config.c), so the command line overrides them and flags without a value also take =true / =false.
  */
 #include "options.h"
 
 #include "cli.h"
+#include "config.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char usage_text[] =
     "usage: xlat-train --train-src F --train-tgt F [--valid-src F --valid-tgt F] (--spm MODEL | --vocab-size N)\n"
     "                  --out DIR [options]\n"
     "       xlat-train average --output OUT.xlat IN.xlat [IN.xlat ...]\n"
     "       xlat-train plot --output OUT.svg [--metric dev_bleu|dev_loss|train_loss] [--title T] DIR[=LABEL] ...\n"
+    "       xlat-train info [--json] MODEL.xlat\n"
     "\n"
     "Trains an encoder-decoder (a Transformer, or a recurrent model: --arch) on a parallel corpus (line i of\n"
     "--train-tgt translates line i of --train-src; plain or gzip). DIR receives last.xlat (full training state, for\n"
     "--resume), best.xlat (best dev score), spm.model, train.tsv (step, wall_s, train_loss, dev_loss, dev_bleu,\n"
-    "dev_chrf, lr, tokens_per_s, grad_norm: the mean gradient norm before clipping) and the id cache.\n"
+    "dev_chrf, lr, tokens_per_s, grad_norm: the mean gradient norm before clipping), the id cache, config.yml (the\n"
+    "resolved configuration, for --config) and command.txt.\n"
     "SIGINT / SIGTERM finish the current step, save last.xlat and exit 0; a second signal exits at once.\n"
     "The `average` subcommand writes the element-wise mean of the weights of its inputs; `plot` draws a metric of\n"
-    "each run's DIR/train.tsv against training minutes as an SVG line chart, one line per run (plot --help).\n"
+    "each run's DIR/train.tsv against training minutes as an SVG line chart, one line per run (plot --help); `info`\n"
+    "describes a checkpoint: hyper-parameters, parameter count, tokenizer, updates, dev scores (info --help).\n"
     "\n"
     "Data:\n"
     "  --train-src FILE, --train-tgt FILE   training corpus\n"
@@ -104,6 +110,9 @@ static const char usage_text2[] =
     "  --log-freq N             on a terminal a live progress line; otherwise a log line every N updates\n"
     "                           (default 100); train.tsv gets a row at the same steps\n"
     "Run:\n"
+    "  --config FILE            read options from a YAML file, keys the flags without \"--\" (d-model: 512,\n"
+    "                           pre-norm: true); flags given on the command line override it (Marian -c)\n"
+    "  --dump-config            print every option with its effective value as YAML for --config, and exit\n"
     "  --seed N                 initialization, batch order and dropout (default 1)\n"
     "  --threads N              BLAS threads (default 2)\n"
     "  --resume                 continue DIR/last.xlat exactly where it stopped (same flags; start fresh when\n"
@@ -132,6 +141,32 @@ static int add_metrics(train_args *a, const char *v) {
   return 0;
 }
 
+/* true / yes / on / 1 -> 1, false / no / off / 0 -> 0, anything else -1 (YAML 1.1's booleans). */
+static int parse_bool(const char *s) {
+  static const char *const words[] = {"false", "no", "off", "0", "true", "yes", "on", "1"};
+  for (int i = 0; i < 8; i++)
+    if (!strcasecmp(s, words[i])) return i >= 4;
+  return -1;
+}
+
+/* A 0|1 flag's value, also as a boolean word. */
+static int bool01(const char *s, int32_t *out) {
+  int b = parse_bool(s);
+  if (b < 0) return 0;
+  *out = b;
+  return 1;
+}
+
+/* A flag without value: "--name" (*on = 1), or "--name=BOOL" as a config file gives it (*on = 1 or 0; -1 for a value
+ * that is not a boolean, *value pointing at it). Returns 1 when arg is the flag, else 0. */
+static int switch_flag(char *arg, const char *name, const char **value, int *on) {
+  char *args[2] = {arg, NULL};
+  int i = 0, r = xlat_cli_flag(1, args, &i, name, value);
+  if (r == 0) return 0;
+  *on = r < 0 ? 1 : parse_bool(*value);
+  return 1;
+}
+
 /* Model fields given on the command line; -1 means "keep the preset's value". */
 typedef struct {
   int32_t d_model, d_ff, heads, enc_layers, dec_layers, max_len, pre_norm, activation, tied, positions, rel_clip;
@@ -158,13 +193,19 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   int preset_given = 0;
   cfg_overrides ov = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1.0f, -1.0f, -1, -1, -1, -1, -1};
   int positions_flags = 0; /* 1: --positions given, 2: --learned-positions given */
+  a->argc = argc, a->argv = argv; /* then the --config file's options and the command line's, as one list */
+  if (!(a->config = malloc(sizeof *a->config))) return train_usage_error("out of memory", NULL);
+  int built = config_args_build(argc, argv, first, a->config);
+  if (built >= 0) return built;
+  argc = a->config->argc, argv = a->config->argv, first = 0;
 
   for (int i = first; i < argc; i++) {
     const char *v = NULL;
-    int r;
+    int r, on = 0;
     int64_t i64;
 #define FLAG(name) ((r = xlat_cli_flag(argc, argv, &i, name, &v)) > 0)
-#define BAD(msg) return train_usage_error(msg, v)
+#define SWITCH(name) switch_flag(argv[i], name, &v, &on)
+#define BAD(msg) return config_args_error(a->config, i, msg, v)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(usage_text, stdout);
       fputs(usage_text_rnn, stdout);
@@ -174,15 +215,14 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       char kernels[160];
       printf("xlat-train %s (%s)\n", XLAT_VERSION, xlat_cpu_describe(kernels, sizeof kernels));
       return 0;
-    } else if (!strcmp(argv[i], "--resume")) {
-      a->resume = 1;
-      continue;
-    } else if (!strcmp(argv[i], "--pre-norm")) {
-      ov.pre_norm = 1;
-      continue;
-    } else if (!strcmp(argv[i], "--post-norm")) {
-      ov.pre_norm = 0;
-      continue;
+    } else if (SWITCH("--resume")) {
+      a->resume = on;
+    } else if (SWITCH("--dump-config")) {
+      a->dump_config = on;
+    } else if (SWITCH("--pre-norm")) {
+      ov.pre_norm = on;
+    } else if (SWITCH("--post-norm")) {
+      ov.pre_norm = !on;
     } else if (FLAG("--train-src")) {
       a->train_src = v;
     } else if (FLAG("--train-tgt")) {
@@ -201,9 +241,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       if (!xlat_cli_i32(v, 2, 1 << 16, &a->max_length)) BAD("--max-length expects 2..65536, got ");
     } else if (FLAG("--max-length-ratio")) {
       if (!xlat_cli_float(v, 0, 1e6, &a->max_ratio)) BAD("--max-length-ratio expects a number >= 0, got ");
-    } else if (!strcmp(argv[i], "--skip-invalid-utf8")) {
-      a->skip_invalid_utf8 = 1;
-      continue;
+    } else if (SWITCH("--skip-invalid-utf8")) {
+      a->skip_invalid_utf8 = on;
     } else if (FLAG("--preset")) {
       preset = v;
       preset_given = 1;
@@ -216,9 +255,9 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       for (ov.attention = 3; ov.attention >= 0 && strcmp(v, names[ov.attention]) != 0; ov.attention--) continue;
       if (ov.attention < 0) BAD("--attention expects none, dot, general or additive, got ");
     } else if (FLAG("--bidirectional")) {
-      if (!xlat_cli_i32(v, 0, 1, &ov.bidirectional)) BAD("--bidirectional expects 0 or 1, got ");
+      if (!bool01(v, &ov.bidirectional)) BAD("--bidirectional expects 0 or 1, got ");
     } else if (FLAG("--input-feeding")) {
-      if (!xlat_cli_i32(v, 0, 1, &ov.input_feeding)) BAD("--input-feeding expects 0 or 1, got ");
+      if (!bool01(v, &ov.input_feeding)) BAD("--input-feeding expects 0 or 1, got ");
     } else if (FLAG("--d-model")) {
       if (!xlat_cli_i32(v, 1, 1 << 16, &ov.d_model)) BAD("--d-model expects 1..65536, got ");
     } else if (FLAG("--d-ff")) {
@@ -239,14 +278,14 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       else
         BAD("--activation expects relu or gelu, got ");
     } else if (FLAG("--tied-embeddings")) {
-      if (!xlat_cli_i32(v, 0, 1, &ov.tied)) BAD("--tied-embeddings expects 0 or 1, got ");
+      if (!bool01(v, &ov.tied)) BAD("--tied-embeddings expects 0 or 1, got ");
     } else if (FLAG("--positions")) {
       static const char *const names[] = {"sinusoidal", "learned", "relative"};
       for (ov.positions = 2; ov.positions >= 0 && strcmp(v, names[ov.positions]) != 0; ov.positions--) continue;
       if (ov.positions < 0) BAD("--positions expects sinusoidal, learned or relative, got ");
       positions_flags |= 1;
     } else if (FLAG("--learned-positions")) {
-      if (!xlat_cli_i32(v, 0, 1, &ov.positions)) BAD("--learned-positions expects 0 or 1, got ");
+      if (!bool01(v, &ov.positions)) BAD("--learned-positions expects 0 or 1, got ");
       positions_flags |= 2;
     } else if (FLAG("--relative-clip")) {
       if (!xlat_cli_i32(v, 1, 65536, &ov.rel_clip)) BAD("--relative-clip expects 1..65536, got ");
@@ -337,15 +376,24 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
     } else if (r < 0) {
       return train_usage_error("missing value after ", argv[i]);
     } else {
-      return train_usage_error("unknown argument ", argv[i]);
+      return config_args_unknown(a->config, i);
+    }
+    if (on < 0) { /* "--resume=maybe" */
+      char what[96];
+      snprintf(what, sizeof what, "%.*s takes no value, or true or false; got ", (int)(v - 1 - argv[i]), argv[i]);
+      BAD(what);
     }
 #undef FLAG
+#undef SWITCH
 #undef BAD
   }
 
-  if (!a->train_src || !a->train_tgt) return train_usage_error("--train-src and --train-tgt are required", NULL);
-  if (!a->out) return train_usage_error("--out is required", NULL);
-  if (!a->spm == !a->vocab_size) return train_usage_error("give exactly one of --spm and --vocab-size", NULL);
+  /* --dump-config shows a configuration still missing its files */
+  if (!a->dump_config && (!a->train_src || !a->train_tgt))
+    return train_usage_error("--train-src and --train-tgt are required", NULL);
+  if (!a->dump_config && !a->out) return train_usage_error("--out is required", NULL);
+  if (!a->spm == !a->vocab_size && (a->spm || !a->dump_config))
+    return train_usage_error("give exactly one of --spm and --vocab-size", NULL);
   if (!a->valid_src != !a->valid_tgt) return train_usage_error("--valid-src and --valid-tgt go together", NULL);
   a->metric = a->metrics[0];
   if (a->valid_translation_output && !a->valid_src)
@@ -415,4 +463,10 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (a->train.max_tokens < (a->max_length ? a->max_length : c->max_len))
     return train_usage_error("--max-tokens must be at least --max-length (or the model's --max-len)", NULL);
   return -1;
+}
+
+void train_args_free(train_args *a) {
+  config_args_free(a->config);
+  free(a->config);
+  a->config = NULL;
 }

@@ -48,6 +48,12 @@ typedef struct {
   int32_t threads;
   int resume;
 
+  /* configuration files (config.c) */
+  int dump_config;               /* --dump-config: print the resolved configuration as YAML and exit */
+  int argc;                      /* the command line as main got it (OUT/command.txt) */
+  char **argv;
+  struct config_args *config;    /* what was parsed: the --config file's options, then the command line's (owned) */
+
   /* Flags the command line gave (a preset gives every dimension). With --resume or --finetune the model comes from
    * the file: a given dimension must agree with it; given dropout and optimizer flags replace the file's values. */
   struct {
@@ -59,9 +65,11 @@ typedef struct {
   } given;
 } train_args;
 
-/* Parses argv[first..argc) into *a. Returns -1 when the arguments are complete and valid, else the exit status the
- * program ends with (0 after --help / --version, 2 after a usage error, reported on stderr). */
+/* Parses argv[first..argc) into *a: the options of a --config file first, then the command line's. Returns -1 when
+ * the arguments are complete and valid, else the exit status the program ends with (0 after --help / --version, 2
+ * after a usage error, reported on stderr). Call train_args_free(a) either way. */
 int train_args_parse(int argc, char **argv, int first, train_args *a);
+void train_args_free(train_args *a);
 
 /* Prints a usage error for a flag (also used by the `average` subcommand); returns the exit status 2. */
 int train_usage_error(const char *what, const char *arg);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "files.h"
 #include "progress.h"
 #include "session.h"
@@ -287,9 +288,11 @@ static int open_session(session *s, const train_args *a, int writer, int *resume
   if (s->resumed && a->finetune)
     progress_message(NULL, "resuming %s: --finetune %s is not used again", s->last_path, a->finetune);
   int rc;
-  if ((rc = check_inputs(s)) != 0 || (rc = prepare_spm(s)) != 0 || (rc = prepare_model(s)) != 0 ||
-      (rc = prepare_data(s)) != 0)
+  if ((rc = check_inputs(s)) != 0 || (rc = prepare_spm(s)) != 0 || (rc = prepare_model(s)) != 0)
     return rc;
+  /* the configuration in effect: a resumed model's own, the optimizer options its trainer now has */
+  if (writer && config_save(a->out, a, xlat_model_config(s->model), xlat_trainer_options(s->trainer)) != 0) return 1;
+  if ((rc = prepare_data(s)) != 0) return rc;
   return -1;
 }
 
