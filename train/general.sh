@@ -191,7 +191,8 @@ pretrain() {
     "$bin/xlat-train" average --output "$run/average.xlat" $(sed "s|.*|$run/step-&.xlat|" <<<"$window")
     candidates="average best"
   fi
-  local m b kept="" best=-1 report=""
+  local m b kept="" best=-1 report="" averaged="none (fewer than 2 saves)"
+  [ -z "$window" ] || averaged=${window//$'\n'/ }
   for m in $candidates; do
     translate "$run/$m.xlat" "$d/dev.$src" "$run/dev.$m.$tgt"
     b=$("$bin/xlat-bleu" "$d/dev.$tgt" -i "$run/dev.$m.$tgt" -b)
@@ -201,7 +202,7 @@ pretrain() {
   cp "$run/$kept.xlat" "$out/pretrained.xlat.tmp"
   mv "$out/pretrained.xlat.tmp" "$out/pretrained.xlat"
   echo "$kept" >"$out/pretrained.from"
-  echo "general.sh: dev BLEU (beam 5): ${report%, }; averaged steps ${window:+${window//$'\n'/ }}${window:-none (fewer than 2 saves)}; pretrained.xlat = $kept.xlat"
+  echo "general.sh: dev BLEU (beam 5): ${report%, }; averaged steps $averaged; pretrained.xlat = $kept.xlat"
 }
 
 finetune() {
