@@ -171,8 +171,8 @@ static int vec_push(vec *v, const void *x, size_t count) {
   return 0;
 }
 
-/* Streams pairs into f (positioned at its start): a placeholder header, the ids as they come; the per-pair arrays
- * wait in memory (24 bytes a pair) until writer_finish appends them, the header and the CRC. */
+/* Streams pairs into f (positioned at its start): a zeroed header (rewritten last), then the ids as they come; the
+ * per-pair arrays wait in memory (24 bytes a pair) until writer_finish appends them, the header and the CRC. */
 typedef struct {
   FILE *f;
   uint32_t crc;       /* of everything after the header, so far */
