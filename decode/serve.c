@@ -311,6 +311,10 @@ static enum MHD_Result attention(server *sv, struct MHD_Connection *c, const req
     goto done;
   }
   if (run_texts(sv, c, t, &answered)) goto done;
+  if (t->n_segs == 0 || t->res[0].n == 0) { /* nothing the tokenizer keeps */
+    answered = reply_error(c, MHD_HTTP_BAD_REQUEST, "q: no text to translate");
+    goto done;
+  }
   const xlat_segment *s = &t->segs[0]; /* a long line's first sentence */
   const xlat_seg_hyp *h = &t->res[0].hyps[0];
   char *svg = NULL;
