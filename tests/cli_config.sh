@@ -13,11 +13,7 @@
 . "$(dirname "$0")/harness.sh"
 TRAIN="$BIN/xlat-train"
 
-M30=$SRC/corpora/multi30k
-zcat "$M30/train.en.gz" | head -n 1500 >"$T/train.en"
-zcat "$M30/train.de.gz" | head -n 1500 >"$T/train.de"
-zcat "$M30/val.en.gz" | head -n 50 >"$T/val.en"
-zcat "$M30/val.de.gz" | head -n 50 >"$T/val.de"
+multi30k_slice 1500 50
 "$BIN/xlat-spm" train --input "$T/train.en,$T/train.de" --model-prefix "$T/spm" --vocab-size 500 >/dev/null 2>&1 ||
   fail "xlat-spm train"
 

@@ -11,11 +11,7 @@
 TRAIN="$BIN/xlat-train"
 tsv_last() { awk -F'\t' -v c="$1" 'NR > 1 && $c != "" { v = $c } END { print v }' "$2"; }
 
-M30=$SRC/corpora/multi30k
-zcat "$M30/train.en.gz" | head -n 4000 >"$T/train.en"
-zcat "$M30/train.de.gz" | head -n 4000 >"$T/train.de"
-zcat "$M30/val.en.gz" | head -n 200 >"$T/val.en"
-zcat "$M30/val.de.gz" | head -n 200 >"$T/val.de"
+multi30k_slice 4000 200
 DATA=(--train-src "$T/train.en" --train-tgt "$T/train.de" --valid-src "$T/val.en" --valid-tgt "$T/val.de")
 "$BIN/xlat-spm" train --input "$T/train.en,$T/train.de" --model-prefix "$T/spm" --vocab-size 1000 >/dev/null 2>&1 ||
   fail "xlat-spm train"

@@ -12,11 +12,7 @@ TRAIN="$BIN/xlat-train"
 DEC="$BIN/xlat-decode"
 
 # ---- two tiny runs (a few seconds each) ----------------------------------------------------------------------------
-M30=$SRC/corpora/multi30k
-zcat "$M30/train.en.gz" | head -n 600 >"$T/train.en"
-zcat "$M30/train.de.gz" | head -n 600 >"$T/train.de"
-zcat "$M30/val.en.gz" | head -n 20 >"$T/val.en"
-zcat "$M30/val.de.gz" | head -n 20 >"$T/val.de"
+multi30k_slice 600 20
 common=(--train-tgt "$T/train.de" --valid-src "$T/val.en" --valid-tgt "$T/val.de" --max-steps 30
   --valid-freq 10 --log-freq 5 --save-freq 30 --max-tokens 1024 --warmup-steps 10 --lr 2e-3 --seed 1 --threads 2)
 if ! "$TRAIN" --train-src "$T/train.en" "${common[@]}" --vocab-size 400 --preset tiny --d-model 64 --d-ff 128 \

@@ -15,6 +15,16 @@ finish() {
   [ "$failures" -eq 0 ] || { echo "$1: $failures failure(s)" >&2; exit 1; }
   echo "$1: all passed"
 }
+# multi30k_slice TRAIN_LINES VAL_LINES: the first lines of the shipped Multi30k train and val sets as $T/train.en,
+# $T/train.de, $T/val.en, $T/val.de (sed reads to the end: no SIGPIPE under pipefail)
+multi30k_slice() {
+  local m30=$SRC/corpora/multi30k side
+  for side in en de; do
+    zcat "$m30/train.$side.gz" | sed -n "1,${1}p" >"$T/train.$side"
+    zcat "$m30/val.$side.gz" | sed -n "1,${2}p" >"$T/val.$side"
+  done
+}
+
 # tiny_model: sets MODEL to a tiny En->De model (its spm.model beside it): $XLAT_TEST_MODEL when set, else the one
 # ctest's tiny_model fixture trained once for all the tests that need it ($XLAT_TINY_MODEL), else one trained here
 # (tiny_model.sh: about a minute).
