@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src, int32_t src_len,
-                           const int32_t *tgt, int32_t tgt_len, const char *title, const char *path, char **out,
-                           size_t *out_len) {
+xlat_status attention_draw(xlat_beam *b, const xlat_translator_options *tr, const int32_t *src,
+                           int32_t src_len, const int32_t *tgt, int32_t tgt_len, const char *title, const char *path,
+                           char **out, size_t *out_len) {
   int32_t S = src_len, T = tgt_len + 1;
   float *attn = malloc(sizeof(float) * (size_t)(S ? S : 1) * (size_t)T);
   const char **rows = malloc(sizeof *rows * (size_t)T), **cols = malloc(sizeof *cols * (size_t)(S ? S : 1));
@@ -20,11 +20,11 @@ xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src
     goto done;
   }
   for (int32_t t = 0; t < T; t++) {
-    const char *p = t < tgt_len ? xlat_spm_id_to_piece(spm, tgt[t]) : "</s>";
+    const char *p = t < tgt_len ? xlat_spm_id_to_piece(tr->tgt_spm, tgt[t]) : "</s>";
     rows[t] = p ? p : "?";
   }
   for (int32_t s = 0; s < S; s++) {
-    const char *p = xlat_spm_id_to_piece(spm, src[s]);
+    const char *p = xlat_spm_id_to_piece(tr->src_spm, src[s]);
     cols[s] = p ? p : "?";
   }
   st = xlat_beam_attention(b, src, S, tgt, tgt_len, attn);
@@ -50,7 +50,7 @@ int attention_svg(const doc_options *o, const doc_first *first, const char *inpu
   xlat_beam *b = NULL;
   xlat_status st = xlat_beam_new(o->tr.models, 1, &o->tr.beam, &b);
   if (st == XLAT_OK)
-    st = attention_draw(b, o->tr.spm, first->src, first->src_len, first->tgt, first->tgt_len, title, path, NULL, NULL);
+    st = attention_draw(b, &o->tr, first->src, first->src_len, first->tgt, first->tgt_len, title, path, NULL, NULL);
   xlat_beam_free(b);
   if (st != XLAT_OK) fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
   return st == XLAT_OK ? 0 : 1;
@@ -78,8 +78,8 @@ int attention_window(const doc_options *o, xlat_beam *b, const xlat_texts *w) {
         snprintf(path, sizeof path, "%s%sline-%lld-%d.svg", dir, sep, line, k + 1);
       snprintf(title, sizeof title, "Attention, line %lld%s of %s%s", line, l->count > 1 ? " (a segment)" : "",
                input, o->score_path ? " (scored target)" : "");
-      if (o->score_path ? attention_draw(b, o->tr.spm, s->src, s->src_len, s->tgt, s->tgt_len, title, path, NULL, NULL)
-                        : attention_draw(b, o->tr.spm, s->src, s->src_len, r->hyps[0].ids, r->hyps[0].len, title,
+      if (o->score_path ? attention_draw(b, &o->tr, s->src, s->src_len, s->tgt, s->tgt_len, title, path, NULL, NULL)
+                        : attention_draw(b, &o->tr, s->src, s->src_len, r->hyps[0].ids, r->hyps[0].len, title,
                                          path, NULL, NULL)) {
         fprintf(stderr, "xlat-decode: --attention-svg: %s\n", xlat_last_error());
         return 1;

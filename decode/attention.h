@@ -5,11 +5,11 @@
 #include "document.h"
 
 /* The heatmap of src (src_len ids) translated as tgt (tgt_len ids) by b's first model (xlat_beam_attention): rows the
- * output pieces and "</s>", columns the source pieces. Written to path, or when path is NULL into *out (malloc'ed,
- * *out_len bytes). On failure returns the status, with the message for xlat_last_error(). */
-xlat_status attention_draw(xlat_beam *b, const xlat_spm *spm, const int32_t *src, int32_t src_len,
-                           const int32_t *tgt, int32_t tgt_len, const char *title, const char *path, char **out,
-                           size_t *out_len);
+ * output pieces and "</s>", columns the source pieces (named by tr's tokenizers). Written to path, or when path is
+ * NULL into *out (malloc'ed, *out_len bytes). On failure returns the status, with the message for xlat_last_error(). */
+xlat_status attention_draw(xlat_beam *b, const xlat_translator_options *tr, const int32_t *src,
+                           int32_t src_len, const int32_t *tgt, int32_t tgt_len, const char *title, const char *path,
+                           char **out, size_t *out_len);
 
 /* xlat-decode --attention-svg: writes the heatmap of first (filled in by doc_translate) to path. Returns 0, or 1
  * after saying why on stderr (also when the input had no line with text to draw). */

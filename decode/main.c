@@ -23,7 +23,10 @@ static const char usage_text[] =
     "\n"
     "Translates one input line to one output line (blank lines stay blank), in input order.\n"
     "  --model FILE            model (repeat for an ensemble: log-probabilities averaged)\n"
-    "  --spm FILE              SentencePiece model (default: spm.model, or the only *.model, beside the model)\n"
+    "  --spm FILE              SentencePiece model (default: spm.model, or the only *.model, beside the model); of\n"
+    "                          the source for a model with separate vocabularies (default: spm.src.model beside it)\n"
+    "  --tgt-spm FILE          the target's SentencePiece model, for a model with separate vocabularies (default:\n"
+    "                          spm.tgt.model beside it)\n"
     "  --input FILE            plain or gzip text, one sentence or paragraph per line (default: stdin)\n"
     "  --output FILE           written to FILE.tmp and renamed when complete (default: stdout)\n"
     "  --beam N                beam size, 1 = greedy (default 5)\n"
@@ -64,8 +67,9 @@ static int usage_error(const char *what, const char *arg) {
   return 2;
 }
 
-/* The SentencePiece model saved beside the model: DIR/spm.model, else the only DIR/ *.model. malloc'ed or NULL. */
-static char *spm_beside(const char *model_path) {
+/* The SentencePiece model saved beside the model: DIR/NAME when it exists; else, when any_model, the only DIR/ *.model.
+ * malloc'ed or NULL. */
+static char *spm_beside(const char *model_path, const char *name, int any_model) {
   char *copy = strdup(model_path);
   if (!copy) return NULL;
   const char *dir = dirname(copy);
@@ -75,12 +79,15 @@ static char *spm_beside(const char *model_path) {
     free(copy);
     return NULL;
   }
-  snprintf(path, n, "%s/spm.model", dir);
+  snprintf(path, n, "%s/%s", dir, name);
   FILE *f = fopen(path, "rb");
-  if (f) {
-    fclose(f);
+  int exists = f != NULL;
+  if (f) fclose(f);
+  if (exists || !any_model) {
     free(copy);
-    return path;
+    if (exists) return path;
+    free(path);
+    return NULL;
   }
   DIR *d = opendir(dir);
   int found = 0;
@@ -98,6 +105,60 @@ static char *spm_beside(const char *model_path) {
   return NULL;
 }
 
+/* Loads the tokenizers of models (the first one's, which all must share): src_path and tgt_path as given (--spm,
+ * --tgt-spm), else found beside the first model; *tgt == *src for a joint vocabulary. Returns 0, or the exit status
+ * after saying why. */
+static int load_tokenizers(const char *const *paths, xlat_model *const *models, int n, const char *src_path,
+                           const char *tgt_path, xlat_spm **src, xlat_spm **tgt) {
+  int separate = xlat_model_config(models[0])->src_vocab_size != 0, rc = 0;
+  char *found[2] = {NULL, NULL};
+  if (separate && (src_path != NULL) != (tgt_path != NULL)) {
+    fprintf(stderr, "xlat-decode: %s has separate source and target vocabularies: give %s too\n", paths[0],
+            src_path ? "--tgt-spm" : "--spm");
+    rc = 2;
+  } else if (separate) {
+    if (!src_path) src_path = found[0] = spm_beside(paths[0], "spm.src.model", 0);
+    if (!tgt_path) tgt_path = found[1] = spm_beside(paths[0], "spm.tgt.model", 0);
+    if (!src_path || !tgt_path) {
+      fprintf(stderr, "xlat-decode: %s has separate source and target vocabularies and no spm.src.model and "
+                      "spm.tgt.model beside it: give --spm and --tgt-spm\n", paths[0]);
+      rc = 2;
+    }
+  } else if (tgt_path) {
+    fprintf(stderr, "xlat-decode: %s has one joint vocabulary: drop --tgt-spm\n", paths[0]);
+    rc = 2;
+  } else if (!src_path && !(src_path = found[0] = spm_beside(paths[0], "spm.model", 1))) {
+    fprintf(stderr, "xlat-decode: no spm.model (or single *.model) beside %s: give --spm\n", paths[0]);
+    rc = 2;
+  }
+  if (rc == 0 && (xlat_spm_load(src_path, src) != 0 || xlat_spm_check_ids(*src, src_path) != 0 ||
+                  (tgt_path && (xlat_spm_load(tgt_path, tgt) != 0 || xlat_spm_check_ids(*tgt, tgt_path) != 0)))) {
+    fprintf(stderr, "xlat-decode: %s\n", xlat_spm_last_error());
+    rc = 1;
+  }
+  if (rc == 0 && !tgt_path) *tgt = *src;
+  char names[600] = "";
+  if (rc == 0) snprintf(names, sizeof names, tgt_path ? "%s and %s" : "%s", src_path, tgt_path);
+  for (int m = 0; m < n && rc == 0; m++) {
+    const xlat_config *cm = xlat_model_config(models[m]);
+    uint64_t want = xlat_model_tokenizer_checksum(models[m]), have = xlat_spm_pair_checksum(*src, *tgt);
+    if (want != 0 && want != have) {
+      fprintf(stderr, "xlat-decode: %s was trained with another SentencePiece model than %s (checksum %016llx, "
+                      "expected %016llx)\n", paths[m], names, (unsigned long long)have, (unsigned long long)want);
+      rc = 1;
+    } else if (xlat_spm_vocab_size(*tgt) != cm->vocab_size ||
+               xlat_spm_vocab_size(*src) != xlat_config_src_vocab(cm)) {
+      fprintf(stderr, "xlat-decode: %s: %d (source) and %d (target) pieces, but %s expects vocabularies of %d and "
+                      "%d\n", names, xlat_spm_vocab_size(*src), xlat_spm_vocab_size(*tgt), paths[m],
+              xlat_config_src_vocab(cm), cm->vocab_size);
+      rc = 1;
+    }
+  }
+  free(found[0]);
+  free(found[1]);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (xlat_cpu_setup(argv) != XLAT_OK) return usage_error(xlat_last_error(), NULL);
   xlat_atomic_guard_signals(); /* an interrupted run leaves no FILE.tmp behind */
@@ -109,7 +170,8 @@ int main(int argc, char **argv) {
   xlat_translator_options_default(&o.tr);
   o.window = 1024;
   o.format = FORMAT_TEXT;
-  const char *model_paths[MAX_MODELS], *spm_path = NULL, *format = NULL, *svg_path = NULL, *input_format = NULL;
+  const char *model_paths[MAX_MODELS], *spm_path = NULL, *tgt_spm_path = NULL, *format = NULL, *svg_path = NULL,
+             *input_format = NULL;
   doc_first first;
   memset(&first, 0, sizeof first);
   serve_options serve = {NULL, "en", "de", 60.0};
@@ -138,6 +200,8 @@ int main(int argc, char **argv) {
       if (r > 0) model_paths[n_models++] = v;
     } else if (FLAG("--spm")) {
       spm_path = v;
+    } else if (FLAG("--tgt-spm")) {
+      tgt_spm_path = v;
     } else if (FLAG("--input")) {
       o.input = v;
     } else if (FLAG("--output")) {
@@ -258,42 +322,19 @@ int main(int argc, char **argv) {
 
   int rc = 1;
   xlat_model *models[MAX_MODELS] = {0};
-  xlat_spm *spm = NULL;
-  char *spm_found = NULL;
+  xlat_spm *src_spm = NULL, *tgt_spm = NULL;
   for (int m = 0; m < n_models; m++)
     if (xlat_model_load(model_paths[m], &models[m]) != XLAT_OK) {
       fprintf(stderr, "xlat-decode: %s\n", xlat_last_error());
       goto done;
     }
-  if (!spm_path) {
-    spm_path = spm_found = spm_beside(model_paths[0]);
-    if (!spm_path) {
-      fprintf(stderr, "xlat-decode: no spm.model (or single *.model) beside %s: give --spm\n", model_paths[0]);
-      rc = 2;
-      goto done;
-    }
-  }
-  if (xlat_spm_load(spm_path, &spm) != 0 || xlat_spm_check_ids(spm, spm_path) != 0) {
-    fprintf(stderr, "xlat-decode: %s\n", xlat_spm_last_error());
+  if ((rc = load_tokenizers(model_paths, models, n_models, spm_path, tgt_spm_path, &src_spm, &tgt_spm)) != 0)
     goto done;
-  }
-  for (int m = 0; m < n_models; m++) {
-    uint64_t want = xlat_model_tokenizer_checksum(models[m]);
-    if (want != 0 && want != xlat_spm_checksum(spm)) {
-      fprintf(stderr, "xlat-decode: %s was trained with another SentencePiece model than %s (checksum %016llx, "
-                      "expected %016llx)\n", model_paths[m], spm_path, (unsigned long long)xlat_spm_checksum(spm),
-              (unsigned long long)want);
-      goto done;
-    }
-    if (xlat_spm_vocab_size(spm) != xlat_model_config(models[m])->vocab_size) {
-      fprintf(stderr, "xlat-decode: %s has %d pieces but %s expects a vocabulary of %d\n", spm_path,
-              xlat_spm_vocab_size(spm), model_paths[m], xlat_model_config(models[m])->vocab_size);
-      goto done;
-    }
-  }
+  rc = 1;
   o.tr.models = (const xlat_model *const *)models;
   o.tr.n_models = n_models;
-  o.tr.spm = spm;
+  o.tr.src_spm = src_spm;
+  o.tr.tgt_spm = tgt_spm;
   int32_t longest = xlat_model_config(models[0])->max_len;
   for (int m = 1; m < n_models; m++)
     if (xlat_model_config(models[m])->max_len < longest) longest = xlat_model_config(models[m])->max_len;
@@ -324,8 +365,8 @@ done:
   free(first.src);
   free(first.tgt);
   for (int m = 0; m < n_models; m++) xlat_model_free(models[m]);
-  xlat_spm_free(spm);
-  free(spm_found);
+  if (tgt_spm != src_spm) xlat_spm_free(tgt_spm);
+  xlat_spm_free(src_spm);
   if (rc == 1) xlat_dist_abort(rc); /* the other ranks would wait for this one */
   xlat_dist_finalize();
   return rc;

@@ -320,7 +320,7 @@ static enum MHD_Result attention(server *sv, struct MHD_Connection *c, const req
   char *svg = NULL;
   size_t len = 0;
   pthread_mutex_lock(&sv->mu);
-  xlat_status st = attention_draw(sv->attention, sv->o->tr.spm, s->src, s->src_len, h->ids, h->len, NULL, NULL, &svg,
+  xlat_status st = attention_draw(sv->attention, &sv->o->tr, s->src, s->src_len, h->ids, h->len, NULL, NULL, &svg,
                                   &len);
   pthread_mutex_unlock(&sv->mu);
   answered = st == XLAT_OK ? reply(c, MHD_HTTP_OK, "image/svg+xml", svg, len)

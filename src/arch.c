@@ -48,6 +48,34 @@ xlat_tensor_info xlat_param_find(const xlat_config *cfg, const char *name) {
   return found;
 }
 
+void xlat_embedding_params(xlat_table *t, const xlat_config *cfg, int Vs, int V, int E, int D) {
+  if (cfg->tied_embeddings && !cfg->src_vocab_size) {
+    xlat_table_add(t, "embed", "", 2, V, E);
+    return;
+  }
+  xlat_table_add(t, "src_embed", "", 2, Vs, E);
+  xlat_table_add(t, "tgt_embed", "", 2, V, E);
+  if (!cfg->tied_embeddings) xlat_table_add(t, "out_proj", "", 2, V, D);
+}
+
+float *xlat_embedding_bind(const xlat_config *cfg, float *block, int E, int D, float **src_embed, float **tgt_embed,
+                           float **out_proj) {
+  size_t V = (size_t)cfg->vocab_size, Vs = (size_t)xlat_config_src_vocab(cfg);
+  float *p = block;
+  if (cfg->tied_embeddings && !cfg->src_vocab_size) {
+    *src_embed = *tgt_embed = *out_proj = p;
+    return p + V * E;
+  }
+  *src_embed = p, p += Vs * E;
+  *tgt_embed = p, p += V * E;
+  if (cfg->tied_embeddings) {
+    *out_proj = *tgt_embed;
+    return p;
+  }
+  *out_proj = p;
+  return p + V * D;
+}
+
 void xlat_table_add(xlat_table *t, const char *prefix, const char *suffix, int ndim, int rows, int cols) {
   if (t->out && t->n < t->cap) {
     xlat_tensor_info *e = &t->out[t->n];

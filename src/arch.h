@@ -79,6 +79,14 @@ typedef struct {
 } xlat_table;
 void xlat_table_add(xlat_table *t, const char *prefix, const char *suffix, int ndim, int rows, int cols);
 
+/* The token tables every architecture starts with: source embedding (Vs,E), target embedding (V,E), output
+ * projection (V,D). Tied, with a joint vocabulary: one "embed" for all three (E == D); with separate vocabularies:
+ * "src_embed" and "tgt_embed", the latter also the output projection. Untied: "src_embed", "tgt_embed", "out_proj".
+ * xlat_embedding_bind points the three at their floats from block on (shared when tied) and returns what follows. */
+void xlat_embedding_params(xlat_table *t, const xlat_config *cfg, int Vs, int V, int E, int D);
+float *xlat_embedding_bind(const xlat_config *cfg, float *block, int E, int D, float **src_embed, float **tgt_embed,
+                           float **out_proj);
+
 /* The architecture of a checked config. */
 const xlat_arch *xlat_arch_of(const xlat_config *cfg);
 

@@ -31,7 +31,7 @@ typedef struct {
 
 struct xlat_beam {
   xlat_beam_options opt;
-  int32_t n_models, V, max_len;
+  int32_t n_models, V, Vs, max_len; /* target and source vocabularies */
   const xlat_model **models;
   xlat_decoder **dec; /* (n_models), all sized as cap */
   shape cap;
@@ -123,12 +123,13 @@ xlat_status xlat_beam_new(const xlat_model *const *models, int32_t n_models, con
     b->models[m] = models[m];
     if (m == 0) {
       b->V = c->vocab_size;
+      b->Vs = xlat_config_src_vocab(c);
       b->max_len = c->max_len;
-    } else if (c->vocab_size != b->V) {
-      int32_t v0 = b->V;
+    } else if (c->vocab_size != b->V || xlat_config_src_vocab(c) != b->Vs) {
+      int32_t v0 = b->V, vs0 = b->Vs;
       xlat_beam_free(b);
-      return xlat_fail(XLAT_ERR_MISMATCH, "ensemble: model %d has vocabulary size %d, model 0 has %d", m,
-                       c->vocab_size, v0);
+      return xlat_fail(XLAT_ERR_MISMATCH, "ensemble: model %d has vocabulary sizes %d (source) and %d (target), "
+                       "model 0 has %d and %d", m, xlat_config_src_vocab(c), c->vocab_size, vs0, v0);
     }
     if (c->max_len < b->max_len) b->max_len = c->max_len;
     double hyp_pos, src_pos, hyp; /* what the model's decoder keeps, roughly */
@@ -225,14 +226,13 @@ static xlat_status ensure(xlat_beam *b, shape need) {
   return XLAT_OK;
 }
 
-/* Checks every id of n sequences against the vocabulary. */
-static xlat_status check_ids(const xlat_beam *b, int32_t B, const int32_t *const *seq, const int32_t *len,
-                             const char *what) {
+/* Checks every id of n sequences against a vocabulary of V. */
+static xlat_status check_ids(int32_t V, int32_t B, const int32_t *const *seq, const int32_t *len, const char *what) {
   for (int32_t i = 0; i < B; i++) {
     if (len[i] < 0) return xlat_fail(XLAT_ERR_ARG, "%s %d: length %d, expected >= 0", what, i, len[i]);
     for (int32_t j = 0; j < len[i]; j++)
-      if (seq[i][j] < 0 || seq[i][j] >= b->V)
-        return xlat_fail(XLAT_ERR_ARG, "%s %d: token %d is id %d, expected 0..%d", what, i, j, seq[i][j], b->V - 1);
+      if (seq[i][j] < 0 || seq[i][j] >= V)
+        return xlat_fail(XLAT_ERR_ARG, "%s %d: token %d is id %d, expected 0..%d", what, i, j, seq[i][j], V - 1);
   }
   return XLAT_OK;
 }
@@ -486,7 +486,7 @@ xlat_status xlat_beam_translate(xlat_beam *b, int32_t B, const int32_t *const *s
                                 const xlat_translation **out) {
   *out = NULL;
   if (B < 0) return xlat_fail(XLAT_ERR_ARG, "beam search: %d sentences, expected >= 0", B);
-  xlat_status s = check_ids(b, B, src, src_len, "source sentence");
+  xlat_status s = check_ids(b->Vs, B, src, src_len, "source sentence");
   if (s != XLAT_OK) return s;
   for (int32_t i = 0; i < B; i++)
     if (src_len[i] > b->max_len)
@@ -568,8 +568,8 @@ static xlat_status force(xlat_beam *b, const int32_t *idx, int32_t n, int32_t S,
 xlat_status xlat_beam_score(xlat_beam *b, int32_t B, const int32_t *const *src, const int32_t *src_len,
                             const int32_t *const *tgt, const int32_t *tgt_len, float *logprob, float *score) {
   if (B < 0) return xlat_fail(XLAT_ERR_ARG, "forced decoding: %d sentences, expected >= 0", B);
-  xlat_status s = check_ids(b, B, src, src_len, "source sentence");
-  if (s == XLAT_OK) s = check_ids(b, B, tgt, tgt_len, "target sentence");
+  xlat_status s = check_ids(b->Vs, B, src, src_len, "source sentence");
+  if (s == XLAT_OK) s = check_ids(b->V, B, tgt, tgt_len, "target sentence");
   if (s != XLAT_OK) return s;
   for (int32_t i = 0; i < B; i++) {
     if (src_len[i] > b->max_len)
@@ -604,8 +604,8 @@ xlat_status xlat_beam_score(xlat_beam *b, int32_t B, const int32_t *const *src, 
 
 xlat_status xlat_beam_attention(xlat_beam *b, const int32_t *src, int32_t src_len, const int32_t *tgt,
                                 int32_t tgt_len, float *out) {
-  xlat_status s = check_ids(b, 1, &src, &src_len, "source sentence");
-  if (s == XLAT_OK) s = check_ids(b, 1, &tgt, &tgt_len, "target sentence");
+  xlat_status s = check_ids(b->Vs, 1, &src, &src_len, "source sentence");
+  if (s == XLAT_OK) s = check_ids(b->V, 1, &tgt, &tgt_len, "target sentence");
   if (s != XLAT_OK) return s;
   if (src_len < 1 || src_len > b->max_len)
     return xlat_fail(XLAT_ERR_ARG, "attention: source of %d tokens, expected 1..%d", src_len, b->max_len);

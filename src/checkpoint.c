@@ -130,6 +130,7 @@ static const conf_field FIELDS[] = {
     FIELD("bidirectional", 'i', bidirectional, NULL),
     FIELD("input_feeding", 'i', input_feeding, NULL),
     OPTIONAL("relative_clip", 'i', rel_clip),
+    OPTIONAL("src_vocab_size", 'i', src_vocab_size),
 };
 #undef FIELD
 #undef OPTIONAL
@@ -338,7 +339,7 @@ static const char *config_diff(const xlat_config *a, const xlat_config *b, int32
   }
   SAME(arch) SAME(vocab_size) SAME(d_model) SAME(n_heads) SAME(d_ff) SAME(enc_layers) SAME(dec_layers) SAME(max_len)
   SAME(pre_norm) SAME(activation) SAME(tied_embeddings) SAME(positions) SAME(rel_clip) SAME(emb_dim)
-  SAME(attention) SAME(bidirectional) SAME(input_feeding)
+  SAME(attention) SAME(bidirectional) SAME(input_feeding) SAME(src_vocab_size)
 #undef SAME
   return NULL;
 }

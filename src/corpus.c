@@ -304,7 +304,7 @@ typedef struct {
 
 typedef struct {
   const char *src_path, *tgt_path;
-  const xlat_spm *spm;
+  const xlat_spm *src_spm, *tgt_spm;
   const xlat_corpus_options *o;
   pthread_mutex_t mu;
   pthread_cond_t ready, done;
@@ -352,14 +352,16 @@ static void encode_pair(const encoder *e, chunk *k, int32_t i) {
     return;
   }
   /* a side of more bytes than max_tokens pieces can cover is too long for certain: not even encoded */
-  size_t most = (size_t)o->max_tokens * xlat_spm_max_piece_bytes(e->spm);
-  if (most > 0 && (ns > most || nt > most)) {
+  size_t most_s = (size_t)o->max_tokens * xlat_spm_max_piece_bytes(e->src_spm),
+         most_t = (size_t)o->max_tokens * xlat_spm_max_piece_bytes(e->tgt_spm);
+  if ((most_s > 0 && ns > most_s) || (most_t > 0 && nt > most_t)) {
     h[H_TOO_LONG]++;
     return;
   }
   int32_t *ids_s = NULL, *ids_t = NULL;
   size_t ks, kt;
-  if (xlat_spm_encode_ids(e->spm, ls, ns, &ids_s, &ks) != 0 || xlat_spm_encode_ids(e->spm, lt, nt, &ids_t, &kt) != 0) {
+  if (xlat_spm_encode_ids(e->src_spm, ls, ns, &ids_s, &ks) != 0 ||
+      xlat_spm_encode_ids(e->tgt_spm, lt, nt, &ids_t, &kt) != 0) {
     k->st = xlat_fail(XLAT_ERR_FORMAT, "%s / %s line %lld: %s", e->src_path, e->tgt_path, (long long)line,
                       xlat_spm_last_error());
   } else if (o->drop_empty && (ks == 0 || kt == 0)) {
@@ -442,11 +444,11 @@ static int add_to_chunk(chunk *k, int64_t line, const char *s, size_t ns, const 
 }
 
 /* Reads, encodes (o->threads workers) and filters every pair into w, adding the counts to h. */
-static xlat_status encode_pairs(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                                const xlat_corpus_options *o, writer *w, uint64_t *h) {
+static xlat_status encode_pairs(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
+                                const xlat_spm *tgt_spm, const xlat_corpus_options *o, writer *w, uint64_t *h) {
   int32_t threads = o->threads > 0 ? o->threads : (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
   if (threads < 1) threads = 1;
-  encoder e = {src_path, tgt_path, spm, o, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+  encoder e = {src_path, tgt_path, src_spm, tgt_spm, o, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                PTHREAD_COND_INITIALIZER, NULL, 2 * threads + 2, 0};
   e.chunks = calloc((size_t)e.n_chunks, sizeof *e.chunks);
   pthread_t *tid = calloc((size_t)threads, sizeof *tid);
@@ -564,8 +566,9 @@ static xlat_status input_kind(const char *path, int *cacheable) {
 
 /* Encodes the corpus into the cache file at path (atomically: a crash or a full disk leaves the old cache or the new
  * one) and maps it; without a path, into an unlinked temporary file. */
-static xlat_status build(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                         const xlat_corpus_options *o, uint64_t *h, const char *path, xlat_corpus **out) {
+static xlat_status build(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
+                         const xlat_spm *tgt_spm, const xlat_corpus_options *o, uint64_t *h, const char *path,
+                         xlat_corpus **out) {
   xlat_atomic_file af;
   FILE *f = NULL;
   xlat_status st = XLAT_OK;
@@ -576,7 +579,7 @@ static xlat_status build(const char *src_path, const char *tgt_path, const xlat_
   if (st != XLAT_OK) return path ? xlat_fail(st, "the corpus cache: %s", xlat_last_error()) : st;
   writer w;
   writer_start(&w, path ? af.f : f);
-  st = encode_pairs(src_path, tgt_path, spm, o, &w, h);
+  st = encode_pairs(src_path, tgt_path, src_spm, tgt_spm, o, &w, h);
   size_t size = writer_finish(&w, h);
   if (st == XLAT_OK && !size)
     st = path ? xlat_fail(XLAT_ERR_IO, "the corpus cache: %s: cannot write: %s", path, strerror(w.failed))
@@ -598,8 +601,8 @@ static xlat_status build(const char *src_path, const char *tgt_path, const xlat_
   return st;
 }
 
-xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                             const xlat_corpus_options *opt, xlat_corpus **out) {
+xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
+                             const xlat_spm *tgt_spm, const xlat_corpus_options *opt, xlat_corpus **out) {
   *out = NULL;
   xlat_corpus_options defaults;
   if (!opt) {
@@ -612,7 +615,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
   uint64_t h[H_WORDS] = {0};
   memcpy(&h[H_MAGIC], magic, 8);
   h[H_VERSION] = CACHE_VERSION;
-  h[H_SPM_SUM] = xlat_spm_checksum(spm);
+  h[H_SPM_SUM] = xlat_spm_pair_checksum(src_spm, tgt_spm);
   h[H_MAX_TOKENS] = (uint64_t)opt->max_tokens;
   uint32_t ratio_bits;
   memcpy(&ratio_bits, &opt->max_ratio, 4);
@@ -639,7 +642,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
       return XLAT_OK;
     }
   }
-  st = build(src_path, tgt_path, spm, opt, h, opt->cache_read_only ? NULL : cache_path, out);
+  st = build(src_path, tgt_path, src_spm, tgt_spm, opt, h, opt->cache_read_only ? NULL : cache_path, out);
   free(cache_path);
   return st;
 }

@@ -46,15 +46,16 @@ typedef struct {
 
 typedef struct xlat_corpus xlat_corpus;
 
-/* Reads src_path and tgt_path (plain or gzip, line i of one is the translation of line i of the other), encodes both
- * with spm, filters. With o->cache_dir, the ids are cached in a file keyed by both files' contents, spm's checksum
- * and the filter options, named CACHE_DIR/SRC_BASENAME+TGT_BASENAME.ids: a later load of the same data reads the
- * cache; any change re-encodes and rewrites it (atomically; a damaged cache file is rebuilt too).
+/* Reads src_path and tgt_path (plain or gzip, line i of one is the translation of line i of the other), encodes them
+ * with src_spm and tgt_spm (the same model for a joint vocabulary), filters. With o->cache_dir, the ids are cached
+ * in a file keyed by both files' contents, the models' xlat_spm_pair_checksum and the filter options, named
+ * CACHE_DIR/SRC_BASENAME+TGT_BASENAME.ids: a later load of the same data reads the cache; any change re-encodes and
+ * rewrites it (atomically; a damaged cache file is rebuilt too).
  * Errors: XLAT_ERR_IO (missing file, unwritable cache dir), XLAT_ERR_MISMATCH (line counts differ: the message names
  * both files and the line where the shorter one ends), XLAT_ERR_FORMAT (invalid UTF-8 naming file and line, an empty
  * file). o NULL means the defaults. */
-xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                             const xlat_corpus_options *o, xlat_corpus **out);
+xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
+                             const xlat_spm *tgt_spm, const xlat_corpus_options *o, xlat_corpus **out);
 /* A corpus from n pairs of id arrays (copied; no filtering), for tests and callers that encode text themselves. */
 xlat_status xlat_corpus_from_ids(int64_t n, const int32_t *const *src, const int32_t *src_len,
                                  const int32_t *const *tgt, const int32_t *tgt_len, xlat_corpus **out);

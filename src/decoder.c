@@ -79,7 +79,7 @@ void xlat_decoder_free(xlat_decoder *d) {
 }
 
 xlat_status xlat_decoder_encode(xlat_decoder *d, const int32_t *src, int32_t B, int32_t S) {
-  int V = d->m->cfg.vocab_size;
+  int V = xlat_config_src_vocab(&d->m->cfg);
   if (B < 1 || B > d->cap_sent || S < 1 || S > d->cap_src)
     return xlat_fail(XLAT_ERR_ARG, "decoder: source batch %dx%d, but the decoder was made for at most %dx%d", B, S,
                      d->cap_sent, d->cap_src);

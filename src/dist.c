@@ -44,6 +44,7 @@ void xlat_dist_abort(int status) {
 
 int xlat_dist_rank(void) { return rank; }
 int xlat_dist_size(void) { return size; }
+int xlat_dist_built(void) { return 1; }
 
 /* Waits for r by polling with short sleeps: Open MPI's blocking calls spin a core, which a rank waiting for rank 0
  * (its tokenizer training, validation or translation) would take from the threads doing the work. */
@@ -142,14 +143,21 @@ xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
 
 #else
 
+/* Started by a launcher with more than one process, each would train or translate alone into the same files. */
 xlat_status xlat_dist_init(int *argc, char ***argv) {
   (void)argc, (void)argv;
+  const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+  if (!n) n = getenv("PMI_SIZE");
+  if (n && atoi(n) > 1)
+    return xlat_fail(XLAT_ERR_ARG, "started as one of %s MPI processes, but this build has no MPI (-DXLAT_MPI=OFF): "
+                     "run it without mpirun, or build with MPI", n);
   return XLAT_OK;
 }
 void xlat_dist_finalize(void) {}
 void xlat_dist_abort(int status) { (void)status; }
 int xlat_dist_rank(void) { return 0; }
 int xlat_dist_size(void) { return 1; }
+int xlat_dist_built(void) { return 0; }
 int xlat_dist_max(int v) { return v; }
 int xlat_dist_bcast(int v) { return v; }
 int xlat_dist_agree(uint64_t v) {

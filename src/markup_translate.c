@@ -56,7 +56,7 @@ static void trim(const char *s, int32_t *b, int32_t *e) {
 
 /* Appends the translation of segment hyp (whose source is tokens [base, base + src_len) of the sentence at
  * block offset start, with spans sspans) to b, with its links when alignable. */
-static xlat_status add_segment(const xlat_spm *spm, block_out *b, const char *block, size_t start,
+static xlat_status add_segment(const xlat_spm *tgt_spm, block_out *b, const char *block, size_t start,
                                const int32_t *sids, const int32_t *sspans, size_t n_src, size_t base,
                                const xlat_segment *seg, const xlat_seg_hyp *hyp) {
   size_t off = b->len;
@@ -66,7 +66,7 @@ static xlat_status add_segment(const xlat_spm *spm, block_out *b, const char *bl
     return XLAT_OK;
   char *text;
   int32_t *tspans;
-  if (xlat_spm_decode_spans(spm, hyp->ids, (size_t)hyp->len, &text, &tspans) != 0)
+  if (xlat_spm_decode_spans(tgt_spm, hyp->ids, (size_t)hyp->len, &text, &tspans) != 0)
     return xlat_fail(XLAT_ERR_FORMAT, "%s", xlat_spm_last_error());
   xlat_status st = XLAT_OK;
   if (strcmp(text, hyp->text) == 0) /* else the clean-up changed it: no byte-exact links */
@@ -89,7 +89,7 @@ static xlat_status add_segment(const xlat_spm *spm, block_out *b, const char *bl
 /* Gives block i (sentences sents[0..n), texts first.. of t in order) its translation and links. */
 static xlat_status set_block(xlat_translator *tr, xlat_markup *m, int32_t i, const sentence *sents, int32_t n,
                              int32_t first, const xlat_texts *t, int alignable) {
-  const xlat_spm *spm = xlat_translator_options_of(tr)->spm;
+  const xlat_translator_options *o = xlat_translator_options_of(tr);
   const char *block = xlat_markup_block(m, i, NULL);
   block_out b = {0};
   xlat_status st = XLAT_OK;
@@ -97,13 +97,14 @@ static xlat_status set_block(xlat_translator *tr, xlat_markup *m, int32_t i, con
     const xlat_text_info *info = &t->texts[first + k];
     int32_t *sids = NULL, *sspans = NULL;
     size_t n_src = 0, base = 0;
-    if (alignable && xlat_spm_encode_spans(spm, block + sents[k].start, sents[k].len, &sids, &sspans, &n_src) != 0)
+    if (alignable &&
+        xlat_spm_encode_spans(o->src_spm, block + sents[k].start, sents[k].len, &sids, &sspans, &n_src) != 0)
       st = xlat_fail(XLAT_ERR_FORMAT, "%s", xlat_spm_last_error());
     for (int32_t j = 0; j < info->count && st == XLAT_OK; j++) {
       const xlat_segment *seg = &t->segs[info->first + j];
       if (b.len && append(&b, " ", 1)) st = xlat_fail(XLAT_ERR_NOMEM, "out of memory"); /* as xlat-decode joins */
       if (st == XLAT_OK && t->res[info->first + j].n > 0)
-        st = add_segment(spm, &b, block, sents[k].start, sids, sspans, n_src, base, seg,
+        st = add_segment(o->tgt_spm, &b, block, sents[k].start, sids, sspans, n_src, base, seg,
                          &t->res[info->first + j].hyps[0]);
       base += (size_t)seg->src_len;
     }

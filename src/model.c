@@ -64,6 +64,9 @@ xlat_status xlat_config_check(const xlat_config *c) {
                      c->enc_layers, c->dec_layers);
   if (c->max_len < 1 || c->max_len > 65536)
     return xlat_fail(XLAT_ERR_ARG, "model config: max_len %d out of range (expected 1..65536)", c->max_len);
+  if (c->src_vocab_size != 0 && (c->src_vocab_size < 4 || c->src_vocab_size > (1 << 24)))
+    return xlat_fail(XLAT_ERR_ARG, "model config: src_vocab_size %d out of range (expected 0 for a joint vocabulary "
+                     "or 4..16777216)", c->src_vocab_size);
   if (c->tied_embeddings != 0 && c->tied_embeddings != 1)
     return xlat_fail(XLAT_ERR_ARG, "model config: tied_embeddings %d (expected 0 or 1)", c->tied_embeddings);
   if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
@@ -74,10 +77,12 @@ xlat_status xlat_config_check(const xlat_config *c) {
   return xlat_arch_of(c)->check(c);
 }
 
+int32_t xlat_config_src_vocab(const xlat_config *c) { return c->src_vocab_size ? c->src_vocab_size : c->vocab_size; }
+
 const char *xlat_config_describe(const xlat_config *c, char *buf, size_t n) {
   static const char *const attention[] = {"no attention (context vector)", "dot attention", "general attention",
                                           "additive attention"};
-  const char *tied = c->tied_embeddings ? ", tied embeddings" : "";
+  const char *tied = !c->tied_embeddings ? "" : c->src_vocab_size ? ", tied decoder embeddings" : ", tied embeddings";
   if (c->arch == XLAT_ARCH_TRANSFORMER)
   {
     char pos[48] = "";

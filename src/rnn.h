@@ -24,8 +24,9 @@
  *            additive  attn_v . tanh(attn_w s + attn_u m_j); p = softmax(score), c = sum_j p_j m_j.
  *
  * Parameters, in table order (names are the checkpoints' and golden files' keys; PyTorch's layouts):
- *   "embed" (V,E) when tied (then E == H: it is out_proj too), else "src_embed" (V,E), "tgt_embed" (V,E),
- *   "out_proj" (V,H);
+ *   the token tables of xlat_embedding_params (arch.h): "src_embed" (Vs,E), "tgt_embed" (V,E), "out_proj" (V,H),
+ *   or when tied (then E == H) "embed" for all three, or "src_embed" and "tgt_embed" = out_proj (separate
+ *   vocabularies);
  *   per encoder layer l and direction d (fwd, bwd): "enc.l.d.w_ih" (G*D, E or H), ".b_ih" (G*D), ".w_hh" (G*D,D),
  *   ".b_hh" (G*D);
  *   per decoder layer l: "dec.l.w_ih" (G*H, E or H), ".b_ih" (G*H), ".w_hh" (G*H,H), ".b_hh" (G*H);
@@ -43,7 +44,7 @@ typedef struct {
 } rnn_layer;
 
 typedef struct {
-  float *src_embed, *tgt_embed, *out_proj; /* (V,E) (V,E) (V,H); one tensor when tied */
+  float *src_embed, *tgt_embed, *out_proj; /* (Vs,E) (V,E) (V,H); shared when tied (xlat_embedding_params) */
   rnn_layer *enc;                          /* [enc_layers * dirs]: layer l direction d at l * dirs + d */
   rnn_layer *dec;                          /* [dec_layers] */
   float *feed_w;                           /* (G*H,H) or NULL */

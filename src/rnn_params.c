@@ -58,15 +58,8 @@ static void add_layer(xlat_table *t, const char *prefix, int G, int units, int n
 size_t rnn_params(const xlat_config *c, xlat_tensor_info *out, size_t cap) {
   rnn_dims d = rnn_dims_of(c);
   xlat_table t = {out, cap, 0, 0};
-  int V = c->vocab_size;
   char p[32];
-  if (c->tied_embeddings) {
-    xlat_table_add(&t, "embed", "", 2, V, d.E);
-  } else {
-    xlat_table_add(&t, "src_embed", "", 2, V, d.E);
-    xlat_table_add(&t, "tgt_embed", "", 2, V, d.E);
-    xlat_table_add(&t, "out_proj", "", 2, V, d.H);
-  }
+  xlat_embedding_params(&t, c, xlat_config_src_vocab(c), c->vocab_size, d.E, d.H);
   for (int l = 0; l < c->enc_layers; l++)
     for (int dir = 0; dir < d.dirs; dir++) {
       snprintf(p, sizeof p, "enc.%d.%s", l, dir ? "bwd" : "fwd");
@@ -119,15 +112,7 @@ void *rnn_bind(const xlat_config *c, float *block, int tables) {
     rnn_unbind(w);
     return NULL;
   }
-  size_t V = (size_t)c->vocab_size;
-  float *p = block;
-  if (c->tied_embeddings) {
-    w->src_embed = w->tgt_embed = w->out_proj = take(&p, V * d.E);
-  } else {
-    w->src_embed = take(&p, V * d.E);
-    w->tgt_embed = take(&p, V * d.E);
-    w->out_proj = take(&p, V * d.H);
-  }
+  float *p = xlat_embedding_bind(c, block, d.E, d.H, &w->src_embed, &w->tgt_embed, &w->out_proj);
   for (int l = 0; l < c->enc_layers; l++)
     for (int dir = 0; dir < d.dirs; dir++) bind_layer(&w->enc[l * d.dirs + dir], &p, d.G, d.D, l ? d.H : d.E);
   for (int l = 0; l < c->dec_layers; l++) bind_layer(&w->dec[l], &p, d.G, d.H, l ? d.H : d.E);

@@ -72,14 +72,14 @@ void xlat_arena_free(xlat_arena *a) {
 
 static xlat_status check_batch(const xlat_trainer *t, const xlat_batch *b) {
   const xlat_arena *a = t->arena;
-  int32_t V = t->model->cfg.vocab_size;
+  int32_t V = t->model->cfg.vocab_size, Vs = xlat_config_src_vocab(&t->model->cfg);
   if (b->B < 1 || b->S < 1 || b->T < 1 || b->S > a->max_len || b->T > a->max_len ||
       (int64_t)b->B * b->S > a->max_tokens || (int64_t)b->B * b->T > a->max_tokens)
     return xlat_fail(XLAT_ERR_ARG, "batch B %d, S %d, T %d exceeds the trainer's max_tokens %d / max_len %d", b->B,
                      b->S, b->T, a->max_tokens, a->max_len);
   for (size_t i = 0; i < (size_t)b->B * b->S; i++)
-    if (b->src[i] < 0 || b->src[i] >= V)
-      return xlat_fail(XLAT_ERR_ARG, "batch: source id %d at %zu out of range (vocabulary %d)", b->src[i], i, V);
+    if (b->src[i] < 0 || b->src[i] >= Vs)
+      return xlat_fail(XLAT_ERR_ARG, "batch: source id %d at %zu out of range (vocabulary %d)", b->src[i], i, Vs);
   for (size_t i = 0; i < (size_t)b->B * b->T; i++)
     if (b->tgt_in[i] < 0 || b->tgt_in[i] >= V || b->tgt_out[i] < 0 || b->tgt_out[i] >= V)
       return xlat_fail(XLAT_ERR_ARG, "batch: target id at %zu out of range (vocabulary %d)", i, V);

@@ -29,7 +29,7 @@ typedef struct {
 } tf_layer;
 
 typedef struct {
-  float *src_embed; /* (V,C); with tied embeddings src_embed == tgt_embed == out_proj, one tensor "embed" */
+  float *src_embed; /* (Vs,C); shared with the next two when tied (xlat_embedding_params, arch.h) */
   float *tgt_embed; /* (V,C) */
   float *out_proj;  /* (V,C): logits = h out_proj^T, no bias */
   float *src_pos, *tgt_pos;  /* (max_len,C) learned positions, else NULL */

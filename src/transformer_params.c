@@ -1,7 +1,7 @@
 /* transformer_params.c - the Transformer's config checks, its parameter layout (a fixed-order table of named
  * tensors in one contiguous block), the per-layer pointer view (tf_weights) of any such block (weights, gradients,
- * Adam moments, EMA), and its entry in the architecture table. Order: embeddings ("embed" when tied, else
- * "src_embed", "tgt_embed", "out_proj"), learned positions, encoder layers, encoder final norm (pre-norm), decoder
+ * Adam moments, EMA), and its entry in the architecture table. Order: embeddings (xlat_embedding_params, arch.h),
+ * learned positions, encoder layers, encoder final norm (pre-norm), decoder
  * layers, decoder final norm (pre-norm). With relative positions each self-attention's tensors are followed by its
  * relative-position embeddings of keys and values, "self_attn.rel_k" and "self_attn.rel_v" (2K+1, D). */
 #include <math.h>
@@ -80,14 +80,8 @@ static void add_layer(xlat_table *t, const char *stack, int l, int decoder, cons
 
 size_t tf_params(const xlat_config *cfg, xlat_tensor_info *out, size_t cap) {
   xlat_table t = {out, cap, 0, 0};
-  int V = cfg->vocab_size, C = cfg->d_model;
-  if (cfg->tied_embeddings) {
-    xlat_table_add(&t, "embed", "", 2, V, C);
-  } else {
-    xlat_table_add(&t, "src_embed", "", 2, V, C);
-    xlat_table_add(&t, "tgt_embed", "", 2, V, C);
-    xlat_table_add(&t, "out_proj", "", 2, V, C);
-  }
+  int V = cfg->vocab_size, Vs = xlat_config_src_vocab(cfg), C = cfg->d_model;
+  xlat_embedding_params(&t, cfg, Vs, V, C, C);
   if (cfg->positions == XLAT_POS_LEARNED) {
     xlat_table_add(&t, "src_pos", "", 2, cfg->max_len, C);
     xlat_table_add(&t, "tgt_pos", "", 2, cfg->max_len, C);
@@ -139,7 +133,7 @@ void tf_unbind(void *view) {
 }
 
 void *tf_bind(const xlat_config *cfg, float *block, int tables) {
-  int V = cfg->vocab_size, C = cfg->d_model, sinusoid = tables && cfg->positions == XLAT_POS_SINUSOIDAL;
+  int C = cfg->d_model, sinusoid = tables && cfg->positions == XLAT_POS_SINUSOIDAL;
   tf_weights *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   w->enc = calloc((size_t)cfg->enc_layers + 1, sizeof *w->enc);
@@ -149,14 +143,7 @@ void *tf_bind(const xlat_config *cfg, float *block, int tables) {
     tf_unbind(w);
     return NULL;
   }
-  float *p = block;
-  if (cfg->tied_embeddings) {
-    w->src_embed = w->tgt_embed = w->out_proj = p, p += (size_t)V * C;
-  } else {
-    w->src_embed = p, p += (size_t)V * C;
-    w->tgt_embed = p, p += (size_t)V * C;
-    w->out_proj = p, p += (size_t)V * C;
-  }
+  float *p = xlat_embedding_bind(cfg, block, C, C, &w->src_embed, &w->tgt_embed, &w->out_proj);
   if (cfg->positions == XLAT_POS_LEARNED) {
     w->src_pos = p, p += (size_t)cfg->max_len * C;
     w->tgt_pos = p, p += (size_t)cfg->max_len * C;

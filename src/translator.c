@@ -156,12 +156,14 @@ static xlat_status add_pieces(xlat_texts *t, int32_t *ids, int32_t n, int32_t li
   return XLAT_OK;
 }
 
-static xlat_status encode(const xlat_translator *tr, const char *text, size_t len, int32_t **ids, int32_t *n) {
+/* Encodes a source text (target 0) or a target text to score (target 1). */
+static xlat_status encode(const xlat_translator *tr, int target, const char *text, size_t len, int32_t **ids,
+                          int32_t *n) {
   size_t count = 0;
   *ids = NULL;
   *n = 0;
   if (xlat_text_blank(text, len)) return XLAT_OK;
-  if (xlat_spm_encode_ids(tr->o.spm, text, len, ids, &count) != 0)
+  if (xlat_spm_encode_ids(target ? tr->o.tgt_spm : tr->o.src_spm, text, len, ids, &count) != 0)
     return xlat_fail(XLAT_ERR_FORMAT, "cannot encode text: %s", xlat_spm_last_error());
   *n = (int32_t)count;
   return XLAT_OK;
@@ -184,7 +186,7 @@ static xlat_status add_segments(xlat_translator *tr, xlat_texts *t, const char *
   int32_t *ids, n, limit = tr->o.max_input;
   xlat_status st;
   if (!tr->o.split_sentences) {
-    if ((st = encode(tr, text, len, &ids, &n)) != XLAT_OK) return st;
+    if ((st = encode(tr, 0, text, len, &ids, &n)) != XLAT_OK) return st;
     if (n <= limit) return add_segment(t, ids, n, NULL, 0);
     free(ids);
   }
@@ -195,7 +197,7 @@ static xlat_status add_segments(xlat_translator *tr, xlat_texts *t, const char *
   st = XLAT_OK;
   for (size_t i = 0; i < count && st == XLAT_OK; i++) {
     int32_t pieces = 0;
-    st = encode(tr, text + spans[i].start, spans[i].len, &ids, &n);
+    st = encode(tr, 0, text + spans[i].start, spans[i].len, &ids, &n);
     if (st == XLAT_OK) st = add_pieces(t, ids, n, limit, &pieces);
     if (n > note->longest) note->longest = n;
     if (pieces > 1) note->cut++;
@@ -230,8 +232,8 @@ xlat_status xlat_texts_add_pair(xlat_translator *tr, xlat_texts *t, int64_t numb
   int32_t *s = NULL, *g = NULL, ns = 0, ng = 0;
   long sn = clean(src, src_len, &sb, &note->invalid), tn = sn < 0 ? -1 : clean(tgt, tgt_len, &tb, &note->tgt_invalid);
   xlat_status st = sn < 0 || tn < 0 ? xlat_fail(XLAT_ERR_NOMEM, "out of memory") : add_info(t, number);
-  if (st == XLAT_OK) st = encode(tr, sb, (size_t)sn, &s, &ns);
-  if (st == XLAT_OK) st = encode(tr, tb, (size_t)tn, &g, &ng);
+  if (st == XLAT_OK) st = encode(tr, 0, sb, (size_t)sn, &s, &ns);
+  if (st == XLAT_OK) st = encode(tr, 1, tb, (size_t)tn, &g, &ng);
   free(sb);
   free(tb);
   if (st != XLAT_OK) {
@@ -255,7 +257,7 @@ static xlat_status keep_result(const xlat_translator *tr, const xlat_translation
     const xlat_hypothesis *h = &x->hyps[k];
     xlat_seg_hyp *d = &res->hyps[k];
     char *text = NULL;
-    if (xlat_spm_decode_ids(tr->o.spm, h->ids, (size_t)h->len, &text) != 0)
+    if (xlat_spm_decode_ids(tr->o.tgt_spm, h->ids, (size_t)h->len, &text) != 0)
       return xlat_fail(XLAT_ERR_FORMAT, "cannot decode a translation: %s", xlat_spm_last_error());
     size_t tl = strlen(text);
     d->text = malloc(3 * tl + 1);
@@ -447,8 +449,8 @@ static void worker_free(worker *wk) {
 
 xlat_status xlat_translator_new(const xlat_translator_options *o, xlat_translator **out) {
   *out = NULL;
-  if (o->n_models < 1 || !o->models || !o->spm || o->threads < 1 || o->batch_size < 1 || o->batch_tokens < 1 ||
-      o->max_input < 1 || o->max_queued < 0)
+  if (o->n_models < 1 || !o->models || !o->src_spm || !o->tgt_spm || o->threads < 1 || o->batch_size < 1 ||
+      o->batch_tokens < 1 || o->max_input < 1 || o->max_queued < 0)
     return xlat_fail(XLAT_ERR_ARG, "translator options out of range");
   xlat_translator *tr = calloc(1, sizeof *tr);
   if (!tr) return xlat_fail(XLAT_ERR_NOMEM, "out of memory");

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct {
   const xlat_model *const *models; /* an ensemble of at least one; kept (not copied) until xlat_translator_free */
   int32_t n_models;
-  const xlat_spm *spm;             /* kept too */
+  const xlat_spm *src_spm, *tgt_spm; /* kept too; one model twice for a joint vocabulary */
   xlat_beam_options beam;
   int32_t threads;         /* worker threads, one BLAS thread each (default 2) */
   int32_t batch_size;      /* segments per mini-batch (default 32) */

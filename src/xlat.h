@@ -51,7 +51,7 @@ typedef enum { XLAT_POS_SINUSOIDAL = 0, XLAT_POS_LEARNED = 1, XLAT_POS_RELATIVE 
 
 typedef struct {
   int32_t arch;              /* xlat_arch_kind */
-  int32_t vocab_size;        /* V: joint SentencePiece vocabulary */
+  int32_t vocab_size;        /* V: the target's SentencePiece vocabulary; the joint one unless src_vocab_size */
   int32_t d_model;           /* C */
   int32_t n_heads;           /* H; d_model % n_heads == 0 */
   int32_t d_ff;              /* F */
@@ -59,7 +59,8 @@ typedef struct {
   int32_t max_len;           /* longest source or target sequence in tokens (positions table size) */
   int32_t pre_norm;          /* 0: post-norm as in the paper; 1: pre-norm with a final layer norm per stack */
   int32_t activation;        /* xlat_activation */
-  int32_t tied_embeddings;   /* 1: source, target and output projection share one (V,C) matrix */
+  int32_t tied_embeddings;   /* 1: the target embedding is the output projection, and with a joint vocabulary
+                              * also the source embedding: one (V,C) matrix */
   int32_t positions;         /* xlat_positions */
   int32_t rel_clip;          /* K of relative positions (distances clipped to -K..K); 0 unless relative */
   float dropout;             /* on embeddings, residual branches and the FFN inner activation */
@@ -69,7 +70,12 @@ typedef struct {
   int32_t attention;         /* xlat_attention */
   int32_t bidirectional;     /* 1: every encoder layer runs both ways with H/2 units each */
   int32_t input_feeding;     /* 1 (dot, general): the previous step's attentional vector joins the input */
+  int32_t src_vocab_size;    /* the source's own vocabulary (separate SentencePiece models), even when its size is
+                              * vocab_size; 0: one joint vocabulary for both sides */
 } xlat_config;
+
+/* The source side's vocabulary size: src_vocab_size, or vocab_size when the vocabulary is joint. */
+int32_t xlat_config_src_vocab(const xlat_config *cfg);
 
 /* Fills *out with preset "tiny" (d 128, 2+2, 4 heads, FFN 512), "small" (256, 3+3, 4, 1024),
  * "base" (512, 6+6, 8, 2048) or "big" (1024, 6+6, 16, 4096); post-norm, ReLU, tied, sinusoidal, dropout 0.1,
@@ -170,6 +176,7 @@ void xlat_dist_finalize(void);
 void xlat_dist_abort(int status); /* ends every rank (one failed: the others would wait forever) */
 int xlat_dist_rank(void);
 int xlat_dist_size(void);
+int xlat_dist_built(void);  /* 1 when this build has MPI (not -DXLAT_MPI=OFF) */
 int xlat_dist_max(int v);   /* the largest v of all ranks, on every rank (any rank wants to stop) */
 int xlat_dist_bcast(int v); /* rank 0's v on every rank */
 int xlat_dist_agree(uint64_t v); /* 1 when every rank has the same v */

@@ -161,7 +161,7 @@ static void test_multi30k_oddities(void) {
 static xlat_status load(const char *src, const char *tgt, const xlat_spm *spm, const xlat_corpus_options *o,
                         xlat_corpus **c) {
   *c = NULL;
-  return xlat_corpus_load(src, tgt, spm, o, c);
+  return xlat_corpus_load(src, tgt, spm, spm, o, c);
 }
 
 static int same_corpus(const xlat_corpus *a, const xlat_corpus *b) {

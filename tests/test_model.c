@@ -473,6 +473,86 @@ static void overfit(const char *preset) {
   rmdir(dir);
 }
 
+/* ---- separate source and target vocabularies --------------------------------------------------------------------- */
+
+/* The batch above has source ids up to 14 and target ids up to 19: a source vocabulary of 15 against 20. */
+static void separate_vocabularies(void) {
+  xlat_config c = tiny_config(0, XLAT_ACT_GELU, 1, XLAT_POS_SINUSOIDAL);
+  c.src_vocab_size = 15;
+  gradcheck_config(c); /* tied: the target embedding is the output projection, the source's its own */
+  c.tied_embeddings = 0, c.pre_norm = 1;
+  gradcheck_config(c);
+  xlat_config r = rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_ADDITIVE, 1, 0, 1, 1, 0.0f);
+  r.src_vocab_size = 15;
+  gradcheck_config(r);
+  r = rnn_config(XLAT_ARCH_LSTM, XLAT_ATTN_GENERAL, 0, 1, 1, 0, 0.0f);
+  r.src_vocab_size = 15;
+  gradcheck_config(r);
+
+  /* layout: tied gives "src_embed" (15,C) and "tgt_embed" (20,C), which is also the output projection */
+  c = tiny_config(0, XLAT_ACT_RELU, 1, XLAT_POS_SINUSOIDAL);
+  xlat_config joint = c;
+  c.src_vocab_size = 15;
+  size_t C = (size_t)c.d_model;
+  CHECK(xlat_param_count(&c) == xlat_param_count(&joint) + 15 * C);
+  xlat_tensor_info se = xlat_param_find(&c, "src_embed"), te = xlat_param_find(&c, "tgt_embed");
+  CHECK(se.offset == 0 && se.rows == 15 && te.offset == 15 * C && te.rows == 20);
+  size_t nt = xlat_param_table(&c, NULL, 0);
+  xlat_tensor_info *tab = malloc(nt * sizeof *tab);
+  xlat_param_table(&c, tab, nt);
+  for (size_t i = 0; i < nt; i++) CHECK(strcmp(tab[i].name, "out_proj") != 0 && strcmp(tab[i].name, "embed") != 0);
+  free(tab);
+  char desc[256];
+  CHECK(strstr(xlat_config_describe(&c, desc, sizeof desc), "tied decoder embeddings") != NULL);
+  CHECK(xlat_config_src_vocab(&c) == 15 && xlat_config_src_vocab(&joint) == 20);
+  c.src_vocab_size = 3;
+  CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "src_vocab_size 3") != NULL);
+  c.src_vocab_size = 15;
+
+  /* a source id beyond the source vocabulary is refused, one within it but beyond 15 too */
+  xlat_model *m = NULL;
+  xlat_trainer *t = NULL;
+  xlat_train_options opt;
+  xlat_train_options_default(&opt);
+  opt.max_tokens = 32;
+  opt.max_len = 8;
+  CHECK(xlat_model_new(&c, 7, &m) == XLAT_OK && xlat_trainer_new(m, &opt, 1, &t) == XLAT_OK);
+  if (!m || !t) return;
+  int32_t bad_src[15];
+  memcpy(bad_src, src, sizeof bad_src);
+  bad_src[2] = 15;
+  xlat_batch bad = {3, 5, 4, bad_src, tin, tout};
+  CHECK(xlat_trainer_accumulate(t, &bad, NULL, NULL) == XLAT_ERR_ARG &&
+        strstr(xlat_last_error(), "source id 15") != NULL);
+
+  /* the checkpoint keeps the source vocabulary; a joint model of the same shape is not interchangeable */
+  char dir[] = "/tmp/xlat_test_model_XXXXXX", path[64], joint_path[64], avg_path[64];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/separate.xlat", dir);
+  snprintf(joint_path, sizeof joint_path, "%s/joint.xlat", dir);
+  snprintf(avg_path, sizeof avg_path, "%s/average.xlat", dir);
+  xlat_model *back = NULL, *jm = NULL;
+  CHECK(xlat_checkpoint_save(path, m, t) == XLAT_OK && xlat_model_load(path, &back) == XLAT_OK);
+  CHECK(back && xlat_model_config(back)->src_vocab_size == 15 && back->n_params == m->n_params &&
+        memcmp(back->params, m->params, m->n_params * sizeof(float)) == 0);
+  joint.tied_embeddings = 0; /* src_embed, tgt_embed, out_proj: the tensors' names exist in both */
+  c.tied_embeddings = 0;
+  xlat_model *mu = NULL;
+  CHECK(xlat_model_new(&c, 7, &mu) == XLAT_OK && xlat_checkpoint_save(path, mu, NULL) == XLAT_OK);
+  CHECK(xlat_model_new(&joint, 7, &jm) == XLAT_OK && xlat_checkpoint_save(joint_path, jm, NULL) == XLAT_OK);
+  const char *both[2] = {path, joint_path};
+  CHECK(xlat_checkpoint_average(both, 2, avg_path) == XLAT_ERR_MISMATCH &&
+        strstr(xlat_last_error(), "src_vocab_size") != NULL && access(avg_path, F_OK) != 0);
+  remove(path);
+  remove(joint_path);
+  rmdir(dir);
+  xlat_model_free(mu);
+  xlat_model_free(jm);
+  xlat_model_free(back);
+  xlat_trainer_free(t);
+  xlat_model_free(m);
+}
+
 int main(void) {
   gradcheck(0, XLAT_ACT_RELU, 1, XLAT_POS_SINUSOIDAL, 0.0f);
   gradcheck(1, XLAT_ACT_RELU, 1, XLAT_POS_SINUSOIDAL, 0.0f);
@@ -492,6 +572,7 @@ int main(void) {
   gradcheck_config(rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_DOT, 0, 1, 2, 0, 0.2f));
   gradcheck_config(rnn_config(XLAT_ARCH_GRU, XLAT_ATTN_NONE, 0, 0, 2, 1, 0.2f));
   gradcheck_config(rnn_config(XLAT_ARCH_LSTM, XLAT_ATTN_ADDITIVE, 0, 0, 2, 0, 0.2f));
+  separate_vocabularies();
   configs();
   optimizer();
   overfit("tiny");

@@ -184,6 +184,12 @@ int main(void) {
   xlat_spm *a = train("d1", val_files, 2, 300), *b = train("d2", val_files, 2, 300);
   CHECK(a && b && xlat_spm_checksum(a) == xlat_spm_checksum(b));
   CHECK(a && s && xlat_spm_checksum(a) != xlat_spm_checksum(s));
+  /* A pair's checksum: the model's own when joint; otherwise neither side's, and not the swapped pair's. */
+  if (a && b && s) {
+    CHECK(xlat_spm_pair_checksum(a, a) == xlat_spm_checksum(a) && xlat_spm_pair_checksum(a, b) == xlat_spm_checksum(a));
+    uint64_t as = xlat_spm_pair_checksum(a, s), sa = xlat_spm_pair_checksum(s, a);
+    CHECK(as != sa && as != xlat_spm_checksum(a) && as != xlat_spm_checksum(s) && sa != xlat_spm_checksum(a));
+  }
   xlat_spm_free(a);
   xlat_spm_free(b);
   xlat_spm_free(s);

@@ -373,6 +373,14 @@ int xlat_spm_check_ids(const xlat_spm *s, const char *path) {
 
 uint64_t xlat_spm_checksum(const xlat_spm *s) { return s->checksum; }
 
+uint64_t xlat_spm_pair_checksum(const xlat_spm *src, const xlat_spm *tgt) {
+  if (src == tgt || src->checksum == tgt->checksum) return tgt->checksum;
+  uint64_t x = src->checksum * 0x9e3779b97f4a7c15ULL ^ (tgt->checksum + 0x632be59bd9b4e019ULL);
+  x ^= x >> 31; // the avalanche of splitmix64's last steps: order matters, and no input passes through
+  x *= 0xbf58476d1ce4e5b9ULL;
+  return x ^ (x >> 29);
+}
+
 int32_t xlat_spm_vocab_size(const xlat_spm *s) { return s->proc.GetPieceSize(); }
 
 const char *xlat_spm_id_to_piece(const xlat_spm *s, int32_t id) {

@@ -46,6 +46,9 @@ int xlat_spm_check_ids(const xlat_spm *s, const char *path);
 /* 64-bit checksum of the serialized model, stored in xlat checkpoints: equal for equal models, also when trained into
  * different paths or with other thread counts (those training-only fields are left out). */
 uint64_t xlat_spm_checksum(const xlat_spm *s);
+/* The checksum of a source and a target model used together: xlat_spm_checksum(tgt) when they are one model (a
+ * joint vocabulary), else a mix of both that differs from either's and from the swapped pair's. */
+uint64_t xlat_spm_pair_checksum(const xlat_spm *src, const xlat_spm *tgt);
 int32_t xlat_spm_vocab_size(const xlat_spm *s);
 /* Piece text of id (valid until s is freed); NULL when out of range. */
 const char *xlat_spm_id_to_piece(const xlat_spm *s, int32_t id);

@@ -322,6 +322,8 @@ void config_write(FILE *f, const train_args *a, const xlat_config *cfg, const xl
   put_string(f, "valid-src", a->valid_src);
   put_string(f, "valid-tgt", a->valid_tgt);
   put_string(f, "spm", a->spm);
+  put_string(f, "tgt-spm", a->tgt_spm);
+  fprintf(f, "separate-vocabs: %s\n", a->separate_vocabs ? "true" : "false");
   if (a->vocab_size)
     fprintf(f, "vocab-size: %d\n", a->vocab_size);
   else

@@ -21,17 +21,20 @@
 #
 # Environment: XLAT_RUN (default runs/general-en-de), XLAT_DIRECTION (en-de, default, or de-en), XLAT_CORPORA (the
 # shared corpora directory: tatoeba_manythings/deu.txt and wmt/{news-test2008,newstest2009,...,newstest2013}.{en,de};
-# default ../shared/corpora when it exists), XLAT_PRETRAIN_MINUTES (default 150), XLAT_FINETUNE_MINUTES (default 10),
+# default ../shared/corpora when it exists), XLAT_PRETRAIN_MINUTES (default 60), XLAT_FINETUNE_MINUTES (default 10),
 # XLAT_VOCAB (default 8000), XLAT_PRESET (default small), XLAT_DEV_LINES (default 500), XLAT_TEST_LINES (default 0:
 # whole test sets; N scores the first N lines of each, for a quick check of the recipe; read by the prepare stage).
 # Multi30k comes from corpora/multi30k.
 #
-# Budget: under 3 hours on 2 cores in all: 150 min of pretraining, 10 min of fine-tuning, and about 5 min of
-# preparing, encoding, selecting and translating the 2 x 6000 test sentences (beam 5 runs at about 2300 target
-# tokens/s with the small preset), which leaves about 15 min for a machine shared with other jobs. Pretraining gets
-# nearly all of it: the 29k-pair main job still gains at 38 min, and here there are 190k pairs (2.0M target tokens a
-# pass). Fine-tuning on 10k news pairs (0.36M target tokens a pass) needs few updates: 10 min are about 5 passes at
-# the small preset's speed, and best.xlat (dev newstest2012) guards against over-fitting them.
+# Budget: about 80 minutes on 2 cores in all: 60 min of pretraining, 10 min of fine-tuning (both as one MPI rank
+# per core, train/ranks.sh, the global batch 2048 target tokens as in the main job), and about 8 min of preparing,
+# encoding, selecting and translating the 2 x 6000 test sentences. It is the budget the recipe was run with end to
+# end (README: its scores, stage times and dev curve), short enough to run in one sitting beside the test suite.
+# Pretraining gets most of it because that is where the data is: 190k pairs, 2.0M target tokens a pass, about 6
+# passes in 60 min at the small preset's ~3300 tokens/s. The dev curve (RUN/pretrain/train.tsv) shows what more time
+# would give: XLAT_PRETRAIN_MINUTES=150 still keeps the job under 3 hours. Fine-tuning on 10k news pairs (0.36M
+# target tokens a pass) needs few updates: 10 min are about 5 passes, and best.xlat (dev newstest2012) guards
+# against over-fitting them.
 #
 # Vocabulary (XLAT_VOCAB), measured on 2026-12-01 on RUN/data/train (192,500 pairs) with xlat-spm train; tokens per
 # sentence of tatoeba-dev de / newstest2012 de (first 500 lines), and the share of pieces that occur fewer than 50
@@ -46,10 +49,10 @@
 # Model size (XLAT_PRESET), measured the same day: 75 s of training each on the same data (vocabulary 8000, 2048
 # tokens a batch, 2 threads, the machine shared with a CI run, so the absolute speeds are about half an idle
 # machine's): tiny (1.95M parameters) ~4800 target tokens/s, small (7.58M) ~1400, base (48.2M) ~270 (10 updates in
-# 75 s). In 150 minutes on an idle machine (small ~2950 tokens/s, README) that is about 12 passes over the 2.0M
-# target tokens for small, 2 to 3 for base and about 45 for tiny: base would stop far from converged, tiny has a quarter of
-# small's capacity. small is the preset this budget can train. Not measured: dev BLEU of each preset after the full
-# budget.
+# 75 s). In 60 minutes on an idle machine (small ~3300 tokens/s as two ranks) that is about 6 passes over the 2.0M
+# target tokens for small, about 1 for base and about 20 for tiny: base would stop far from converged, tiny has a
+# quarter of small's capacity. small is the preset this budget can train. Not measured: dev BLEU of each preset
+# after the full budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
@@ -60,14 +63,15 @@ case ${XLAT_DIRECTION:-en-de} in
   *) echo "general.sh: XLAT_DIRECTION expects en-de or de-en, found '$XLAT_DIRECTION'" >&2; exit 2 ;;
 esac
 out=${XLAT_RUN:-runs/general-$src-$tgt}
-pretrain_minutes=${XLAT_PRETRAIN_MINUTES:-150}
+pretrain_minutes=${XLAT_PRETRAIN_MINUTES:-60}
 finetune_minutes=${XLAT_FINETUNE_MINUTES:-10}
 vocab=${XLAT_VOCAB:-8000}
 preset=${XLAT_PRESET:-small}
 dev_lines=${XLAT_DEV_LINES:-500}
 test_lines=${XLAT_TEST_LINES:-0}
 m30k=corpora/multi30k
-threads=$(nproc)
+. train/ranks.sh # training: ranks, launch and threads per rank; each rank takes 2048 / ranks target tokens a step
+train_threads=$threads threads=$(nproc) # decoding uses every core
 
 # The bigger corpora stay outside the repository.
 corpora=${XLAT_CORPORA:-}
@@ -172,12 +176,12 @@ scores() { # scores REF HYP: prints "BLEU chrF"
 
 pretrain() {
   local run=$out/pretrain d=$out/data
-  "$bin/xlat-train" \
+  "${launch[@]}" "$bin/xlat-train" \
     --train-src "$d/train.$src" --train-tgt "$d/train.$tgt" --valid-src "$d/dev.$src" --valid-tgt "$d/dev.$tgt" \
     --spm "$out/spm.model" --out "$run" --resume \
-    --preset "$preset" --max-tokens 2048 --lr 1e-3 --warmup-steps 600 --dropout 0.1 --label-smoothing 0.1 \
+    --preset "$preset" --max-tokens $((2048 / ranks)) --lr 1e-3 --warmup-steps 600 --dropout 0.1 --label-smoothing 0.1 \
     --valid-metrics bleu chrf --valid-freq 1000 --save-freq 500 --keep-last 12 --early-stopping 0 \
-    --max-time "$(seconds "$pretrain_minutes")" --threads "$threads" --seed 1
+    --max-time "$(seconds "$pretrain_minutes")" --threads "$train_threads" --seed 1
   trained "$run" "$(seconds "$pretrain_minutes")"
   # The average of the saves of the last quarter of the updates (at least two) against best.xlat, on the whole dev
   # set with beam 5, as in train/multi30k.sh.
@@ -207,13 +211,13 @@ pretrain() {
 
 finetune() {
   local run=$out/finetune d=$out/data
-  "$bin/xlat-train" --finetune "$out/pretrained.xlat" \
+  "${launch[@]}" "$bin/xlat-train" --finetune "$out/pretrained.xlat" \
     --train-src "$out/news/train.$src" --train-tgt "$out/news/train.$tgt" \
     --valid-src "$d/newstest2012.$src" --valid-tgt "$d/newstest2012.$tgt" \
     --spm "$out/spm.model" --out "$run" --resume \
-    --max-tokens 2048 --lr 3e-4 --warmup-steps 200 --dropout 0.1 --label-smoothing 0.1 \
+    --max-tokens $((2048 / ranks)) --lr 3e-4 --warmup-steps 200 --dropout 0.1 --label-smoothing 0.1 \
     --valid-metrics bleu chrf --valid-freq 200 --valid-max-sentences 500 --save-freq 200 --early-stopping 0 \
-    --max-time "$(seconds "$finetune_minutes")" --threads "$threads" --seed 1
+    --max-time "$(seconds "$finetune_minutes")" --threads "$train_threads" --seed 1
   trained "$run" "$(seconds "$finetune_minutes")"
 }
 

@@ -56,6 +56,7 @@ static void print_json(const char *path, const xlat_checkpoint_info *ck) {
          (unsigned long long)ck->bytes);
   json_string(xlat_config_describe(&ck->cfg, described, sizeof described));
   printf(",\n  \"config\": {\n    \"vocab-size\": %d,", ck->cfg.vocab_size);
+  if (ck->cfg.src_vocab_size) printf("\n    \"src-vocab-size\": %d,", ck->cfg.src_vocab_size);
   json_items(it, config_model_items(&ck->cfg, it));
   printf("\n  },\n  \"parameters\": %zu,\n  \"tokenizer_checksum\": \"%016llx\",\n  \"trainer_state\": %s,\n"
          "  \"ema_weights\": %s",
@@ -92,6 +93,7 @@ static void print_text(const char *path, const xlat_checkpoint_info *ck) {
   printf("tokenizer        checksum %016llx%s\n", (unsigned long long)ck->tokenizer_checksum,
          ck->tokenizer_checksum ? "" : " (unset)");
   printf("hyper-parameters\n  %-20s %d\n", "vocab-size", ck->cfg.vocab_size);
+  if (ck->cfg.src_vocab_size) printf("  %-20s %d\n", "src-vocab-size", ck->cfg.src_vocab_size);
   int n = config_model_items(&ck->cfg, it);
   for (int i = 0; i < n; i++) printf("  %-20s %s\n", it[i].key, it[i].text);
   if (!ck->has_trainer) {

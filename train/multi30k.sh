@@ -7,6 +7,7 @@
 # Environment: XLAT_RUN (output directory, default runs/multi30k-en-de), XLAT_MAX_TIME (training seconds, default
 # 2250), XLAT_DROPOUT (default 0.1), XLAT_DIRECTION=de-en for German->English. Running it again continues an
 # unfinished run (--resume) and then selects, translates and scores; a finished run is only scored again.
+# XLAT_RANKS: MPI ranks (default one per core when mpirun is installed; 1 trains in one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -18,14 +19,14 @@ src=en tgt=de
 out=${XLAT_RUN:-runs/multi30k-$src-$tgt}
 mkdir -p "$out"
 dropout=${XLAT_DROPOUT:-0.1}
-
-"$bin/xlat-train" \
+. train/ranks.sh # ranks, threads, launch: the global batch of 2048 target tokens is split between the ranks
+"${launch[@]}" "$bin/xlat-train" \
   --train-src "$data/train.$src.gz" --train-tgt "$data/train.$tgt.gz" \
   --valid-src "$data/val.$src.gz" --valid-tgt "$data/val.$tgt.gz" \
   --vocab-size 8000 --out "$out" --resume \
-  --preset small --max-tokens 2048 --lr 1e-3 --warmup-steps 600 --dropout "$dropout" --label-smoothing 0.1 \
-  --valid-freq 500 --valid-max-sentences 500 --save-freq 200 --keep-last 12 --early-stopping 0 \
-  --max-time "${XLAT_MAX_TIME:-2250}" --threads "$(nproc)" --seed 1
+  --preset small --max-tokens $((2048 / ranks)) --lr 1e-3 --warmup-steps 600 --dropout "$dropout" \
+  --label-smoothing 0.1 --valid-freq 500 --valid-max-sentences 500 --save-freq 200 --keep-last 12 --early-stopping 0 \
+  --max-time "${XLAT_MAX_TIME:-2250}" --threads "$threads" --seed 1
 
 # Average the saves of the last quarter of the updates (at least two): averaging helps over the flat end of
 # training only, and how many updates fit in the time depends on the machine. Then keep whichever of the last,

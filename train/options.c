@@ -36,8 +36,12 @@ static const char usage_text[] =
     "Data:\n"
     "  --train-src FILE, --train-tgt FILE   training corpus\n"
     "  --valid-src FILE, --valid-tgt FILE   dev set: dev loss, dev BLEU, best.xlat, early stopping (optional)\n"
-    "  --spm FILE               SentencePiece model (copied to DIR/spm.model)\n"
+    "  --spm FILE               SentencePiece model (copied to DIR/spm.model; with --tgt-spm the source's,\n"
+    "                           copied to DIR/spm.src.model)\n"
+    "  --tgt-spm FILE           the target's own SentencePiece model (copied to DIR/spm.tgt.model): separate\n"
+    "                           vocabularies, the source embedding apart from the target's\n"
     "  --vocab-size N           instead of --spm: train a joint BPE model of N pieces on both training sides\n"
+    "  --separate-vocabs        with --vocab-size: train one BPE model of N pieces per side instead\n"
     "  --out DIR                output directory (created if missing)\n"
     "  --max-length N           skip training pairs with a side longer than N tokens (default: the model's max-len)\n"
     "  --max-length-ratio R     skip training pairs whose longer side has more than R times the tokens of the\n"
@@ -213,12 +217,15 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       return 0;
     } else if (!strcmp(argv[i], "--version")) {
       char kernels[160];
-      printf("xlat-train %s (%s)\n", XLAT_VERSION, xlat_cpu_describe(kernels, sizeof kernels));
+      printf("xlat-train %s (%s; %s)\n", XLAT_VERSION, xlat_cpu_describe(kernels, sizeof kernels),
+             xlat_dist_built() ? "data-parallel over MPI" : "built without MPI");
       return 0;
     } else if (SWITCH("--resume")) {
       a->resume = on;
     } else if (SWITCH("--dump-config")) {
       a->dump_config = on;
+    } else if (SWITCH("--separate-vocabs")) {
+      a->separate_vocabs = on;
     } else if (SWITCH("--pre-norm")) {
       ov.pre_norm = on;
     } else if (SWITCH("--post-norm")) {
@@ -233,6 +240,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       a->valid_tgt = v;
     } else if (FLAG("--spm")) {
       a->spm = v;
+    } else if (FLAG("--tgt-spm")) {
+      a->tgt_spm = v;
     } else if (FLAG("--vocab-size")) {
       if (!xlat_cli_i32(v, 8, 1 << 20, &a->vocab_size)) BAD("--vocab-size expects 8..1048576, got ");
     } else if (FLAG("--out")) {
@@ -394,6 +403,10 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
   if (!a->dump_config && !a->out) return train_usage_error("--out is required", NULL);
   if (!a->spm == !a->vocab_size && (a->spm || !a->dump_config))
     return train_usage_error("give exactly one of --spm and --vocab-size", NULL);
+  if (a->tgt_spm && !a->spm) return train_usage_error("--tgt-spm goes with --spm (the source's model)", NULL);
+  if (a->separate_vocabs && !a->vocab_size)
+    return train_usage_error("--separate-vocabs trains the two models with --vocab-size; given models are --spm "
+                             "and --tgt-spm", NULL);
   if (!a->valid_src != !a->valid_tgt) return train_usage_error("--valid-src and --valid-tgt go together", NULL);
   a->metric = a->metrics[0];
   if (a->valid_translation_output && !a->valid_src)

@@ -12,8 +12,10 @@ typedef enum { METRIC_BLEU = 0, METRIC_LOSS = 1, METRIC_CHRF = 2 } valid_metric;
 typedef struct {
   /* data */
   const char *train_src, *train_tgt, *valid_src, *valid_tgt;
-  const char *spm;    /* SentencePiece model to use, or NULL with vocab_size > 0 */
-  int32_t vocab_size; /* train a joint model into OUT/spm.model */
+  const char *spm;    /* SentencePiece model to use (the source's with tgt_spm), or NULL with vocab_size > 0 */
+  const char *tgt_spm;     /* the target's own SentencePiece model: separate vocabularies */
+  int32_t vocab_size;      /* train a joint model into OUT/spm.model */
+  int32_t separate_vocabs; /* with vocab_size: one model per side instead, OUT/spm.src.model and spm.tgt.model */
   const char *out;    /* output directory */
   int32_t max_length; /* training pairs with a side longer than this (tokens) are skipped */
   float max_ratio;           /* training pairs with a longer/shorter token ratio above this are skipped; 0: none */

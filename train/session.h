@@ -8,11 +8,14 @@
 
 typedef struct {
   const train_args *a;
-  char *last_path, *best_path, *spm_path, *tsv_path, *average_path, *svg_path;
+  char *last_path, *best_path, *tsv_path, *average_path, *svg_path;
+  char *spm_path;     /* OUT/spm.model, or OUT/spm.src.model with separate vocabularies */
+  char *tgt_spm_path; /* OUT/spm.tgt.model with separate vocabularies, else NULL */
   xlat_train_options topt; /* a->train with max_len resolved against the model */
   int resumed;             /* the trainer state came from last_path */
   int writer;              /* rank 0: writes the output directory, validates and logs; other ranks only read it */
-  xlat_spm *spm;
+  xlat_spm *spm;     /* the source's (the joint one) */
+  xlat_spm *tgt_spm; /* the target's: spm itself unless the vocabularies are separate */
   xlat_model *model;
   xlat_trainer *trainer;
   xlat_corpus *corpus;

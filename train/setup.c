@@ -22,15 +22,17 @@ static int same_file(const char *p, const char *q) {
   return stat(p, &sp) == 0 && stat(q, &sq) == 0 && sp.st_dev == sq.st_dev && sp.st_ino == sq.st_ino;
 }
 
-static int train_spm(session *s) {
+/* Trains the joint model on both sides (side -1: OUT/spm.model), or side 0's or 1's own (OUT/spm.src.model,
+ * OUT/spm.tgt.model); each file is written atomically. */
+static int train_spm(session *s, int side) {
   const train_args *a = s->a;
-  char *prefix = files_join(a->out, "spm"); /* OUT/spm.model and OUT/spm.vocab, each written atomically */
+  char *prefix = files_join(a->out, side < 0 ? "spm" : side ? "spm.tgt" : "spm.src");
   if (!prefix) return 1;
   const char *inputs[2] = {a->train_src, a->train_tgt};
   xlat_spm_train_options o;
   xlat_spm_train_options_default(&o);
-  o.inputs = inputs;
-  o.n_inputs = 2;
+  o.inputs = side > 0 ? inputs + 1 : inputs;
+  o.n_inputs = side < 0 ? 2 : 1;
   o.model_prefix = prefix;
   o.vocab_size = a->vocab_size;
   o.seed = (uint32_t)a->seed;
@@ -40,9 +42,12 @@ static int train_spm(session *s) {
   int rc = xlat_spm_train(&o) != 0;
   if (rc)
     fprintf(stderr, "xlat-train: training the SentencePiece model: %s\n", xlat_spm_last_error());
-  else
+  else if (side < 0)
     progress_message(NULL, "trained a joint BPE model of %d pieces on %s and %s in %.1f s: %s", a->vocab_size,
                      a->train_src, a->train_tgt, progress_now() - t0, s->spm_path);
+  else
+    progress_message(NULL, "trained a BPE model of %d pieces on %s in %.1f s: %s", a->vocab_size, inputs[side],
+                     progress_now() - t0, side ? s->tgt_spm_path : s->spm_path);
   free(prefix);
   return rc;
 }
@@ -69,26 +74,39 @@ static int check_inputs(const session *s) {
   return 0;
 }
 
-static int prepare_spm(session *s) {
+/* Loads one tokenizer: the given file, else the run's own at path (trained first unless a resumed run has it). */
+static int load_spm(session *s, const char *given, const char *path, int side, xlat_spm **out) {
   const train_args *a = s->a;
-  if (a->spm) {
-    if (xlat_spm_load(a->spm, &s->spm) != 0 || xlat_spm_check_ids(s->spm, a->spm) != 0) {
-      fprintf(stderr, "xlat-train: %s\n", xlat_spm_last_error());
-      return 1;
-    }
-    return 0; /* copied into the output directory by prepare_model, once it matches the model */
+  if (!given && s->resumed && !files_exists(path)) { /* a run keeps its tokenizers: not trained again, another kind */
+    fprintf(stderr, "xlat-train: the run being resumed in %s has no %s: it was trained with %s; give the flags it "
+                    "was started with\n", a->out, path, side < 0 ? "separate vocabularies (--separate-vocabs)"
+                                                                : "one joint vocabulary (no --separate-vocabs)");
+    return 2;
   }
-  if (s->writer && !(s->resumed && files_exists(s->spm_path)) && train_spm(s) != 0) return 1;
-  if (xlat_spm_load(s->spm_path, &s->spm) != 0) {
+  if (!given && s->writer && !s->resumed && train_spm(s, side) != 0) return 1;
+  const char *from = given ? given : path;
+  if (xlat_spm_load(from, out) != 0 || (given && xlat_spm_check_ids(*out, given) != 0)) {
     fprintf(stderr, "xlat-train: %s\n", xlat_spm_last_error());
     return 1;
   }
-  if (a->vocab_size && xlat_spm_vocab_size(s->spm) != a->vocab_size) {
+  if (!given && xlat_spm_vocab_size(*out) != a->vocab_size) {
     fprintf(stderr, "xlat-train: --vocab-size %d, but %s of the run being resumed has %d pieces: drop the flag or "
-                    "choose another --out\n", a->vocab_size, s->spm_path, xlat_spm_vocab_size(s->spm));
+                    "choose another --out\n", a->vocab_size, path, xlat_spm_vocab_size(*out));
     return 2;
   }
-  return 0;
+  return 0; /* a given file is copied into the output directory by prepare_model, once it matches the model */
+}
+
+static int prepare_spm(session *s) {
+  const train_args *a = s->a;
+  int rc;
+  if (!s->tgt_spm_path) {
+    if ((rc = load_spm(s, a->spm, s->spm_path, -1, &s->spm)) != 0) return rc;
+    s->tgt_spm = s->spm;
+    return 0;
+  }
+  if ((rc = load_spm(s, a->spm, s->spm_path, 0, &s->spm)) != 0) return rc;
+  return load_spm(s, a->tgt_spm, s->tgt_spm_path, 1, &s->tgt_spm);
 }
 
 /* With the model from a file, a dimension given on the command line (or by --preset) must be the file's. */
@@ -159,29 +177,48 @@ static int prepare_model(session *s) {
       return lib_error();
   } else {
     xlat_config cfg = a->cfg;
-    cfg.vocab_size = xlat_spm_vocab_size(s->spm);
+    cfg.vocab_size = xlat_spm_vocab_size(s->tgt_spm);
+    cfg.src_vocab_size = s->tgt_spm_path ? xlat_spm_vocab_size(s->spm) : 0;
     if (xlat_config_check(&cfg) != XLAT_OK || xlat_model_new(&cfg, a->seed, &s->model) != XLAT_OK)
       return lib_error();
   }
-  uint64_t want = xlat_model_tokenizer_checksum(s->model), have = xlat_spm_checksum(s->spm);
-  const char *spm_name = a->spm ? a->spm : s->spm_path;
+  const xlat_config *c = xlat_model_config(s->model);
+  int separate = s->tgt_spm_path != NULL;
+  if ((c->src_vocab_size != 0) != separate) {
+    fprintf(stderr, "xlat-train: %s has %s, but this run %s: %s\n", from,
+            separate ? "one joint vocabulary" : "separate source and target vocabularies",
+            separate ? "has two (--tgt-spm or --separate-vocabs)" : "has one",
+            separate ? "drop --tgt-spm and --separate-vocabs" : "give its --spm and --tgt-spm");
+    return 2;
+  }
+  uint64_t want = xlat_model_tokenizer_checksum(s->model), have = xlat_spm_pair_checksum(s->spm, s->tgt_spm);
+  char spm_name[600];
+  snprintf(spm_name, sizeof spm_name, separate ? "%s and %s" : "%s", a->spm ? a->spm : s->spm_path,
+           a->tgt_spm ? a->tgt_spm : s->tgt_spm_path);
   if (want != 0 && want != have) {
     fprintf(stderr, "xlat-train: %s was trained with another SentencePiece model than %s (checksum %016llx, expected "
-                    "%016llx): give the model's own --spm\n",
-            from, spm_name, (unsigned long long)have, (unsigned long long)want);
+                    "%016llx): give the model's own --spm%s\n",
+            from, spm_name, (unsigned long long)have, (unsigned long long)want, separate ? " and --tgt-spm" : "");
     return 1;
   }
-  const xlat_config *c = xlat_model_config(s->model);
-  if (c->vocab_size != xlat_spm_vocab_size(s->spm)) {
-    fprintf(stderr, "xlat-train: %s has %d pieces but the model has a vocabulary of %d\n", spm_name,
-            xlat_spm_vocab_size(s->spm), c->vocab_size);
+  if (c->vocab_size != xlat_spm_vocab_size(s->tgt_spm) ||
+      xlat_config_src_vocab(c) != xlat_spm_vocab_size(s->spm)) {
+    fprintf(stderr, "xlat-train: %s: %d (source) and %d (target) pieces, but the model has vocabularies of %d and "
+                    "%d\n", spm_name, xlat_spm_vocab_size(s->spm), xlat_spm_vocab_size(s->tgt_spm),
+            xlat_config_src_vocab(c), c->vocab_size);
     return 1;
   }
   if (s->writer && a->spm && !same_file(a->spm, s->spm_path) && files_copy(a->spm, s->spm_path) != 0) return 1;
+  if (s->writer && a->tgt_spm && !same_file(a->tgt_spm, s->tgt_spm_path) && files_copy(a->tgt_spm, s->tgt_spm_path))
+    return 1;
   xlat_model_set_tokenizer_checksum(s->model, have);
-  char described[256];
-  progress_message(NULL, "model%s%s: %s, vocabulary %d: %.2fM parameters", from ? " from " : "", from ? from : "",
-                   xlat_config_describe(c, described, sizeof described), c->vocab_size,
+  char described[256], vocab[64];
+  if (separate)
+    snprintf(vocab, sizeof vocab, "vocabularies %d (source) and %d (target)", c->src_vocab_size, c->vocab_size);
+  else
+    snprintf(vocab, sizeof vocab, "vocabulary %d", c->vocab_size);
+  progress_message(NULL, "model%s%s: %s, %s: %.2fM parameters", from ? " from " : "", from ? from : "",
+                   xlat_config_describe(c, described, sizeof described), vocab,
                    (double)xlat_model_num_params(s->model) / 1e6);
 
   s->topt = a->train;
@@ -216,7 +253,7 @@ static int prepare_data(session *s) {
   co.skip_invalid_utf8 = a->skip_invalid_utf8;
   co.cache_dir = a->out;
   co.cache_read_only = !s->writer; /* rank 0 wrote it; ranks do not race to write one file */
-  if (xlat_corpus_load(a->train_src, a->train_tgt, s->spm, &co, &s->corpus) != XLAT_OK) {
+  if (xlat_corpus_load(a->train_src, a->train_tgt, s->spm, s->tgt_spm, &co, &s->corpus) != XLAT_OK) {
     const char *e = xlat_last_error();
     fprintf(stderr, "xlat-train: %s%s\n", e, strstr(e, "invalid UTF-8") ? " (--skip-invalid-utf8 skips such pairs)" : "");
     return 1;
@@ -234,7 +271,7 @@ static int prepare_data(session *s) {
       if (a->metrics[k] == METRIC_BLEU) vo.bleu = 1;
       if (a->metrics[k] == METRIC_CHRF) vo.chrf = 1;
     }
-    if (validator_new(a->valid_src, a->valid_tgt, s->spm, &vo, &s->valid) != XLAT_OK) return 1;
+    if (validator_new(a->valid_src, a->valid_tgt, s->spm, s->tgt_spm, &vo, &s->valid) != XLAT_OK) return 1;
     progress_message(NULL, "dev set %s + %s: unigram entropy of the targets %.3f nats per token", a->valid_src,
                      a->valid_tgt, validator_unigram_entropy(s->valid));
   }
@@ -250,7 +287,9 @@ static int open_session(session *s, const train_args *a, int writer, int *resume
   if (writer && files_mkdir(a->out) != 0) return 1;
   s->last_path = files_join(a->out, "last.xlat");
   s->best_path = files_join(a->out, "best.xlat");
-  s->spm_path = files_join(a->out, "spm.model");
+  int separate = a->tgt_spm || a->separate_vocabs;
+  s->spm_path = files_join(a->out, separate ? "spm.src.model" : "spm.model");
+  if (separate && !(s->tgt_spm_path = files_join(a->out, "spm.tgt.model"))) return 1;
   s->tsv_path = files_join(a->out, "train.tsv");
   s->svg_path = files_join(a->out, "train.svg");
   s->average_path = files_join(a->out, "average.xlat");
@@ -326,10 +365,12 @@ void session_close(session *s) {
   xlat_corpus_free(s->corpus);
   xlat_trainer_free(s->trainer);
   xlat_model_free(s->model);
+  if (s->tgt_spm != s->spm) xlat_spm_free(s->tgt_spm);
   xlat_spm_free(s->spm);
   free(s->last_path);
   free(s->best_path);
   free(s->spm_path);
+  free(s->tgt_spm_path);
   free(s->tsv_path);
   free(s->svg_path);
   free(s->average_path);

@@ -19,7 +19,7 @@
 #define BLEU_CHUNK 256 /* sentences per xlat_beam_translate call (it cuts them into sub-batches by memory) */
 
 struct validator {
-  const xlat_spm *spm;
+  const xlat_spm *spm; /* the target's: translations to text */
   validator_options o;
   xlat_corpus *dev;      /* every dev pair, aligned with refs */
   xlat_corpus *loss_set; /* the pairs with a non-empty source */
@@ -85,19 +85,19 @@ static double unigram_entropy(const xlat_corpus *c, int32_t vocab) {
   return h;
 }
 
-xlat_status validator_new(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                          const validator_options *o, validator **out) {
+xlat_status validator_new(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
+                          const xlat_spm *tgt_spm, const validator_options *o, validator **out) {
   *out = NULL;
   validator *v = calloc(1, sizeof *v);
   if (!v) return fail_nomem();
-  v->spm = spm;
+  v->spm = tgt_spm;
   v->o = *o;
   xlat_corpus_options co;
   xlat_corpus_options_default(&co);
   co.max_tokens = 0;
   co.max_ratio = 0;
   co.drop_empty = 0;
-  xlat_status st = report(xlat_corpus_load(src_path, tgt_path, spm, &co, &v->dev));
+  xlat_status st = report(xlat_corpus_load(src_path, tgt_path, src_spm, tgt_spm, &co, &v->dev));
   int64_t n = st == XLAT_OK ? xlat_corpus_size(v->dev) : 0;
 
   /* the loss set: pairs with a source (an empty source has nothing to attend to) */
@@ -129,7 +129,7 @@ xlat_status validator_new(const char *src_path, const char *tgt_path, const xlat
     v->hyps = calloc((size_t)v->n_bleu + 1, sizeof *v->hyps);
     if (st == XLAT_OK && !v->hyps) st = fail_nomem();
   }
-  if (st == XLAT_OK) v->unigram_entropy = unigram_entropy(v->dev, xlat_spm_vocab_size(spm));
+  if (st == XLAT_OK) v->unigram_entropy = unigram_entropy(v->dev, xlat_spm_vocab_size(tgt_spm));
   if (st != XLAT_OK) {
     validator_free(v);
     return st;

@@ -23,10 +23,11 @@ typedef struct {
   double bleu, chrf;
 } validator_scores;
 
-/* Reads and encodes the dev pair (every line kept, so translations stay aligned with the references). The spm model
- * must outlive the validator. Failures are reported on stderr and return their status. */
-xlat_status validator_new(const char *src_path, const char *tgt_path, const xlat_spm *spm,
-                          const validator_options *o, validator **out);
+/* Reads and encodes the dev pair (every line kept, so translations stay aligned with the references) with src_spm and
+ * tgt_spm (one model twice for a joint vocabulary), which must outlive the validator. Failures are reported on
+ * stderr and return their status. */
+xlat_status validator_new(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
+                          const xlat_spm *tgt_spm, const validator_options *o, validator **out);
 void validator_free(validator *v);
 /* Dev cross entropy (nats per target token, no smoothing) of the trainer's model, and the dev translation scores of
  * the model that is saved (xlat_trainer_ema_model), after update step (the "{U}" of translation_output). Failures

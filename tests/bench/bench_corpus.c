@@ -25,7 +25,7 @@ static xlat_corpus *timed_load(const char *label, const char *src, const char *t
                                const xlat_corpus_options *o) {
   xlat_corpus *c = NULL;
   double t0 = bench_now();
-  if (xlat_corpus_load(src, tgt, spm, o, &c) != XLAT_OK) {
+  if (xlat_corpus_load(src, tgt, spm, spm, o, &c) != XLAT_OK) {
     fprintf(stderr, "xlat-bench corpus: %s\n", xlat_last_error());
     return NULL;
   }

@@ -31,6 +31,12 @@ int bench_export(int argc, char **argv) {
     return 1;
   }
   const xlat_config *c = &m->cfg;
+  if (c->src_vocab_size) { /* torch_decode.py builds one joint vocabulary */
+    fprintf(stderr, "xlat-bench export: %s has separate source and target vocabularies, which the PyTorch reference "
+                    "does not model\n", model_path);
+    xlat_model_free(m);
+    return 1;
+  }
   size_t n = xlat_param_table(c, NULL, 0);
   xlat_tensor_info *t = calloc(n, sizeof *t);
   FILE *f = fopen(out_path, "wb");

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   xlat_corpus_options_default(&o);
   o.cache_dir = dir;
   xlat_corpus *c = NULL;
-  if (xlat_corpus_load(src, tgt, fuzz_spm(), &o, &c) != XLAT_OK) abort(); /* the text itself is fine */
+  if (xlat_corpus_load(src, tgt, fuzz_spm(), fuzz_spm(), &o, &c) != XLAT_OK) abort(); /* the text itself is fine */
   for (int64_t i = 0; i < xlat_corpus_size(c); i++) { /* whatever was loaded is in range */
     const int32_t *s, *t;
     int32_t ns, nt;

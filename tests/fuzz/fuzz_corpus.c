@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.skip_invalid_utf8 = size > 0 && data[0] & 1;
   o.max_tokens = 64;
   xlat_corpus *c = NULL;
-  if (xlat_corpus_load(path, path, fuzz_spm(), &o, &c) != XLAT_OK) return 0;
+  if (xlat_corpus_load(path, path, fuzz_spm(), fuzz_spm(), &o, &c) != XLAT_OK) return 0;
   xlat_batcher *b = NULL;
   if (xlat_batcher_new(c, 256, 65, 1, &b) == XLAT_OK) {
     int64_t n = xlat_batcher_epoch(b, 0);
