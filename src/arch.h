@@ -19,6 +19,10 @@ typedef struct {
   const xlat_batch *b;
   float p, pa;   /* dropout and attention dropout in effect (0 in eval mode) */
   xlat_rng *rng; /* NULL in eval mode */
+  /* When not NULL, backward calls it each time the gradients from `from` to the end of the block are final (a
+   * falling mark, at layer boundaries), so that dist.c sums them over the ranks while backward goes on. */
+  void (*grads_final)(void *ctx, const float *from);
+  void *grads_ctx;
 } xlat_pass;
 
 /* Sizes a decoder's state is made for (xlat_decoder_new's arguments); row cap_hyps is reorder's spare row. */

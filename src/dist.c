@@ -121,17 +121,69 @@ xlat_status xlat_dist_recv(int from, char **data, size_t *n) {
   return XLAT_OK;
 }
 
+/* ---- gradients ------------------------------------------------------------------------------------------------
+ * The block is summed in buckets of whole tensors, about BUCKET floats each, from the end of the block down: the
+ * order in which backward passes finish them (the decoder's last layer first, the embeddings last). Every rank
+ * issues the same buckets in the same order, whenever its backward reports them, so the collectives match; Open MPI
+ * moves a non-blocking collective only while the caller is inside MPI (open-mpi/ompi #9759), so each report also
+ * tests the buckets on their way. */
+enum { BUCKET = 1 << 20 }; /* 4 MB: a few buckets per small model, tens for base */
+
+static xlat_status plan_buckets(xlat_trainer *t) {
+  if (t->bucket_start) return XLAT_OK;
+  size_t *start = malloc((t->n_tensors + 1) * sizeof *start);
+  MPI_Request *req = malloc((t->n_tensors + 1) * sizeof *req);
+  if (!start || !req) {
+    free(start), free(req);
+    return xlat_fail(XLAT_ERR_NOMEM, "trainer: out of memory");
+  }
+  int n = 0;
+  size_t end = t->n_params;
+  for (size_t i = t->n_tensors; i-- > 0;) {
+    size_t from = t->tensors[i].offset;
+    if (end - from >= BUCKET || i == 0) start[n++] = from, end = from;
+  }
+  for (int k = 0; k < n; k++) req[k] = MPI_REQUEST_NULL;
+  t->bucket_start = start, t->requests = req, t->n_buckets = n, t->issued = 0;
+  return XLAT_OK;
+}
+
+/* Starts the buckets that lie wholly at or above offset from, in order. */
+static xlat_status issue_buckets(xlat_trainer *t, size_t from) {
+  MPI_Request *req = t->requests;
+  for (; t->issued < t->n_buckets && t->bucket_start[t->issued] >= from; t->issued++) {
+    int k = t->issued;
+    size_t lo = t->bucket_start[k], hi = k ? t->bucket_start[k - 1] : t->n_params;
+    if (hi - lo > CHUNK)
+      return xlat_fail(XLAT_ERR_ARG, "trainer: a tensor of %zu floats, beyond MPI's counts", hi - lo);
+    if (MPI_Iallreduce(MPI_IN_PLACE, t->grads + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req[k]) !=
+        MPI_SUCCESS)
+      return xlat_fail(XLAT_ERR_IO, "MPI_Iallreduce of the gradients failed");
+  }
+  int done;
+  MPI_Testall(t->issued, req, &done, MPI_STATUSES_IGNORE);
+  return XLAT_OK;
+}
+
+void xlat_trainer_reduce_next(xlat_trainer *t) { t->reduce_next = size > 1; }
+
+void xlat_dist_grads_final(void *ctx, const float *from) {
+  xlat_trainer *t = ctx;
+  if (plan_buckets(t) != XLAT_OK || issue_buckets(t, (size_t)(from - t->grads)) != XLAT_OK)
+    MPI_Abort(MPI_COMM_WORLD, 1); /* the ranks' collectives would no longer match */
+}
+
 xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
   if (size == 1) return XLAT_OK;
-  /* the gradients in chunks below INT_MAX elements (MPI counts are ints); the counts ride with the sums */
-  for (size_t at = 0; at < t->n_params;) {
-    int k = t->n_params - at > CHUNK ? CHUNK : (int)(t->n_params - at);
-    if (MPI_Allreduce(MPI_IN_PLACE, t->grads + at, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
-      return xlat_fail(XLAT_ERR_IO, "MPI_Allreduce of the gradients failed");
-    at += (size_t)k;
-  }
-  double small[17];
   if (n > 16) return xlat_fail(XLAT_ERR_ARG, "xlat_trainer_allreduce: %d sums, at most 16", n);
+  xlat_status st = plan_buckets(t);
+  if (st == XLAT_OK) st = issue_buckets(t, 0); /* those backward did not start */
+  if (st != XLAT_OK) return st;
+  if (MPI_Waitall(t->n_buckets, t->requests, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+    return xlat_fail(XLAT_ERR_IO, "MPI_Iallreduce of the gradients failed");
+  t->issued = 0;
+  /* the counts ride with the sums */
+  double small[17];
   for (int i = 0; i < n; i++) small[i] = sums[i];
   small[n] = (double)t->accum_tokens;
   if (MPI_Allreduce(MPI_IN_PLACE, small, n + 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
@@ -177,5 +229,7 @@ xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n) {
   (void)t, (void)sums, (void)n;
   return XLAT_OK;
 }
+void xlat_trainer_reduce_next(xlat_trainer *t) { (void)t; }
+void xlat_dist_grads_final(void *ctx, const float *from) { (void)ctx, (void)from; }
 
 #endif

@@ -110,7 +110,16 @@ struct xlat_trainer {
   xlat_arena *arena;
   xlat_tensor_info *tensors;      /* the parameter table of the model's config */
   size_t n_tensors;
+  /* summing gradients over the ranks in buckets (dist.c): bucket k is [bucket_start[k], bucket_start[k - 1]) with
+   * bucket_start[-1] = n_params, highest first, in tensor boundaries; the first `issued` are on their way */
+  int reduce_next;       /* xlat_trainer_reduce_next: the next accumulate's backward starts them */
+  size_t *bucket_start;
+  int n_buckets, issued;
+  void *requests;        /* MPI_Request per bucket */
 };
+
+/* xlat_pass.grads_final of a trainer's last accumulate before the all-reduce (dist.c): ctx is the trainer. */
+void xlat_dist_grads_final(void *ctx, const float *from);
 
 /* Forward in eval mode (no dropout) of the model t trains on batch b, writing log-probabilities (logprobs != 0)
  * or raw logits (B,T,V) into out. Gradients, RNG and step are untouched. */

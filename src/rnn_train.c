@@ -432,6 +432,11 @@ static void decode_backward(rnn_acts *a, const xlat_pass *ps, const rnn_weights 
   embed_tm_backward(gw->tgt_embed, a->dtgt, ps->b->tgt_in, B, T, d->E);
 }
 
+/* Every gradient from `from` on is final (xlat_pass.grads_final). */
+static void final(const xlat_pass *ps, const float *from) {
+  if (ps->grads_final) ps->grads_final(ps->grads_ctx, from);
+}
+
 static void encode_backward(rnn_acts *a, const xlat_pass *ps, const rnn_weights *w, rnn_weights *gw) {
   const xlat_config *c = ps->cfg;
   const rnn_dims *d = &a->d;
@@ -441,6 +446,7 @@ static void encode_backward(rnn_acts *a, const xlat_pass *ps, const rnn_weights 
     linear_backward(a->dmem, gw->attn_w, NULL, a->dkeys, a->mem, w->attn_w, B * S, H, H);
   if (c->attention == XLAT_ATTN_ADDITIVE)
     linear_backward(a->dmem, gw->attn_u, NULL, a->dkeys, a->mem, w->attn_u, B * S, H, H);
+  final(ps, gw->dec[0].w_ih); /* the decoder's and the attention's tensors lie above the encoder's */
   memset(a->denc, 0, sizeof(float) * n * H);
   transpose_lb(a->denc, a->dmem, B, S, H, 0); /* (B,S,H) -> (S,B,H): the gradient of the top layer's cat */
   float *dlast = a->dx, *dclast = a->dq; /* (B,D) per direction */
@@ -470,6 +476,7 @@ static void encode_backward(rnn_acts *a, const xlat_pass *ps, const rnn_weights 
       dropout_backward(a->dxin, e->mask, n * H, ps->p);
       memcpy(a->denc, a->dxin, sizeof(float) * n * H);
     }
+    final(ps, gw->enc[l * d->dirs].w_ih);
   }
   dropout_backward(a->dxin, a->src_mask, n * d->E, ps->p);
   embed_tm_backward(gw->src_embed, a->dxin, ps->b->src, B, S, d->E);

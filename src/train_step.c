@@ -102,7 +102,8 @@ static void project_packed(xlat_arena *a, const xlat_batch *b, const float *out,
 
 static xlat_pass make_pass(xlat_trainer *t, const xlat_batch *b, int train) {
   const xlat_config *c = &t->model->cfg;
-  return (xlat_pass){c, b, train ? c->dropout : 0.0f, train ? c->attn_dropout : 0.0f, train ? &t->rng : NULL};
+  return (xlat_pass){.cfg = c, .b = b, .p = train ? c->dropout : 0.0f, .pa = train ? c->attn_dropout : 0.0f,
+                     .rng = train ? &t->rng : NULL};
 }
 
 xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double *loss_sum, int64_t *ntokens) {
@@ -119,6 +120,8 @@ xlat_status xlat_trainer_accumulate(xlat_trainer *t, const xlat_batch *b, double
   xlat_arena *a = t->arena;
   int V = m->cfg.vocab_size, D = arch->out_dim(&m->cfg), Nt = b->B * b->T;
   xlat_pass ps = make_pass(t, b, 1);
+  if (t->reduce_next) ps.grads_final = xlat_dist_grads_final, ps.grads_ctx = t;
+  t->reduce_next = 0;
   const float *out = arch->forward(a->acts, &ps, m->w);
   project_packed(a, b, out, arch->out_proj(m->w), D, V);
   int np = a->n_packed;

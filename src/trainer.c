@@ -99,6 +99,8 @@ void xlat_trainer_free(xlat_trainer *t) {
   free(t->adam_m);
   free(t->adam_v);
   free(t->tensors);
+  free(t->bucket_start);
+  free(t->requests);
   free(t);
 }
 

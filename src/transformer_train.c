@@ -167,9 +167,15 @@ typedef struct {
   const xlat_batch *b;
   float p, pa;   /* dropout and attention dropout in effect (0 in eval mode) */
   xlat_rng *rng; /* NULL in eval mode */
+  const xlat_pass *x;
 } pass;
 
-static pass make_pass(void *acts, const xlat_pass *x) { return (pass){x->cfg, acts, x->b, x->p, x->pa, x->rng}; }
+static pass make_pass(void *acts, const xlat_pass *x) { return (pass){x->cfg, acts, x->b, x->p, x->pa, x->rng, x}; }
+
+/* Every gradient from layer lg on is final (xlat_pass.grads_final). */
+static void layer_final(const pass *ps, const tf_layer *lg) {
+  if (ps->x->grads_final) ps->x->grads_final(ps->x->grads_ctx, lg->self_attn.in_w);
+}
 
 /* The input Fn reads: x itself (post-norm) or LN(x) (pre-norm). */
 static const float *sub_begin(const pass *ps, sub_acts *s, const float *x, const float *g, const float *bias,
@@ -387,6 +393,7 @@ static void backward(const pass *ps, const tf_weights *w, const tf_weights *gw, 
     din = sub_back_begin(ps, &la->s1, lw->norm1_g, lg->norm1_g, lg->norm1_b, grad, Nt);
     self_attn_backward(ps, &la->self, &lw->self_attn, &lg->self_attn, sub_input(ps, &la->s1), din, B, T);
     sub_back_end(ps, &la->s1, lw->norm1_g, lg->norm1_g, lg->norm1_b, grad, Nt);
+    layer_final(ps, lg);
   }
   dropout_backward(grad, a->tgt_mask, (size_t)Nt * C, ps->p);
   embed_backward(gw->tgt_embed, gw->tgt_pos, grad, ps->b->tgt_in, B, T, C, sqrtf((float)C));
@@ -402,6 +409,7 @@ static void backward(const pass *ps, const tf_weights *w, const tf_weights *gw, 
     din = sub_back_begin(ps, &la->s1, lw->norm1_g, lg->norm1_g, lg->norm1_b, grad, Ns);
     self_attn_backward(ps, &la->self, &lw->self_attn, &lg->self_attn, sub_input(ps, &la->s1), din, B, S);
     sub_back_end(ps, &la->s1, lw->norm1_g, lg->norm1_g, lg->norm1_b, grad, Ns);
+    layer_final(ps, lg);
   }
   dropout_backward(grad, a->src_mask, (size_t)Ns * C, ps->p);
   embed_backward(gw->src_embed, gw->src_pos, grad, ps->b->src, B, S, C, sqrtf((float)C));

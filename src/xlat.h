@@ -188,6 +188,10 @@ xlat_status xlat_dist_recv(int from, char **data, size_t *n);
  * and sums[0..n) (n <= 16: the step's loss and tokens for the log), so every rank's next xlat_trainer_update is the
  * same: N ranks on N batches make the update one process makes with update frequency N, to float summation order. */
 xlat_status xlat_trainer_allreduce(xlat_trainer *t, double *sums, int n);
+/* The next xlat_trainer_accumulate is this rank's last before xlat_trainer_allreduce: its backward pass starts
+ * summing the gradients over the ranks, a bucket of layers at a time, as soon as they are final, so the transfer
+ * overlaps the rest of the backward pass (no effect with one rank, or for an architecture that reports no layers). */
+void xlat_trainer_reduce_next(xlat_trainer *t);
 
 /* ---- checkpoints ----------------------------------------------------------------------------------------------- */
 /* Versioned binary: magic, version, config, tokenizer checksum, every tensor, optimizer state, step, RNG state and

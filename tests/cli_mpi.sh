@@ -1,8 +1,9 @@
 #!/bin/bash
 # cli_mpi.sh - data parallelism over Open MPI on this machine. Training: 2 ranks equal 1 process with --update-freq 2
 # on the same batches (50 steps, no dropout: per-step training loss within 1e-5 relative; final weights 99% within
-# 1e-4 and a relative L2 distance under 1e-3, the summation order being different); only rank 0 writes the output
-# directory; a resume with the same number of ranks is bit-identical (dropout on), one with another number works;
+# 1e-4 and a relative L2 distance under 1e-3, the summation order being different; the loss also for a GRU, and for
+# 2 ranks of --update-freq 2 against 1 process of 4); only rank 0 writes the output directory; a resume with the same
+# number of ranks is bit-identical (dropout on), one with another number works;
 # SIGTERM to mpirun saves once and stops both ranks.
 # Decoding: 2 ranks write the same output as 1 process, one line per input line.
 . "$(dirname "$0")/harness.sh"
@@ -23,16 +24,32 @@ ARGS=(--train-src "$T/train.en" --train-tgt "$T/train.de" --spm "$T/spm.model" -
   fail "2 ranks: exit $? ($(tail -n 3 "$T/two.log"))"
 grep -q "data-parallel over 2 ranks" "$T/two.log" || fail "the 2-rank run does not say it is data-parallel"
 [ "$(grep -c '^epoch 1 step 10 ' "$T/two.log")" -eq 1 ] || fail "the 2-rank log is not written once (by rank 0)"
-python3 - "$T/one/train.tsv" "$T/two/train.tsv" <<'PY' || fail "per-step training loss: 2 ranks differ from 1 process"
+# same_loss NAME ONE/train.tsv TWO/train.tsv STEPS: the per-step training loss within 1e-5 relative
+same_loss() {
+  python3 - "$@" <<'PY' || fail "per-step training loss ($1): 2 ranks differ from 1 process"
 import sys
-rows = [[l.split("\t") for l in open(p).read().splitlines()[1:]] for p in sys.argv[1:]]
+name, steps = sys.argv[1], int(sys.argv[4])
+rows = [[l.split("\t") for l in open(p).read().splitlines()[1:]] for p in sys.argv[2:4]]
 a = {r[0]: float(r[2]) for r in rows[0]}
 b = {r[0]: float(r[2]) for r in rows[1]}
-assert len(a) == 50 and a.keys() == b.keys(), (len(a), len(b))
+assert len(a) == steps and a.keys() == b.keys(), (len(a), len(b))
 worst = max(abs(a[k] - b[k]) / abs(a[k]) for k in a)
-print(f"cli_mpi: 50 steps, largest relative difference of the training loss {worst:.2e}")
+print(f"cli_mpi: {name}, {steps} steps, largest relative difference of the training loss {worst:.2e}")
 sys.exit(worst > 1e-5)
 PY
+}
+same_loss transformer "$T/one/train.tsv" "$T/two/train.tsv" 50
+# a GRU (its backward hands the decoder's gradients, then each encoder layer's, to the all-reduce while it goes on),
+# and 2 ranks of --update-freq 2 against 1 process of 4 (the buckets start during each rank's second batch only)
+GRU=(--train-src "$T/train.en" --train-tgt "$T/train.de" --spm "$T/spm.model" --arch gru --d-model 32 --dropout 0
+  --max-tokens 512 --threads 1 --log-freq 1 --lr 2e-3 --warmup-steps 20 --seed 7 --max-steps 20)
+"$TRAIN" "${GRU[@]}" --update-freq 2 --out "$T/gru1" >/dev/null 2>&1 &&
+  "${MPI[@]}" "$TRAIN" "${GRU[@]}" --out "$T/gru2" >/dev/null 2>&1 || fail "gru runs"
+same_loss gru "$T/gru1/train.tsv" "$T/gru2/train.tsv" 20
+"$TRAIN" "${ARGS[@]}" --update-freq 4 --max-steps 10 --out "$T/four" >/dev/null 2>&1 &&
+  "${MPI[@]}" "$TRAIN" "${ARGS[@]}" --update-freq 2 --max-steps 10 --out "$T/twotwo" >/dev/null 2>&1 ||
+  fail "--update-freq runs"
+same_loss "update-freq 2 x 2 ranks" "$T/four/train.tsv" "$T/twotwo/train.tsv" 10
 "$BIN/xlat-bench" export --model "$T/one/last.xlat" --output "$T/one.bin" >/dev/null 2>&1 &&
   "$BIN/xlat-bench" export --model "$T/two/last.xlat" --output "$T/two.bin" >/dev/null 2>&1 || fail "export"
 python3 - "$T/one.bin" "$T/two.bin" <<'PY' || fail "final weights: 2 ranks differ from 1 process"

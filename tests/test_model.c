@@ -86,18 +86,24 @@ static xlat_config rnn_config(int arch, int attention, int bidir, int feeding, i
                        .input_feeding = feeding};
 }
 
-static void gradcheck_config(xlat_config cfg) {
-  int act = cfg.arch == XLAT_ARCH_TRANSFORMER ? cfg.activation : XLAT_ACT_GELU; /* ReLU kinks: Transformers only */
-  float dropout = cfg.dropout;
-  xlat_model *m = NULL;
-  xlat_trainer *t = NULL;
+/* A model of cfg (seed 7) and its trainer sized for the batch above; 0 when both were made. */
+static int tiny_trainer(const xlat_config *cfg, xlat_model **m, xlat_trainer **t) {
   xlat_train_options opt;
   xlat_train_options_default(&opt);
   opt.max_tokens = 32;
   opt.max_len = 8;
-  CHECK(xlat_model_new(&cfg, 7, &m) == XLAT_OK);
-  CHECK(xlat_trainer_new(m, &opt, 1, &t) == XLAT_OK);
-  if (!m || !t) return;
+  *m = NULL, *t = NULL;
+  CHECK(xlat_model_new(cfg, 7, m) == XLAT_OK);
+  CHECK(*m && xlat_trainer_new(*m, &opt, 1, t) == XLAT_OK);
+  return *m && *t ? 0 : -1;
+}
+
+static void gradcheck_config(xlat_config cfg) {
+  int act = cfg.arch == XLAT_ARCH_TRANSFORMER ? cfg.activation : XLAT_ACT_GELU; /* ReLU kinks: Transformers only */
+  float dropout = cfg.dropout;
+  xlat_model *m;
+  xlat_trainer *t;
+  if (tiny_trainer(&cfg, &m, &t) != 0) return;
   xlat_batch b = {3, 5, 4, src, tin, tout};
   start_rng = t->rng;
   double loss = 0.0, eval = 0.0;
@@ -509,15 +515,10 @@ static void separate_vocabularies(void) {
   CHECK(xlat_config_check(&c) == XLAT_ERR_ARG && strstr(xlat_last_error(), "src_vocab_size 3") != NULL);
   c.src_vocab_size = 15;
 
-  /* a source id beyond the source vocabulary is refused, one within it but beyond 15 too */
-  xlat_model *m = NULL;
-  xlat_trainer *t = NULL;
-  xlat_train_options opt;
-  xlat_train_options_default(&opt);
-  opt.max_tokens = 32;
-  opt.max_len = 8;
-  CHECK(xlat_model_new(&c, 7, &m) == XLAT_OK && xlat_trainer_new(m, &opt, 1, &t) == XLAT_OK);
-  if (!m || !t) return;
+  /* a source id beyond the source vocabulary is refused, though the target vocabulary has it */
+  xlat_model *m;
+  xlat_trainer *t;
+  if (tiny_trainer(&c, &m, &t) != 0) return;
   int32_t bad_src[15];
   memcpy(bad_src, src, sizeof bad_src);
   bad_src[2] = 15;

@@ -140,6 +140,7 @@ int session_train(session *s) {
       xlat_batch b;
       double l = 0;
       int64_t n = 0;
+      if (k % ranks == me && k >= (a->update_freq - 1) * ranks) xlat_trainer_reduce_next(t); /* this rank's last */
       if (next_batch(s, &nbatches, &b) != XLAT_OK ||
           (k % ranks == me && xlat_trainer_accumulate(t, &b, &l, &n) != XLAT_OK)) {
         rc = lib_error(&pr);
