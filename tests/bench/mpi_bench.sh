@@ -6,6 +6,9 @@
 # a test.
 #
 #   tests/bench/mpi_bench.sh BIN_DIR SPM_MODEL      env: PRESET (small), TOKENS (1024), STEPS (30), WARM (30), RUNS (3)
+#
+# BASE=OTHER_BIN_DIR also times the 2 ranks of another build (say, before a change) in the same interleaved runs;
+# KINDS (default "one_thread two_ranks two_threads", plus two_ranks_base with BASE) chooses what runs.
 set -eu
 BIN=${1:?usage: mpi_bench.sh BIN_DIR SPM_MODEL}
 SPM=${2:?usage: mpi_bench.sh BIN_DIR SPM_MODEL}
@@ -22,22 +25,42 @@ ARGS=(--train-src "$SRC/train.en.gz" --train-tgt "$SRC/train.de.gz" --spm "$SPM"
 [ $((WARM % STEPS)) -eq 0 ] || { echo "mpi_bench.sh: WARM must be a multiple of STEPS" >&2; exit 2; }
 rate() { sed -n "s/^epoch [0-9]* step $total loss .* tok\\/s \\([0-9]*\\) .*/\\1/p" "$1"; }
 "$BIN/xlat-train" "${ARGS[@]}" --max-steps 1 --threads 1 --out "$T/cache" >/dev/null 2>&1 # builds the id cache once
+KINDS=${KINDS:-one_thread two_ranks two_threads${BASE:+ two_ranks_base}}
 declare -A all
 for r in $(seq 1 "$RUNS"); do
-  for kind in one_thread two_ranks two_threads; do
+  for kind in $KINDS; do
     rm -rf "$T/$kind" && mkdir -p "$T/$kind" && cp "$T/cache/"*.ids "$T/$kind/"
     case $kind in
     one_thread) "$BIN/xlat-train" "${ARGS[@]}" --threads 1 --update-freq 2 --out "$T/$kind" >"$T/log" 2>&1 ;;
     two_ranks) "${MPI[@]}" "$BIN/xlat-train" "${ARGS[@]}" --threads 1 --out "$T/$kind" >"$T/log" 2>&1 ;;
     two_threads) "$BIN/xlat-train" "${ARGS[@]}" --threads 2 --update-freq 2 --out "$T/$kind" >"$T/log" 2>&1 ;;
+    two_ranks_base) "${MPI[@]}" "${BASE:?}/xlat-train" "${ARGS[@]}" --threads 1 --out "$T/$kind" >"$T/log" 2>&1 ;;
+    *) echo "mpi_bench.sh: unknown kind '$kind' in KINDS" >&2; exit 2 ;;
     esac
     all[$kind]+="$(rate "$T/log") "
   done
 done
 median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-a=$(median "${all[one_thread]}") b=$(median "${all[two_ranks]}") c=$(median "${all[two_threads]}")
-echo "{\"preset\": \"$PRESET\", \"global_batch_tokens\": $((2 * TOKENS)), \"steps\": $STEPS, \"runs\": $RUNS," \
-  "\"one_process_one_thread\": $a, \"two_ranks_one_thread_each\": $b, \"one_process_two_threads\": $c," \
-  "\"two_ranks_over_one_thread\": $(awk -v x="$b" -v y="$a" 'BEGIN { printf "%.2f", x / y }')," \
-  "\"two_ranks_over_two_threads\": $(awk -v x="$b" -v y="$c" 'BEGIN { printf "%.2f", x / y }')," \
-  "\"all\": {\"one_thread\": \"${all[one_thread]% }\", \"two_ranks\": \"${all[two_ranks]% }\", \"two_threads\": \"${all[two_threads]% }\"}}"
+# one JSON object: the median of each kind that ran, the ratios of those present, and every run's figure
+json="{\"preset\": \"$PRESET\", \"global_batch_tokens\": $((2 * TOKENS)), \"steps\": $STEPS, \"runs\": $RUNS"
+names=(one_thread:one_process_one_thread two_ranks:two_ranks_one_thread_each two_threads:one_process_two_threads
+  two_ranks_base:two_ranks_base_build)
+for pair in "${names[@]}"; do
+  kind=${pair%%:*}
+  [ -n "${all[$kind]:-}" ] && json+=", \"${pair#*:}\": $(median "${all[$kind]}")"
+done
+ratio() { # ratio NAME A B: A's median over B's, when both ran
+  [ -n "${all[$2]:-}" ] && [ -n "${all[$3]:-}" ] &&
+    json+=", \"$1\": $(awk -v x="$(median "${all[$2]}")" -v y="$(median "${all[$3]}")" 'BEGIN { printf "%.2f", x / y }')"
+  return 0
+}
+ratio two_ranks_over_one_thread two_ranks one_thread
+ratio two_ranks_over_two_threads two_ranks two_threads
+ratio two_ranks_over_base_build two_ranks two_ranks_base
+json+=", \"all\": {"
+sep=""
+for kind in $KINDS; do
+  json+="$sep\"$kind\": \"${all[$kind]% }\""
+  sep=", "
+done
+echo "$json}}"
