@@ -88,13 +88,16 @@ void xlat_dist_barrier(void) {
 
 enum { CHUNK = 1 << 30 }; /* MPI counts are ints: larger messages go in pieces */
 
+/* Sends wait by polling too: a rank whose output rank 0 is not ready to take (it writes in input order) would
+ * otherwise spin a core that rank 0's own translation needs. */
 xlat_status xlat_dist_send(int to, const void *data, size_t n) {
   uint64_t len = n;
-  if (MPI_Send(&len, 1, MPI_UINT64_T, to, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+  MPI_Request r;
+  if (MPI_Isend(&len, 1, MPI_UINT64_T, to, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r))
     return xlat_fail(XLAT_ERR_IO, "MPI_Send to rank %d failed", to);
   for (size_t at = 0; at < n; at += CHUNK) {
     int k = n - at > CHUNK ? CHUNK : (int)(n - at);
-    if (MPI_Send((const char *)data + at, k, MPI_BYTE, to, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Isend((const char *)data + at, k, MPI_BYTE, to, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS || wait(&r))
       return xlat_fail(XLAT_ERR_IO, "MPI_Send to rank %d failed", to);
   }
   return XLAT_OK;
