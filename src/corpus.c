@@ -1,11 +1,13 @@
 /* corpus.c - reads a parallel corpus, encodes it with SentencePiece on every core, filters it, and caches the ids.
  *
- * A corpus is a file mapped into memory (mmap), laid out as the cache file: the header, every kept pair's ids
- * (source then target, pair after pair), then the line numbers, each pair's offset into the ids and the lengths, and
- * a CRC32. Encoding streams the ids straight into the file (the cache's temporary file, or an unlinked temporary
+ * A corpus is one file, or several (shards of shard_pairs input lines each), mapped into memory (mmap), laid out
+ * as the cache file: the header, every kept pair's ids (source then target, pair after pair), then the line numbers,
+ * each pair's offset into the ids and the lengths, and a CRC32. Encoding streams the ids straight into the file (the cache's temporary file, or an unlinked temporary
  * file when nothing is cached), so building a corpus never holds it twice, and loading a cache reads nothing into
  * private memory: the processes of one machine (the ranks of a run) share its pages, and the kernel can page a corpus
- * larger than RAM in and out. The cache is derived data: a missing, stale, truncated or corrupted file is rebuilt.
+ * larger than RAM in and out. Shards keep each file (and the per-pair arrays that building holds in memory until a
+ * file is complete, 24 bytes a pair) bounded for corpora beyond a file system's or the memory's limits. The cache is
+ * derived data: a missing, stale, truncated or corrupted file is rebuilt (all shards, when one is).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,22 +20,33 @@
 
 #include "internal.h"
 
-/* The header: 8-byte words in native byte order. The first H_READ words are the cache key. */
+/* The header: 8-byte words in native byte order. The first H_READ words are the cache key (H_PART_CHUNKS: input
+ * chunks per shard, 0 for one file; H_PART: the shard's number); the counts are the file's own; H_LAST is 1 in the
+ * last shard (and in a single file). */
 enum {
   H_MAGIC, H_VERSION, H_SRC_SUM, H_TGT_SUM, H_SPM_SUM, H_MAX_TOKENS, H_MAX_RATIO, H_DROP_EMPTY, H_SKIP_UTF8,
-  H_READ, H_KEPT, H_EMPTY, H_TOO_LONG, H_BAD_RATIO, H_INVALID_UTF8, H_SRC_TOKENS, H_TGT_TOKENS,
+  H_PART_CHUNKS, H_PART,
+  H_READ, H_KEPT, H_EMPTY, H_TOO_LONG, H_BAD_RATIO, H_INVALID_UTF8, H_SRC_TOKENS, H_TGT_TOKENS, H_LAST,
   H_WORDS
 };
 static const char magic[8] = {'X', 'L', 'A', 'T', 'I', 'D', 'S', '\n'};
-enum { CACHE_VERSION = 3 }; /* 3: streamed layout (ids first), mapped */
+enum { CACHE_VERSION = 4 }; /* 3: streamed layout (ids first), mapped; 4: shards */
 
-struct xlat_corpus {
-  void *map;     /* the whole file, header to CRC */
+/* One mapped file. */
+typedef struct {
+  void *map; /* header to CRC */
   size_t size;
   int64_t n;
-  const int32_t *ids;  /* pair i: src at ids + off[i], then its target */
+  const int32_t *ids; /* pair i: src at ids + off[i], then its target */
   const int64_t *line, *off;
   const int32_t *src_len, *tgt_len;
+} part;
+
+struct xlat_corpus {
+  part *parts;
+  int32_t n_parts, cap_parts;
+  int64_t *first; /* (n_parts + 1): pairs before part k */
+  int64_t n;
   xlat_corpus_stats stats;
 };
 
@@ -50,91 +63,124 @@ static size_t file_bytes(int64_t n, int64_t tokens) {
   return H_WORDS * 8 + ids_bytes(tokens) + (size_t)n * (8 + 8 + 4 + 4) + 8 + 4;
 }
 
-/* Points c's arrays into its mapping (whose size matches the header) and checks that the pairs' offsets and lengths
- * tile the ids exactly, so no pair reaches outside them. */
-static xlat_status attach(xlat_corpus *c) {
+/* Points p's arrays into its mapping (whose size matches the header), checks that the pairs' offsets and lengths
+ * tile the ids exactly, so no pair reaches outside them, and adds the header's counts to s. */
+static xlat_status attach(part *p, xlat_corpus_stats *s, int *last) {
   uint64_t h[H_WORDS];
-  memcpy(h, c->map, sizeof h);
-  c->n = (int64_t)h[H_KEPT];
+  memcpy(h, p->map, sizeof h);
+  p->n = (int64_t)h[H_KEPT];
   int64_t ns = (int64_t)h[H_SRC_TOKENS], nt = (int64_t)h[H_TGT_TOKENS];
-  const unsigned char *p = (const unsigned char *)c->map + H_WORDS * 8;
-  c->ids = (const int32_t *)p;
-  p += ids_bytes(ns + nt);
-  c->line = (const int64_t *)p;
-  p += c->n * 8;
-  c->off = (const int64_t *)p;
-  p += (c->n + 1) * 8;
-  c->src_len = (const int32_t *)p;
-  p += c->n * 4;
-  c->tgt_len = (const int32_t *)p;
+  const unsigned char *q = (const unsigned char *)p->map + H_WORDS * 8;
+  p->ids = (const int32_t *)q;
+  q += ids_bytes(ns + nt);
+  p->line = (const int64_t *)q;
+  q += p->n * 8;
+  p->off = (const int64_t *)q;
+  q += (p->n + 1) * 8;
+  p->src_len = (const int32_t *)q;
+  q += p->n * 4;
+  p->tgt_len = (const int32_t *)q;
   int64_t s_sum = 0, t_sum = 0;
-  for (int64_t i = 0; i < c->n; i++) {
-    if (c->src_len[i] < 0 || c->tgt_len[i] < 0 || c->off[i] != s_sum + t_sum)
+  for (int64_t i = 0; i < p->n; i++) {
+    if (p->src_len[i] < 0 || p->tgt_len[i] < 0 || p->off[i] != s_sum + t_sum)
       return xlat_fail(XLAT_ERR_FORMAT, "corpus: pair %lld has offset %lld and lengths %d + %d, expected offset %lld",
-                       (long long)i, (long long)c->off[i], c->src_len[i], c->tgt_len[i], (long long)(s_sum + t_sum));
-    s_sum += c->src_len[i];
-    t_sum += c->tgt_len[i];
+                       (long long)i, (long long)p->off[i], p->src_len[i], p->tgt_len[i], (long long)(s_sum + t_sum));
+    s_sum += p->src_len[i];
+    t_sum += p->tgt_len[i];
   }
-  if (s_sum != ns || t_sum != nt || c->off[c->n] != ns + nt)
+  if (s_sum != ns || t_sum != nt || p->off[p->n] != ns + nt)
     return xlat_fail(XLAT_ERR_FORMAT, "corpus: pair lengths add up to %lld + %lld tokens, header says %lld + %lld",
                      (long long)s_sum, (long long)t_sum, (long long)ns, (long long)nt);
-  c->stats.read = (int64_t)h[H_READ];
-  c->stats.kept = c->n;
-  c->stats.empty = (int64_t)h[H_EMPTY];
-  c->stats.too_long = (int64_t)h[H_TOO_LONG];
-  c->stats.bad_ratio = (int64_t)h[H_BAD_RATIO];
-  c->stats.invalid_utf8 = (int64_t)h[H_INVALID_UTF8];
-  c->stats.src_tokens = ns;
-  c->stats.tgt_tokens = nt;
+  s->read += (int64_t)h[H_READ];
+  s->kept += p->n;
+  s->empty += (int64_t)h[H_EMPTY];
+  s->too_long += (int64_t)h[H_TOO_LONG];
+  s->bad_ratio += (int64_t)h[H_BAD_RATIO];
+  s->invalid_utf8 += (int64_t)h[H_INVALID_UTF8];
+  s->src_tokens += ns;
+  s->tgt_tokens += nt;
+  *last = h[H_LAST] != 0;
   return XLAT_OK;
 }
 
-/* Maps fd's size bytes read-only (the descriptor may be closed afterwards) as a corpus; checks the CRC when asked. */
-static xlat_status map_corpus(int fd, size_t size, int check_crc, xlat_corpus **out) {
-  *out = NULL;
+static xlat_corpus *corpus_new(void) {
   xlat_corpus *c = calloc(1, sizeof *c);
-  if (!c) return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
-  c->map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-  if (c->map == MAP_FAILED) {
+  if (c && !(c->first = calloc(1, sizeof *c->first))) {
     free(c);
-    return xlat_fail(XLAT_ERR_NOMEM, "corpus: cannot map %zu bytes: %s", size, strerror(errno));
+    return NULL;
   }
-  c->size = size;
-  posix_madvise(c->map, size, POSIX_MADV_WILLNEED); /* read ahead: the CRC or an epoch reads it all */
+  return c;
+}
+
+/* Maps fd's size bytes read-only (the descriptor may be closed afterwards) as c's next part; checks the CRC when
+ * asked; *last: the header says it is the last. */
+static xlat_status map_part(int fd, size_t size, int check_crc, xlat_corpus *c, int *last) {
+  if (c->n_parts == c->cap_parts) {
+    int32_t cap = c->cap_parts ? 2 * c->cap_parts : 4;
+    part *parts = realloc(c->parts, (size_t)cap * sizeof *parts);
+    if (parts) c->parts = parts;
+    int64_t *first = realloc(c->first, ((size_t)cap + 1) * sizeof *first);
+    if (first) c->first = first;
+    if (!parts || !first) return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
+    c->cap_parts = cap;
+  }
+  part *p = &c->parts[c->n_parts];
+  memset(p, 0, sizeof *p);
+  p->map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p->map == MAP_FAILED)
+    return xlat_fail(XLAT_ERR_NOMEM, "corpus: cannot map %zu bytes: %s", size, strerror(errno));
+  p->size = size;
+  posix_madvise(p->map, size, POSIX_MADV_WILLNEED); /* read ahead: the CRC or an epoch reads it all */
   uint32_t crc;
-  memcpy(&crc, (const unsigned char *)c->map + size - 4, 4);
+  memcpy(&crc, (const unsigned char *)p->map + size - 4, 4);
   xlat_status st = XLAT_OK;
-  if (check_crc && (uint32_t)crc32_z(0, c->map, size - 4) != crc)
+  if (check_crc && (uint32_t)crc32_z(0, p->map, size - 4) != crc)
     st = xlat_fail(XLAT_ERR_FORMAT, "corpus: CRC mismatch");
-  if (st == XLAT_OK) st = attach(c);
+  if (st == XLAT_OK) st = attach(p, &c->stats, last);
   if (st != XLAT_OK) {
-    xlat_corpus_free(c);
+    munmap(p->map, size);
     return st;
   }
-  *out = c;
+  c->n += p->n;
+  c->first[++c->n_parts] = c->n;
   return XLAT_OK;
 }
 
 void xlat_corpus_free(xlat_corpus *c) {
   if (!c) return;
-  if (c->map) munmap(c->map, c->size);
+  for (int32_t k = 0; k < c->n_parts; k++) munmap(c->parts[k].map, c->parts[k].size);
+  free(c->parts);
+  free(c->first);
   free(c);
+}
+
+/* The part holding pair *i, and *i made its index there. */
+static const part *locate(const xlat_corpus *c, int64_t *i) {
+  XLAT_ASSERT(*i >= 0 && *i < c->n);
+  int32_t lo = 0, hi = c->n_parts - 1;
+  while (lo < hi) {
+    int32_t mid = (lo + hi + 1) / 2;
+    if (c->first[mid] <= *i) lo = mid;
+    else hi = mid - 1;
+  }
+  *i -= c->first[lo];
+  return &c->parts[lo];
 }
 
 int64_t xlat_corpus_size(const xlat_corpus *c) { return c->n; }
 
 void xlat_corpus_pair(const xlat_corpus *c, int64_t i, const int32_t **src, int32_t *src_len, const int32_t **tgt,
                       int32_t *tgt_len) {
-  XLAT_ASSERT(i >= 0 && i < c->n);
-  *src = c->ids + c->off[i];
-  *src_len = c->src_len[i];
+  const part *p = locate(c, &i);
+  *src = p->ids + p->off[i];
+  *src_len = p->src_len[i];
   *tgt = *src + *src_len;
-  *tgt_len = c->tgt_len[i];
+  *tgt_len = p->tgt_len[i];
 }
 
 int64_t xlat_corpus_line(const xlat_corpus *c, int64_t i) {
-  XLAT_ASSERT(i >= 0 && i < c->n);
-  return c->line[i];
+  const part *p = locate(c, &i);
+  return p->line[i];
 }
 
 const xlat_corpus_stats *xlat_corpus_get_stats(const xlat_corpus *c) { return &c->stats; }
@@ -243,6 +289,7 @@ xlat_status xlat_corpus_from_ids(int64_t n, const int32_t *const *src, const int
   memcpy(&h[H_MAGIC], magic, 8);
   h[H_VERSION] = CACHE_VERSION;
   h[H_READ] = (uint64_t)n;
+  h[H_LAST] = 1;
   FILE *f = scratch_file();
   if (!f) return xlat_fail(XLAT_ERR_IO, "corpus: cannot create a temporary file: %s", strerror(errno));
   writer w;
@@ -253,10 +300,18 @@ xlat_status xlat_corpus_from_ids(int64_t n, const int32_t *const *src, const int
     h[H_TGT_TOKENS] += (uint64_t)tgt_len[i];
   }
   size_t size = writer_finish(&w, h);
-  xlat_status st = size ? map_corpus(fileno(f), size, 0, out)
-                        : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(w.failed));
+  xlat_corpus *c = corpus_new();
+  int last;
+  xlat_status st = !size ? xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(w.failed))
+                   : !c  ? xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory")
+                         : map_part(fileno(f), size, 0, c, &last);
   fclose(f);
-  return st;
+  if (st != XLAT_OK) {
+    xlat_corpus_free(c);
+    return st;
+  }
+  *out = c;
+  return XLAT_OK;
 }
 
 /* ---- reading and encoding -------------------------------------------------------------------------------------- */
@@ -443,9 +498,91 @@ static int add_to_chunk(chunk *k, int64_t line, const char *s, size_t ns, const 
   return 0;
 }
 
-/* Reads, encodes (o->threads workers) and filters every pair into w, adding the counts to h. */
+/* ---- building the files ------------------------------------------------------------------------------------------
+ * The encoded chunks go, in order, into the current part: the cache file (written atomically: a crash or a full disk
+ * leaves the old file or the new one; PATH.K for shard K), or an unlinked temporary file when nothing is cached. A
+ * part is closed, committed and mapped when the next one starts and at the end. */
+typedef struct {
+  const char *path;    /* the cache file, or NULL */
+  int64_t part_chunks; /* input chunks per part; 0: one part */
+  const uint64_t *key; /* the first H_READ header words */
+  uint64_t h[H_WORDS]; /* the current part's header */
+  int64_t read;        /* pairs read, all parts */
+  xlat_atomic_file af;
+  FILE *f;
+  writer w;
+  int32_t k; /* the current part */
+  xlat_corpus *c;
+} builder;
+
+static char *part_path(const char *path, int64_t part_chunks, int32_t k) {
+  size_t n = strlen(path) + 16;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, part_chunks ? "%s.%d" : "%s", path, (int)k);
+  return p;
+}
+
+static xlat_status part_open(builder *b) {
+  memset(b->h, 0, sizeof b->h);
+  memcpy(b->h, b->key, H_READ * 8);
+  b->h[H_PART] = (uint64_t)b->k;
+  xlat_status st = XLAT_OK;
+  if (b->path) {
+    char *path = part_path(b->path, b->part_chunks, b->k);
+    st = !path ? xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory") : xlat_atomic_open(&b->af, path);
+    free(path);
+    if (st != XLAT_OK) return xlat_fail(st, "the corpus cache: %s", xlat_last_error());
+    b->f = b->af.f;
+  } else if (!(b->f = scratch_file())) {
+    return xlat_fail(XLAT_ERR_IO, "corpus: cannot create a temporary file: %s", strerror(errno));
+  }
+  writer_start(&b->w, b->f);
+  return XLAT_OK;
+}
+
+/* Completes, commits and maps the current part; on failure (or when st is one already) drops it. */
+static xlat_status part_close(builder *b, xlat_status st, int last) {
+  b->h[H_LAST] = (uint64_t)last;
+  size_t size = writer_finish(&b->w, b->h);
+  char *path = b->path ? part_path(b->path, b->part_chunks, b->k) : NULL;
+  if (st == XLAT_OK && b->path && !path) st = xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
+  if (st == XLAT_OK && !size)
+    st = path ? xlat_fail(XLAT_ERR_IO, "the corpus cache: %s: cannot write: %s", path, strerror(b->w.failed))
+              : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(b->w.failed));
+  int fd = -1, ignored;
+  if (b->path) {
+    if (st != XLAT_OK) {
+      xlat_atomic_abort(&b->af);
+      free(path);
+      return st;
+    }
+    if ((st = xlat_atomic_commit(&b->af)) != XLAT_OK) st = xlat_fail(st, "the corpus cache: %s", xlat_last_error());
+    else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+      st = xlat_fail(XLAT_ERR_IO, "%s: cannot open the cache just written: %s", path, strerror(errno));
+    free(path);
+  } else {
+    fd = fileno(b->f);
+  }
+  if (st == XLAT_OK) st = map_part(fd, size, 0, b->c, &ignored);
+  if (b->path && fd >= 0) close(fd);
+  if (!b->path) fclose(b->f);
+  b->k++;
+  return st;
+}
+
+/* Appends finished chunk number seq, starting the next part at a shard's end. */
+static xlat_status builder_chunk(builder *b, chunk *k, int64_t seq) {
+  xlat_status st = XLAT_OK;
+  if (b->part_chunks && seq > 0 && seq % b->part_chunks == 0 && (st = part_close(b, XLAT_OK, 0)) == XLAT_OK)
+    st = part_open(b);
+  if (st == XLAT_OK) st = write_chunk(&b->w, k, b->h);
+  b->read += (int64_t)k->count[H_READ];
+  return st;
+}
+
+/* Reads, encodes (o->threads workers) and filters every pair into b's parts. */
 static xlat_status encode_pairs(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
-                                const xlat_spm *tgt_spm, const xlat_corpus_options *o, writer *w, uint64_t *h) {
+                                const xlat_spm *tgt_spm, const xlat_corpus_options *o, builder *b) {
   int32_t threads = o->threads > 0 ? o->threads : (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
   if (threads < 1) threads = 1;
   encoder e = {src_path, tgt_path, src_spm, tgt_spm, o, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
@@ -473,7 +610,7 @@ static xlat_status encode_pairs(const char *src_path, const char *tgt_path, cons
     while (!can_read && oldest->state != C_DONE) pthread_cond_wait(&e.done, &e.mu);
     pthread_mutex_unlock(&e.mu);
     if (!can_read) { /* the oldest chunk is done: write it */
-      st = write_chunk(w, oldest, h);
+      st = builder_chunk(b, oldest, next_write);
       pthread_mutex_lock(&e.mu); /* the workers look at every chunk's state */
       oldest->state = C_FREE;
       pthread_mutex_unlock(&e.mu);
@@ -515,7 +652,7 @@ static xlat_status encode_pairs(const char *src_path, const char *tgt_path, cons
   pthread_mutex_unlock(&e.mu);
   for (int32_t i = 0; i < started; i++) pthread_join(tid[i], NULL);
   if (st == XLAT_OK && read_st != XLAT_OK) st = xlat_fail(read_st, "%s", read_error);
-  if (st == XLAT_OK && h[H_READ] == 0)
+  if (st == XLAT_OK && b->read == 0)
     st = xlat_fail(XLAT_ERR_FORMAT, "%s and %s: empty files, expected at least one sentence pair", src_path, tgt_path);
   for (int32_t i = 0; e.chunks && i < e.n_chunks; i++)
     free(e.chunks[i].text), free(e.chunks[i].ids.p), free(e.chunks[i].lens.p);
@@ -536,21 +673,41 @@ static const char *base_name(const char *path) {
   return s ? s + 1 : path;
 }
 
-/* Maps the cache file when it exists, is intact and its header matches key (the first H_READ words). Any other
- * case is a miss (*out NULL), not an error: the caller rebuilds the cache. */
-static void cache_load(const char *path, const uint64_t *key, xlat_corpus **out) {
-  *out = NULL;
+/* Maps one cache file of c when it exists, is intact and its header matches key (the first H_READ words); 0 when it
+ * was, *last then telling whether it is the last shard. */
+static int load_part(const char *path, const uint64_t *key, xlat_corpus *c, int *last) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
+  if (fd < 0) return -1;
   uint64_t h[H_WORDS];
   struct stat sb;
-  if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h, key, H_READ * 8) == 0 && fstat(fd, &sb) == 0 &&
-      h[H_KEPT] <= (uint64_t)INT64_MAX / 64 && h[H_SRC_TOKENS] <= (uint64_t)INT64_MAX / 64 &&
-      h[H_TGT_TOKENS] <= (uint64_t)INT64_MAX / 64 &&
-      (uint64_t)sb.st_size == file_bytes((int64_t)h[H_KEPT], (int64_t)(h[H_SRC_TOKENS] + h[H_TGT_TOKENS])) &&
-      map_corpus(fd, (size_t)sb.st_size, 1, out) == XLAT_OK)
-    (*out)->stats.cache_hit = 1;
+  int ok = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h, key, H_READ * 8) == 0 && fstat(fd, &sb) == 0 &&
+           h[H_KEPT] <= (uint64_t)INT64_MAX / 64 && h[H_SRC_TOKENS] <= (uint64_t)INT64_MAX / 64 &&
+           h[H_TGT_TOKENS] <= (uint64_t)INT64_MAX / 64 &&
+           (uint64_t)sb.st_size == file_bytes((int64_t)h[H_KEPT], (int64_t)(h[H_SRC_TOKENS] + h[H_TGT_TOKENS])) &&
+           map_part(fd, (size_t)sb.st_size, 1, c, last) == XLAT_OK;
   close(fd);
+  return ok ? 0 : -1;
+}
+
+/* Maps the whole cache (every shard up to the last) when all of it is there and valid. Any other case is a miss
+ * (*out NULL), not an error: the caller rebuilds the cache. */
+static void cache_load(const char *path, uint64_t *key, xlat_corpus **out) {
+  *out = NULL;
+  xlat_corpus *c = corpus_new();
+  int last = 0;
+  for (int32_t k = 0; c && !last; k++) {
+    key[H_PART] = (uint64_t)k;
+    char *name = part_path(path, (int64_t)key[H_PART_CHUNKS], k);
+    int miss = !name || load_part(name, key, c, &last) != 0;
+    free(name);
+    if (miss) {
+      xlat_corpus_free(c);
+      return;
+    }
+  }
+  key[H_PART] = 0;
+  if (c) c->stats.cache_hit = 1;
+  *out = c;
 }
 
 /* *cacheable = 1 for a regular file (its bytes can be checksummed and then read again); a pipe (FIFO,
@@ -564,41 +721,30 @@ static xlat_status input_kind(const char *path, int *cacheable) {
   return XLAT_OK;
 }
 
-/* Encodes the corpus into the cache file at path (atomically: a crash or a full disk leaves the old cache or the new
- * one) and maps it; without a path, into an unlinked temporary file. */
+/* Encodes the corpus into the cache at path (its shards PATH.K when sharded; shards of a longer earlier corpus are
+ * removed), or into unlinked temporary files without a path, and maps it. */
 static xlat_status build(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
-                         const xlat_spm *tgt_spm, const xlat_corpus_options *o, uint64_t *h, const char *path,
+                         const xlat_spm *tgt_spm, const xlat_corpus_options *o, const uint64_t *key, const char *path,
                          xlat_corpus **out) {
-  xlat_atomic_file af;
-  FILE *f = NULL;
-  xlat_status st = XLAT_OK;
-  if (path)
-    st = xlat_atomic_open(&af, path);
-  else if (!(f = scratch_file()))
-    st = xlat_fail(XLAT_ERR_IO, "corpus: cannot create a temporary file: %s", strerror(errno));
-  if (st != XLAT_OK) return path ? xlat_fail(st, "the corpus cache: %s", xlat_last_error()) : st;
-  writer w;
-  writer_start(&w, path ? af.f : f);
-  st = encode_pairs(src_path, tgt_path, src_spm, tgt_spm, o, &w, h);
-  size_t size = writer_finish(&w, h);
-  if (st == XLAT_OK && !size)
-    st = path ? xlat_fail(XLAT_ERR_IO, "the corpus cache: %s: cannot write: %s", path, strerror(w.failed))
-              : xlat_fail(XLAT_ERR_IO, "corpus: cannot write a temporary file: %s", strerror(w.failed));
-  if (path) {
-    if (st != XLAT_OK) {
-      xlat_atomic_abort(&af);
-      return st;
-    }
-    if ((st = xlat_atomic_commit(&af)) != XLAT_OK) return xlat_fail(st, "the corpus cache: %s", xlat_last_error());
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return xlat_fail(XLAT_ERR_IO, "%s: cannot open the cache just written: %s", path, strerror(errno));
-    st = map_corpus(fd, size, 0, out);
-    close(fd);
+  builder b = {.path = path, .part_chunks = (int64_t)key[H_PART_CHUNKS], .key = key, .c = corpus_new()};
+  if (!b.c) return xlat_fail(XLAT_ERR_NOMEM, "corpus: out of memory");
+  xlat_status st = part_open(&b);
+  if (st == XLAT_OK) {
+    st = encode_pairs(src_path, tgt_path, src_spm, tgt_spm, o, &b);
+    st = part_close(&b, st, 1);
+  }
+  for (int32_t k = b.k; path && b.part_chunks; k++) { /* stale shards after the last */
+    char *name = part_path(path, b.part_chunks, k);
+    int gone = !name || unlink(name) != 0;
+    free(name);
+    if (gone) break;
+  }
+  if (st != XLAT_OK) {
+    xlat_corpus_free(b.c);
     return st;
   }
-  if (st == XLAT_OK) st = map_corpus(fileno(f), size, 0, out);
-  fclose(f);
-  return st;
+  *out = b.c;
+  return XLAT_OK;
 }
 
 xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const xlat_spm *src_spm,
@@ -609,9 +755,10 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
     xlat_corpus_options_default(&defaults);
     opt = &defaults;
   }
-  if (opt->max_tokens < 0 || !(opt->max_ratio >= 0))
-    return xlat_fail(XLAT_ERR_ARG, "corpus options: max_tokens %d and max_ratio %g, expected both >= 0",
-                     (int)opt->max_tokens, (double)opt->max_ratio);
+  if (opt->max_tokens < 0 || !(opt->max_ratio >= 0) || opt->shard_pairs < 0)
+    return xlat_fail(XLAT_ERR_ARG,
+                     "corpus options: max_tokens %d, max_ratio %g and shard_pairs %lld, expected all >= 0",
+                     (int)opt->max_tokens, (double)opt->max_ratio, (long long)opt->shard_pairs);
   uint64_t h[H_WORDS] = {0};
   memcpy(&h[H_MAGIC], magic, 8);
   h[H_VERSION] = CACHE_VERSION;
@@ -622,6 +769,7 @@ xlat_status xlat_corpus_load(const char *src_path, const char *tgt_path, const x
   h[H_MAX_RATIO] = ratio_bits;
   h[H_DROP_EMPTY] = opt->drop_empty != 0;
   h[H_SKIP_UTF8] = opt->skip_invalid_utf8 != 0;
+  h[H_PART_CHUNKS] = opt->shard_pairs > 0 ? (uint64_t)((opt->shard_pairs + CHUNK - 1) / CHUNK) : 0;
 
   char *cache_path = NULL;
   xlat_status st;

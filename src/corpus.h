@@ -27,6 +27,8 @@ typedef struct {
   int32_t threads;           /* encoding threads; 0: every online CPU (the result is the same for any number) */
   const char *cache_dir;     /* directory for the encoded-id cache (created if missing); NULL: no cache. Inputs
                               * that are pipes (FIFO, <(zcat ...)) are read once and never cached. */
+  int64_t shard_pairs;       /* input pairs per cache file (rounded up to a multiple of 2048): CACHE.ids.0, .1, ...;
+                              * 0: one file. Bounds each file and the memory building one holds (24 bytes a pair) */
 } xlat_corpus_options;
 
 /* max_tokens 250, max_ratio 3, drop_empty 1, skip_invalid_utf8 0, cache_dir NULL. For a dev/test set whose pairs

@@ -184,6 +184,22 @@ rc=$?
   fail "full disk while caching: exit $rc, $(tail -n 1 "$T/cache.log")"
 cmp -s "$T/cache/c.en+c.de.ids" "$T/cache.keep" && [ -z "$(ls "$T/cache" | grep '\.tmp')" ] ||
   fail "full disk while caching: the previous cache changed or a temporary file was left"
+# the id cache in shards of 2048 input pairs: one file each, the last at the end, read back on --resume; a full disk
+# while writing one names it and leaves no partial file
+"$TRAIN" --train-src "$T/c.en" --train-tgt "$T/c.de" "${TINY[@]}" --out "$T/shards" --max-steps 1 \
+  --cache-shard-pairs 2048 >/dev/null 2>&1 &&
+  "$TRAIN" --train-src "$T/c.en" --train-tgt "$T/c.de" "${TINY[@]}" --out "$T/shards" --max-steps 2 \
+    --cache-shard-pairs 2048 --resume >"$T/shards.log" 2>&1 || fail "--cache-shard-pairs runs"
+shards=$(( ($(wc -l <"$T/c.en") + 2047) / 2048 ))
+[ "$(ls "$T/shards" | grep -c '^c\.en+c\.de\.ids\.[0-9]*$')" -eq "$shards" ] &&
+  grep -q "from the cache" "$T/shards.log" ||
+  fail "--cache-shard-pairs: expected $shards shard files read back: $(ls "$T/shards" | grep ids | xargs)"
+(ulimit -f 64 && exec "$TRAIN" --train-src "$T/c.en" --train-tgt "$T/c.de" --preset tiny --spm "$T/cache/spm.model" \
+  --max-tokens 1024 --out "$T/cache" --max-steps 1 --cache-shard-pairs 2048) >"$T/shards2.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "corpus cache: .*c.en+c.de.ids.0: cannot write: File too large" "$T/shards2.log" &&
+  [ -z "$(ls "$T/cache" | grep '\.tmp')" ] ||
+  fail "full disk while caching a shard: exit $rc, $(tail -n 1 "$T/shards2.log")"
 expect 2 "--vocab-size 900, but .* has 1000 pieces" -- "${DATA[@]}" --vocab-size 900 --preset tiny --out "$T/learn" \
   --resume --max-steps 1
 expect 2 "can be read only once" -- --train-src <(cat "$T/train.en") --train-tgt <(cat "$T/train.de") \

@@ -3,6 +3,7 @@
  * spaces) and the id cache (hit, speed, invalidation by corpus and tokenizer, corruption, atomic write).
  * Trains one small SentencePiece model for the whole file. */
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -449,6 +450,57 @@ static xlat_spm *train_model(const char *prefix, int vocab) {
   return s;
 }
 
+/* A sharded cache: the same pairs, line numbers and counts as one file (across shard ends too); read back from
+ * its shards; a damaged shard is rebuilt; shards of a longer earlier corpus go. */
+static void test_shards(const xlat_spm *spm) {
+  FILE *fe = fopen(test_tmp("sh.en"), "w"), *fd = fopen(test_tmp("sh.de"), "w");
+  CHECK(fe && fd);
+  for (int i = 1; fe && fd && i <= 9000; i++) { /* 4 shards of 2048 lines and one of 808; a few pairs dropped */
+    fprintf(fe, i % 1000 == 7 ? "\n" : "A dog runs %d times.\n", i);
+    fprintf(fd, "Ein Hund rennt %d mal.\n", i);
+  }
+  if (fe) fclose(fe);
+  if (fd) fclose(fd);
+  xlat_corpus_options o;
+  xlat_corpus_options_default(&o);
+  xlat_corpus *one, *sh, *again;
+  CHECK(load(test_tmp("sh.en"), test_tmp("sh.de"), spm, &o, &one) == XLAT_OK);
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s", test_tmp("shards")); /* test_tmp's buffer is reused */
+  o.cache_dir = dir;
+  o.shard_pairs = 2000; /* rounded up to 2048 */
+  CHECK(load(test_tmp("sh.en"), test_tmp("sh.de"), spm, &o, &sh) == XLAT_OK);
+  if (!one || !sh) return;
+  CHECK(xlat_corpus_size(one) == 9000 - 9 && same_corpus(one, sh) && !xlat_corpus_get_stats(sh)->cache_hit);
+  CHECK(memcmp(xlat_corpus_get_stats(one), xlat_corpus_get_stats(sh), offsetof(xlat_corpus_stats, cache_hit)) == 0);
+  char name[600];
+  for (int k = 0; k < 6; k++) {
+    snprintf(name, sizeof name, "%s/sh.en+sh.de.ids.%d", dir, k);
+    CHECK((access(name, F_OK) == 0) == (k < 5));
+  }
+  CHECK(load(test_tmp("sh.en"), test_tmp("sh.de"), spm, &o, &again) == XLAT_OK);
+  CHECK(again && xlat_corpus_get_stats(again)->cache_hit && same_corpus(one, again));
+  xlat_corpus_free(again);
+  /* a damaged shard: a miss, the whole cache rebuilt */
+  snprintf(name, sizeof name, "%s/sh.en+sh.de.ids.3", dir);
+  FILE *f = fopen(name, "r+b");
+  CHECK(f && fseek(f, 200, SEEK_SET) == 0 && fputc(0x55, f) != EOF && fclose(f) == 0);
+  CHECK(load(test_tmp("sh.en"), test_tmp("sh.de"), spm, &o, &again) == XLAT_OK);
+  CHECK(again && !xlat_corpus_get_stats(again)->cache_hit && same_corpus(one, again));
+  xlat_corpus_free(again);
+  /* a shorter corpus of the same names: two shards, the three after them removed */
+  write_str(test_tmp("sh.en"), "A cat.\nTwo cats.\n");
+  write_str(test_tmp("sh.de"), "Eine Katze.\nZwei Katzen.\n");
+  o.shard_pairs = 1;
+  CHECK(load(test_tmp("sh.en"), test_tmp("sh.de"), spm, &o, &again) == XLAT_OK);
+  CHECK(again && xlat_corpus_size(again) == 2 && xlat_corpus_line(again, 1) == 2);
+  xlat_corpus_free(again);
+  snprintf(name, sizeof name, "%s/sh.en+sh.de.ids.1", dir);
+  CHECK(access(name, F_OK) != 0); /* 2 lines fit one shard of 2048 */
+  xlat_corpus_free(one);
+  xlat_corpus_free(sh);
+}
+
 int main(void) {
   test_utf8();
   test_lines();
@@ -460,6 +512,7 @@ int main(void) {
     test_corpus_errors(spm);
     test_threads(spm);
     test_cache(spm, spm2);
+    test_shards(spm);
   }
   xlat_spm_free(spm);
   xlat_spm_free(spm2);

@@ -335,6 +335,7 @@ void config_write(FILE *f, const train_args *a, const xlat_config *cfg, const xl
     fputs("max-length: null  # the model's max-len\n", f);
   fprintf(f, "max-length-ratio: %s\n", config_number(num, sizeof num, a->max_ratio, 1));
   fprintf(f, "skip-invalid-utf8: %s\n", a->skip_invalid_utf8 ? "true" : "false");
+  fprintf(f, "cache-shard-pairs: %lld\n", (long long)a->cache_shard_pairs);
   fputs("\n# model\n", f);
   put_items(f, it, config_model_items(cfg, it));
   put_string(f, "finetune", a->finetune);

@@ -131,14 +131,16 @@ int files_remove_leftovers(const char *dir) {
   int removed = 0;
   for (struct dirent *e; (e = readdir(d));) {
     size_t n = strlen(e->d_name);
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    /* the id cache's shards: NAME.ids.K.tmp */
+    int match = n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 && strstr(e->d_name, ".ids.") != NULL;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !match; k++) {
       size_t m = strlen(kinds[k]);
-      if (n <= m || strcmp(e->d_name + n - m, kinds[k]) != 0) continue;
-      char *path = files_join(dir, e->d_name);
-      if (path && remove(path) == 0) removed++;
-      free(path);
-      break;
+      match = n > m && strcmp(e->d_name + n - m, kinds[k]) == 0;
     }
+    if (!match) continue;
+    char *path = files_join(dir, e->d_name);
+    if (path && remove(path) == 0) removed++;
+    free(path);
   }
   closedir(d);
   return removed;

@@ -47,6 +47,9 @@ static const char usage_text[] =
     "  --max-length-ratio R     skip training pairs whose longer side has more than R times the tokens of the\n"
     "                           shorter (default 3; 0: keep all)\n"
     "  --skip-invalid-utf8      skip (and count) training pairs with invalid UTF-8 instead of stopping at the first\n"
+    "  --cache-shard-pairs N    write the id cache of the training data in files of N input pairs (rounded up to a\n"
+    "                           multiple of 2048: DIR/SRC+TGT.ids.0, .1, ...; default 0: one file)\n";
+static const char usage_text_model[] =
     "Model (--preset first, then each given dimension overrides it):\n"
     "  --preset NAME            tiny (d 128, 2+2 layers), small (256, 3+3), base (512, 6+6), big (1024, 6+6);\n"
     "                           default small\n"
@@ -212,6 +215,7 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
 #define BAD(msg) return config_args_error(a->config, i, msg, v)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(usage_text, stdout);
+      fputs(usage_text_model, stdout);
       fputs(usage_text_rnn, stdout);
       fputs(usage_text2, stdout);
       return 0;
@@ -252,6 +256,8 @@ int train_args_parse(int argc, char **argv, int first, train_args *a) {
       if (!xlat_cli_float(v, 0, 1e6, &a->max_ratio)) BAD("--max-length-ratio expects a number >= 0, got ");
     } else if (SWITCH("--skip-invalid-utf8")) {
       a->skip_invalid_utf8 = on;
+    } else if (FLAG("--cache-shard-pairs")) {
+      if (!xlat_cli_i64(v, 0, INT64_MAX, &a->cache_shard_pairs)) BAD("--cache-shard-pairs expects >= 0, got ");
     } else if (FLAG("--preset")) {
       preset = v;
       preset_given = 1;

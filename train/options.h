@@ -20,6 +20,7 @@ typedef struct {
   int32_t max_length; /* training pairs with a side longer than this (tokens) are skipped */
   float max_ratio;           /* training pairs with a longer/shorter token ratio above this are skipped; 0: none */
   int32_t skip_invalid_utf8; /* 1: skip and count pairs with invalid UTF-8; 0: stop at the first, naming it */
+  int64_t cache_shard_pairs; /* input pairs per file of the id cache; 0: one file */
 
   /* model: the preset, then every field given on the command line (the rest keep the preset's values) */
   xlat_config cfg;

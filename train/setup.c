@@ -251,6 +251,7 @@ static int prepare_data(session *s) {
   co.max_tokens = s->topt.max_len - 1; /* the target also gets EOS */
   co.max_ratio = a->max_ratio;
   co.skip_invalid_utf8 = a->skip_invalid_utf8;
+  co.shard_pairs = a->cache_shard_pairs;
   co.cache_dir = a->out;
   co.cache_read_only = !s->writer; /* rank 0 wrote it; ranks do not race to write one file */
   if (xlat_corpus_load(a->train_src, a->train_tgt, s->spm, s->tgt_spm, &co, &s->corpus) != XLAT_OK) {
