@@ -26,8 +26,8 @@
 # whole test sets; N scores the first N lines of each, for a quick check of the recipe; read by the prepare stage).
 # Multi30k comes from corpora/multi30k.
 #
-# Budget: about 80 minutes on 2 cores in all: 60 min of pretraining, 10 min of fine-tuning (both as one MPI rank
-# per core, train/ranks.sh, the global batch 2048 target tokens as in the main job), and about 8 min of preparing,
+# Budget: about 75 minutes on 2 cores in all: 60 min of pretraining, 10 min of fine-tuning (both as one MPI rank
+# per core, train/ranks.sh, the global batch 2048 target tokens as in the main job), and about 3 min of preparing,
 # encoding, selecting and translating the 2 x 6000 test sentences. It is the budget the recipe was run with end to
 # end (README: its scores, stage times and dev curve), short enough to run in one sitting beside the test suite.
 # Pretraining gets most of it because that is where the data is: 190k pairs, 2.0M target tokens a pass, about 6
