@@ -122,7 +122,8 @@ int files_stale_steps(const char *dir, int64_t *newest) {
 
 int files_remove_leftovers(const char *dir) {
   /* what xlat-train writes atomically: a kill -9 during a save leaves NAME.tmp, never the file itself */
-  static const char *const kinds[] = {".xlat.tmp", ".model.tmp", ".vocab.tmp", ".ids.tmp", ".tsv.tmp"};
+  static const char *const kinds[] = {".xlat.tmp", ".model.tmp", ".vocab.tmp", ".ids.tmp", ".tsv.tmp", ".svg.tmp",
+                                      ".yml.tmp", "command.txt.tmp"};
   DIR *d = opendir(dir);
   if (!d) {
     fprintf(stderr, "xlat-train: cannot list %s: %s\n", dir, strerror(errno));
